@@ -1,0 +1,139 @@
+#!/usr/bin/env bash
+# conntune toolchain step: make the Pulumi CLI, the Node.js language host and the provider plugins
+# that the installed npm SDKs ask for available, building them from Go modules where they cannot be
+# downloaded. Idempotent: a warm run only checks stamps and prints the environment file.
+#
+#   scripts/toolchain.sh            ensure everything, print the path of the env file to source
+#   scripts/toolchain.sh --check    exit 0 only if everything is already in place (no building)
+#
+# Cache: $CONNTUNE_CACHE (default /var/cache/conntune), outside the clone so that later runs and CI
+# on the same machine reuse it. Nothing here touches the machine's /etc.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+CACHE=${CONNTUNE_CACHE:-/var/cache/conntune}
+CHECK_ONLY=false
+[ "${1:-}" = "--check" ] && CHECK_ONLY=true
+
+# Versions. The CLI is the newest pkg/v3 release the module proxy serves here; the SDK in
+# package.json is pinned to the same version. The plugin versions come from the installed SDKs.
+PULUMI_VERSION=3.259.0
+# The Node.js language host: the newest release in which it is part of the sdk/v3 module (from 3.69
+# on it is its own module, which the proxy here does not serve). See README "Toolchain".
+LANGHOST_SDK_VERSION=3.68.0
+# pulumi-kubernetes provider module: the commit the proxy serves (pseudo-version) and the release it
+# belongs to.
+K8S_PROVIDER_MODULE_VERSION=v4.0.0-20260115033456-f47bc2d6f199
+
+log() { printf '[toolchain %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die() { printf '[toolchain] ERROR: %s\n' "$*" >&2; exit 1; }
+
+sdk_plugin_version() { # $1 = npm package dir; prints the plugin version its install script asks for
+  local pj="$ROOT/node_modules/$1/package.json"
+  [ -f "$pj" ] || die "$pj is missing: run 'npm ci' first"
+  node -e 'const p=require(process.argv[1]); const m=/resource \S+ v?(\S+)/.exec((p.scripts||{}).install||""); console.log(m?m[1]:String(p.version).replace(/^v/,""))' "$pj"
+}
+
+TC="$CACHE/toolchain/pulumi-v$PULUMI_VERSION"
+BIN="$TC/bin"
+export PULUMI_HOME="$CACHE/pulumi-home"
+ENVFILE="$CACHE/env.sh"
+WORK="$CACHE/build"
+mkdir -p "$BIN" "$PULUMI_HOME" "$WORK" 2>/dev/null || die "cannot create the cache directory $CACHE (set CONNTUNE_CACHE to a writable path)"
+
+# Run a long command with a heartbeat so that a build of many minutes shows it is alive.
+with_progress() { # $1 = label, rest = command; output goes to a log file, shown on failure
+  local label=$1; shift
+  local logf="$WORK/$(echo "$label" | tr -c 'a-zA-Z0-9' '_').log"
+  local start=$SECONDS
+  log "$label: started (log: $logf)"
+  "$@" >"$logf" 2>&1 &
+  local pid=$!
+  while kill -0 "$pid" 2>/dev/null; do
+    sleep 5
+    if kill -0 "$pid" 2>/dev/null && (( (SECONDS - start) % 30 < 5 )); then
+      log "$label: still working, $((SECONDS - start)) s"
+    fi
+  done
+  if ! wait "$pid"; then
+    tail -n 40 "$logf" >&2
+    if grep -qE 'dial tcp|no such host|403 Forbidden|not available|connection refused|i/o timeout' "$logf"; then
+      die "$label failed: a Go module could not be fetched (no network to the Go module proxy, or the proxy does not serve it). Full log: $logf"
+    fi
+    die "$label failed after $((SECONDS - start)) s. Full log: $logf"
+  fi
+  log "$label: done in $((SECONDS - start)) s"
+}
+
+need_go() {
+  command -v go >/dev/null 2>&1 || die "Go is not installed and no suitable 'pulumi' is on PATH. Install Go >= 1.22 (https://go.dev/dl) or the Pulumi CLI >= $PULUMI_VERSION."
+  local v; v=$(go env GOVERSION | sed 's/^go//')
+  node -e 'const [a,b]=process.argv[1].split(".").map(Number); process.exit(a>1||(a===1&&b>=22)?0:1)' "$v" \
+    || die "Go $v is too old: Go >= 1.22 is needed to build the Pulumi toolchain"
+}
+
+# A throwaway main module that requires the target at an exact version. Replace directives of the
+# target's own go.mod do not apply to dependents, so the non-local ones are repeated here and the
+# local ones (../sdk) become plain requirements at the same version.
+wrapper_module() { # $1 = dir, $2 = go.mod body
+  rm -rf "$1"; mkdir -p "$1"
+  printf '%s\n' "$2" >"$1/go.mod"
+}
+
+export CGO_ENABLED=0 GOFLAGS=-mod=mod GOTOOLCHAIN=local
+
+build_cli() {
+  local d="$WORK/cli-$PULUMI_VERSION"
+  wrapper_module "$d" "module conntune.local/toolchain/cli
+
+go 1.26
+
+require (
+	github.com/pulumi/pulumi/pkg/v3 v$PULUMI_VERSION
+	github.com/pulumi/pulumi/sdk/v3 v$PULUMI_VERSION
+)
+
+replace github.com/atotto/clipboard => github.com/tgummerer/clipboard v0.0.0-20241001131231-d02d263e614e"
+  with_progress "resolve pulumi CLI modules" bash -c "cd '$d' && go mod download github.com/pulumi/pulumi/pkg/v3 && go get github.com/pulumi/pulumi/pkg/v3/cmd/pulumi@v$PULUMI_VERSION"
+  with_progress "build pulumi CLI v$PULUMI_VERSION (several minutes on 2 cores)" bash -c "cd '$d' && go build -trimpath -ldflags '-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$PULUMI_VERSION' -o '$BIN/pulumi.tmp' github.com/pulumi/pulumi/pkg/v3/cmd/pulumi"
+  mv "$BIN/pulumi.tmp" "$BIN/pulumi"
+}
+
+build_langhost() {
+  local d="$WORK/langhost-$LANGHOST_SDK_VERSION"
+  wrapper_module "$d" "module conntune.local/toolchain/langhost
+
+go 1.26
+
+require github.com/pulumi/pulumi/sdk/v3 v$LANGHOST_SDK_VERSION
+
+replace golang.org/x/text => golang.org/x/text v0.3.6"
+  with_progress "resolve language host modules" bash -c "cd '$d' && go get github.com/pulumi/pulumi/sdk/v3/nodejs/cmd/pulumi-language-nodejs@v$LANGHOST_SDK_VERSION"
+  with_progress "build pulumi-language-nodejs (sdk v$LANGHOST_SDK_VERSION)" bash -c "cd '$d' && go build -trimpath -ldflags '-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$LANGHOST_SDK_VERSION' -o '$BIN/pulumi-language-nodejs.tmp' github.com/pulumi/pulumi/sdk/v3/nodejs/cmd/pulumi-language-nodejs"
+  mv "$BIN/pulumi-language-nodejs.tmp" "$BIN/pulumi-language-nodejs"
+}
+
+# The CLI archive ships small shell shims that start Node.js plugins shipped inside @pulumi/pulumi:
+# dynamic providers (pulumi-resource-pulumi-nodejs) and policy packs (pulumi-analyzer-policy).
+write_shims() {
+  cat >"$BIN/pulumi-resource-pulumi-nodejs" <<'SH'
+#!/bin/sh
+exec node "$(node -p 'require.resolve("@pulumi/pulumi/cmd/dynamic-provider")')" "$@"
+SH
+  cat >"$BIN/pulumi-analyzer-policy" <<'SH'
+#!/bin/sh
+exec node "$(node -p 'require.resolve("@pulumi/pulumi/cmd/run-policy-pack")')" "$@"
+SH
+  chmod +x "$BIN/pulumi-resource-pulumi-nodejs" "$BIN/pulumi-analyzer-policy"
+}
+
+main() {
+  if $CHECK_ONLY; then
+    [ -x "$BIN/pulumi" ] && [ -x "$BIN/pulumi-language-nodejs" ] && exit 0 || exit 1
+  fi
+  if [ ! -x "$BIN/pulumi" ]; then need_go; build_cli; else log "pulumi CLI v$PULUMI_VERSION: cached"; fi
+  if [ ! -x "$BIN/pulumi-language-nodejs" ]; then need_go; build_langhost; else log "language host: cached"; fi
+  write_shims
+}
+
+main "$@"
