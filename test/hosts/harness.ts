@@ -1,0 +1,357 @@
+/**
+ * Isolated test hosts: real Debian bookworm machines booted with systemd by `systemd-nspawn`, each in
+ * its own network namespace with its own address, running OpenSSH with per-host host keys.
+ *
+ * Safety: nothing here writes to this machine's /etc or sysctls. Each host is an overlay on a shared
+ * read-only root filesystem (built once by scripts/hostimage.sh); all traffic goes over a veth pair
+ * to 10.213.N.2. Teardown kills the container by PID, unmounts the overlay and deletes the namespace;
+ * it runs from `stopHosts`, on process exit and on SIGINT/SIGTERM, and `sweepStaleHosts` removes
+ * hosts whose owning process died without cleaning up.
+ */
+import { execFileSync, spawn, spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as net from "node:net";
+import * as path from "node:path";
+import { randomBytes } from "node:crypto";
+
+const REPO = path.resolve(__dirname, "..", "..");
+/** Where per-host state lives while a host runs (overlay layers, keys, logs). */
+export const RUN_DIR = process.env.CONNTUNE_RUN_DIR ?? "/run/conntune/hosts";
+const SUBNET = "10.213";
+const NAME_PREFIX = "ctn";
+
+export interface TestHost {
+    /** Host (and network namespace) name, e.g. ctn-17. */
+    name: string;
+    /** The host's own address (container side of its veth pair). */
+    address: string;
+    port: number;
+    /** Root login (key). */
+    user: "root";
+    /** Non-root login with sudo (key login, sudo asks for `sudoPassword`). */
+    sudoUser: string;
+    sudoPassword: string;
+    /** OpenSSH private key (PEM/OpenSSH format) accepted for both users. */
+    privateKey: string;
+    publicKey: string;
+    /** The host's public host key line, e.g. "ssh-ed25519 AAAA…", for pinning. */
+    hostKey: string;
+    /** PID of the container's init (systemd), for `nsenter` assertions. */
+    leaderPid: number;
+    /** PID of the systemd-nspawn process. */
+    nspawnPid: number;
+    dir: string;
+}
+
+export interface Capability {
+    ok: boolean;
+    reason?: string;
+}
+
+function sh(cmd: string, args: string[], input?: string): string {
+    return execFileSync(cmd, args, { encoding: "utf8", input, stdio: ["pipe", "pipe", "pipe"] });
+}
+
+function trySh(cmd: string, args: string[]): { ok: boolean; out: string } {
+    const r = spawnSync(cmd, args, { encoding: "utf8" });
+    return { ok: r.status === 0, out: `${r.stdout ?? ""}${r.stderr ?? ""}${r.error ? String(r.error) : ""}` };
+}
+
+/** Whether this machine can run test hosts, and if not, why (printed by skipped tests). */
+export function capability(): Capability {
+    if (process.platform !== "linux") return { ok: false, reason: "test hosts need Linux" };
+    if (process.getuid?.() !== 0) return { ok: false, reason: "test hosts need root (network namespaces, overlay mounts, systemd-nspawn)" };
+    for (const bin of ["systemd-nspawn", "ip", "ssh-keygen", "debootstrap", "nsenter"]) {
+        if (!trySh("sh", ["-c", `command -v ${bin}`]).ok) {
+            return { ok: false, reason: `${bin} is not installed (scripts/setup.sh installs it)` };
+        }
+    }
+    const probe = `${NAME_PREFIX}-probe-${process.pid}`;
+    const made = trySh("ip", ["netns", "add", probe]);
+    if (!made.ok) return { ok: false, reason: `this machine cannot create network namespaces: ip netns add: ${made.out.trim()}` };
+    trySh("ip", ["netns", "del", probe]);
+    return { ok: true };
+}
+
+let baseImage: string | undefined;
+/** Build (once, cached) and return the shared root filesystem. */
+export function ensureImage(): string {
+    if (!baseImage) {
+        baseImage = sh("bash", [path.join(REPO, "scripts", "hostimage.sh")]).trim().split("\n").pop()!;
+    }
+    return baseImage;
+}
+
+const live = new Map<string, TestHost>();
+let handlersInstalled = false;
+
+function installExitHandlers(): void {
+    if (handlersInstalled) return;
+    handlersInstalled = true;
+    process.on("exit", () => stopAllSync());
+    for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+        process.once(sig, () => {
+            stopAllSync();
+            process.kill(process.pid, sig);
+        });
+    }
+}
+
+function allocateIndex(): number {
+    // Random start so that parallel runs rarely collide; `ip netns add` is the lock.
+    const start = 1 + (randomBytes(1)[0] % 250);
+    for (let i = 0; i < 250; i++) {
+        const n = 1 + ((start + i) % 250);
+        const name = `${NAME_PREFIX}-${n}`;
+        if (fs.existsSync(`/run/netns/${name}`)) continue;
+        if (trySh("ip", ["netns", "add", name]).ok) return n;
+    }
+    throw new Error("no free test-host index (250 namespaces named ctn-N exist): run sweepStaleHosts or remove them");
+}
+
+function ownerAlive(dir: string): boolean {
+    try {
+        const owner = Number(fs.readFileSync(path.join(dir, "owner.pid"), "utf8"));
+        process.kill(owner, 0);
+        return true;
+    } catch {
+        return false;
+    }
+}
+
+/** Remove hosts left behind by a process that died without tearing them down. */
+export function sweepStaleHosts(): string[] {
+    if (!fs.existsSync(RUN_DIR)) return [];
+    const removed: string[] = [];
+    for (const name of fs.readdirSync(RUN_DIR)) {
+        const dir = path.join(RUN_DIR, name);
+        if (ownerAlive(dir)) continue;
+        teardown(name, dir, readPid(dir, "leader.pid"), readPid(dir, "nspawn.pid"));
+        removed.push(name);
+    }
+    return removed;
+}
+
+function readPid(dir: string, file: string): number {
+    try {
+        return Number(fs.readFileSync(path.join(dir, file), "utf8")) || 0;
+    } catch {
+        return 0;
+    }
+}
+
+function isNspawnChild(pid: number): boolean {
+    try {
+        return fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").length > 0;
+    } catch {
+        return false;
+    }
+}
+
+function teardown(name: string, dir: string, leaderPid: number, nspawnPid: number): void {
+    // SIGKILL the container's init: a polite poweroff can hang for 90 s.
+    for (const pid of [leaderPid, nspawnPid]) {
+        if (pid > 1 && isNspawnChild(pid)) {
+            try {
+                process.kill(pid, "SIGKILL");
+            } catch {
+                /* already gone */
+            }
+        }
+    }
+    if (nspawnPid > 1) {
+        for (let i = 0; i < 100 && isNspawnChild(nspawnPid); i++) spawnSync("sleep", ["0.05"]);
+    }
+    const merged = path.join(dir, "merged");
+    for (let i = 0; i < 20; i++) {
+        if (!isMounted(merged)) break;
+        if (trySh("umount", [merged]).ok) break;
+        spawnSync("sleep", ["0.1"]);
+        if (i === 19) trySh("umount", ["-l", merged]);
+    }
+    trySh("ip", ["netns", "del", name]);
+    trySh("ip", ["link", "del", `${name}-h`]);
+    fs.rmSync(dir, { recursive: true, force: true });
+}
+
+function isMounted(p: string): boolean {
+    try {
+        return fs.readFileSync("/proc/self/mountinfo", "utf8").split("\n").some((l) => l.split(" ")[4] === p);
+    } catch {
+        return false;
+    }
+}
+
+function stopAllSync(): void {
+    for (const h of [...live.values()]) stopHostSync(h);
+}
+
+/** Stop one host: kill it, unmount its overlay, delete its namespace and files. */
+export function stopHostSync(h: TestHost): void {
+    teardown(h.name, h.dir, h.leaderPid, h.nspawnPid);
+    live.delete(h.name);
+}
+
+export async function stopHosts(hosts: TestHost[]): Promise<void> {
+    for (const h of hosts) stopHostSync(h);
+}
+
+/** A key pair for logins, shared by the hosts of one process. */
+let loginKey: { privateKey: string; publicKey: string } | undefined;
+function ensureLoginKey(): { privateKey: string; publicKey: string } {
+    if (!loginKey) {
+        const d = fs.mkdtempSync(path.join(fs.existsSync("/run") ? "/run" : "/tmp", "conntune-key-"));
+        sh("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "conntune-tests", "-f", path.join(d, "id")]);
+        loginKey = {
+            privateKey: fs.readFileSync(path.join(d, "id"), "utf8"),
+            publicKey: fs.readFileSync(path.join(d, "id.pub"), "utf8").trim(),
+        };
+        fs.rmSync(d, { recursive: true, force: true });
+    }
+    return loginKey;
+}
+
+function waitForSsh(address: string, port: number, timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    return new Promise((resolve, reject) => {
+        const attempt = () => {
+            const s = net.connect({ host: address, port });
+            let buf = "";
+            s.setTimeout(1000);
+            s.on("data", (d) => {
+                buf += d.toString();
+                if (buf.startsWith("SSH-2.0")) {
+                    s.destroy();
+                    resolve();
+                }
+            });
+            const retry = () => {
+                s.destroy();
+                if (Date.now() > deadline) reject(new Error(`sshd on ${address}:${port} did not answer within ${timeoutMs} ms`));
+                else setTimeout(attempt, 100);
+            };
+            s.on("error", retry);
+            s.on("timeout", retry);
+        };
+        attempt();
+    });
+}
+
+function findLeader(nspawnPid: number, timeoutMs: number): number {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+        try {
+            const kids = fs
+                .readdirSync(`/proc/${nspawnPid}/task`)
+                .flatMap((t) => fs.readFileSync(`/proc/${nspawnPid}/task/${t}/children`, "utf8").trim().split(/\s+/))
+                .filter(Boolean)
+                .map(Number);
+            if (kids.length > 0) return kids[0];
+        } catch {
+            /* not yet */
+        }
+        spawnSync("sleep", ["0.05"]);
+    }
+    throw new Error(`systemd-nspawn (pid ${nspawnPid}) started no container init`);
+}
+
+export interface StartOptions {
+    /** Extra setup inside the host's filesystem before boot (path of the merged root is given). */
+    prepare?: (root: string) => void;
+}
+
+/** Boot one host. */
+export async function startHost(opts: StartOptions = {}): Promise<TestHost> {
+    installExitHandlers();
+    const image = ensureImage();
+    const key = ensureLoginKey();
+    const n = allocateIndex();
+    const name = `${NAME_PREFIX}-${n}`;
+    const dir = path.join(RUN_DIR, name);
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, "owner.pid"), String(process.pid));
+    const address = `${SUBNET}.${n}.2`;
+    const partial: TestHost = {
+        name, address, port: 22, user: "root", sudoUser: "tuner", sudoPassword: randomBytes(12).toString("hex"),
+        privateKey: key.privateKey, publicKey: key.publicKey, hostKey: "", leaderPid: 0, nspawnPid: 0, dir,
+    };
+    live.set(name, partial);
+    try {
+        // Network: a veth pair, host side in this namespace, container side in the host's namespace.
+        sh("ip", ["link", "add", `${name}-h`, "type", "veth", "peer", "name", `${name}-c`]);
+        sh("ip", ["link", "set", `${name}-c`, "netns", name]);
+        sh("ip", ["addr", "add", `${SUBNET}.${n}.1/24`, "dev", `${name}-h`]);
+        sh("ip", ["link", "set", `${name}-h`, "up"]);
+        sh("ip", ["-n", name, "link", "set", "lo", "up"]);
+        sh("ip", ["-n", name, "link", "set", `${name}-c`, "name", "eth0"]);
+        sh("ip", ["-n", name, "addr", "add", `${address}/24`, "dev", "eth0"]);
+        sh("ip", ["-n", name, "link", "set", "eth0", "up"]);
+
+        // Filesystem: an overlay on the shared image.
+        for (const d of ["upper", "work", "merged"]) fs.mkdirSync(path.join(dir, d), { recursive: true });
+        const root = path.join(dir, "merged");
+        sh("mount", ["-t", "overlay", "overlay", "-o", `lowerdir=${image},upperdir=${dir}/upper,workdir=${dir}/work`, root]);
+
+        // Identity: own host key (pinning must mean something), hostname, login keys, sudo password.
+        sh("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", `root@${name}`, "-f", `${root}/etc/ssh/ssh_host_ed25519_key`]);
+        partial.hostKey = fs.readFileSync(`${root}/etc/ssh/ssh_host_ed25519_key.pub`, "utf8").trim().split(" ").slice(0, 2).join(" ");
+        fs.writeFileSync(`${root}/etc/hostname`, `${name}\n`);
+        for (const [home, owner] of [["/root", "0:0"], ["/home/tuner", "tuner:tuner"]] as const) {
+            fs.mkdirSync(`${root}${home}/.ssh`, { recursive: true, mode: 0o700 });
+            fs.writeFileSync(`${root}${home}/.ssh/authorized_keys`, `${key.publicKey}\n`, { mode: 0o600 });
+            if (owner !== "0:0") sh("chroot", [root, "chown", "-R", owner, `${home}/.ssh`]);
+        }
+        sh("chroot", [root, "chpasswd"], `tuner:${partial.sudoPassword}\n`);
+        opts.prepare?.(root);
+
+        // Boot.
+        const logFd = fs.openSync(path.join(dir, "console.log"), "w");
+        const child = spawn(
+            "systemd-nspawn",
+            ["-q", "-D", root, "--boot", "--register=no", "--keep-unit", `--network-namespace-path=/run/netns/${name}`,
+                `--machine=${name}`, "--console=pipe"],
+            { env: { ...process.env, SYSTEMD_NSPAWN_API_VFS_WRITABLE: "network" }, stdio: ["ignore", logFd, logFd], detached: true },
+        );
+        fs.closeSync(logFd);
+        child.unref();
+        partial.nspawnPid = child.pid ?? 0;
+        fs.writeFileSync(path.join(dir, "nspawn.pid"), String(partial.nspawnPid));
+        partial.leaderPid = findLeader(partial.nspawnPid, 10_000);
+        fs.writeFileSync(path.join(dir, "leader.pid"), String(partial.leaderPid));
+        await waitForSsh(address, 22, 60_000);
+        return partial;
+    } catch (e) {
+        let consoleTail = "";
+        try {
+            consoleTail = fs.readFileSync(path.join(dir, "console.log"), "utf8").split("\n").slice(-15).join("\n");
+        } catch {
+            /* none */
+        }
+        stopHostSync(partial);
+        throw new Error(`test host ${name} failed to start: ${(e as Error).message}${consoleTail ? `\n--- console ---\n${consoleTail}` : ""}`);
+    }
+}
+
+/** Boot `count` hosts in parallel (at most about 10 on this machine: inotify instances are global). */
+export async function startHosts(count: number, opts: StartOptions = {}): Promise<TestHost[]> {
+    if (count > 10) throw new Error(`at most 10 systemd test hosts fit this machine (asked for ${count})`);
+    const results = await Promise.allSettled(Array.from({ length: count }, () => startHost(opts)));
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
+    const ok = results.filter((r): r is PromiseFulfilledResult<TestHost> => r.status === "fulfilled").map((r) => r.value);
+    if (failed) {
+        await stopHosts(ok);
+        throw failed.reason;
+    }
+    return ok;
+}
+
+/** Run a command inside the host through its namespaces (the test back door, no SSH). */
+export function hostExec(h: TestHost, command: string): string {
+    return sh("nsenter", ["-t", String(h.leaderPid), "-a", "sh", "-c", command]);
+}
+
+/** Like hostExec, but returns status and output instead of throwing. */
+export function hostTry(h: TestHost, command: string): { status: number; out: string } {
+    const r = spawnSync("nsenter", ["-t", String(h.leaderPid), "-a", "sh", "-c", command], { encoding: "utf8" });
+    return { status: r.status ?? -1, out: `${r.stdout ?? ""}${r.stderr ?? ""}` };
+}
