@@ -1,0 +1,292 @@
+/**
+ * The whole stack config, schema first. Every setting is data with a default and a one-line reason
+ * (from the runbooks in the seeds); `loadConfig` validates once and lists every problem as
+ * `path: message`, so `pulumi preview` fails before any resource exists.
+ */
+import { z } from "zod";
+
+// ---------------------------------------------------------------------------------------------
+// Shared patterns: names that become paths, unit names or shell arguments.
+// ---------------------------------------------------------------------------------------------
+
+/** A file name inside a drop-in directory: no '/', no '..', no whitespace or shell characters. */
+export const confFileName = z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9_.@-]{0,100}\.conf$/, "must be a plain file name ending in .conf (letters, digits, _ . @ -; no '/', '..' or spaces)");
+
+const hostAddress = z
+    .string()
+    .regex(/^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$|^[0-9a-fA-F:]+$/, "must be an IP address or DNS name");
+
+const userName = z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, "must be a Unix user name (lowercase letters, digits, _ -; at most 32)");
+
+const hostKey = z
+    .string()
+    .regex(
+        /^(ssh-ed25519|ecdsa-sha2-nistp(256|384|521)|ssh-rsa) [A-Za-z0-9+/]+={0,2}$/,
+        "must be a public host key line 'TYPE BASE64' (e.g. from `ssh-keyscan -t ed25519 HOST | cut -d' ' -f2-`)",
+    );
+
+const configKeyName = z.string().regex(/^[A-Za-z][A-Za-z0-9_-]{0,63}$/, "must be a config key name (letters, digits, _ -)");
+
+const int = (min: number, max: number) =>
+    z.number({ error: `must be an integer from ${min} to ${max}` }).int(`must be an integer from ${min} to ${max}`).min(min, `must be from ${min} to ${max}`).max(max, `must be from ${min} to ${max}`);
+
+// ---------------------------------------------------------------------------------------------
+// Connection
+// ---------------------------------------------------------------------------------------------
+
+export const connectionSchema = z
+    .object({
+        /** Address or DNS name. */
+        host: hostAddress,
+        /** SSH port. */
+        port: int(1, 65535).default(22),
+        /** Login user; root, or a user with sudo. */
+        user: userName.default("root"),
+        /** Pinned host key: a different key is never accepted. */
+        hostKey,
+        /** Use sudo for the remote work. Default: true unless user is root. */
+        sudo: z.boolean().optional(),
+        /** Name of the secret config key holding the private key (default `sshPrivateKey`). */
+        privateKeySecret: configKeyName.default("sshPrivateKey"),
+        /** Name of the secret config key holding the sudo password, if sudo asks for one. */
+        sudoPasswordSecret: configKeyName.optional(),
+    })
+    .strict();
+
+// ---------------------------------------------------------------------------------------------
+// sshd (seed 000 §1)
+// ---------------------------------------------------------------------------------------------
+
+const maxStartups = z
+    .string()
+    .regex(/^\d+(:\d+:\d+)?$/, "must be 'start:rate:full' (e.g. 200:30:400) or a single number")
+    .refine((v) => {
+        const p = v.split(":").map(Number);
+        return p.length === 1 ? p[0] >= 1 : p[0] >= 1 && p[1] >= 1 && p[1] <= 100 && p[2] >= p[0];
+    }, "start must be at least 1, rate from 1 to 100 (percent) and full at least start");
+
+const sshdDirective = z.string().regex(/^[A-Za-z][A-Za-z0-9]{1,40}$/, "must be an sshd_config keyword (letters and digits)");
+const sshdValue = z.string().min(1).regex(/^[^\n\r#\0]+$/, "must be one line without '#'");
+
+export const sshdSchema = z
+    .object({
+        enabled: z.boolean().default(true),
+        /** Drop-in name under /etc/ssh/sshd_config.d/. sshd keeps the FIRST value it reads, so it must sort first. */
+        fileName: confFileName.default("00-conntune.conf"),
+        /** Probe an idle client every 300 s ... */
+        clientAliveInterval: int(0, 86400).default(300),
+        /** ... and drop it after 2 unanswered probes: idle SSH sessions die after 10 min (seed 000). */
+        clientAliveCountMax: int(0, 100).default(2),
+        /** Unauthenticated connections get 30 s to log in (seed 000: "Reduce login grace time"). */
+        loginGraceTime: int(0, 3600).default(30),
+        /** TCP keepalives at the SSH level notice dead peers (seed 000). */
+        tcpKeepAlive: z.boolean().default(true),
+        /** Concurrent unauthenticated connections: heavy automation opens many at once (seed 000 "already good"). */
+        maxStartups: maxStartups.default("200:30:400"),
+        /** Sessions per connection, for multiplexed automation (seed 000 "already good"). */
+        maxSessions: int(0, 10000).default(100),
+        /** More directives, written as `Keyword value` (checked by `sshd -t` on the host). */
+        extra: z.record(sshdDirective, sshdValue).default({}),
+    })
+    .strict();
+
+// ---------------------------------------------------------------------------------------------
+// sysctl (seed 000 §2, seed 004)
+// ---------------------------------------------------------------------------------------------
+
+/** Typed kernel settings conntune knows, with the ranges the kernel accepts. */
+export const SYSCTL_CATALOG = {
+    "net.ipv4.tcp_keepalive_time": { min: 1, max: 32767, reason: "first keepalive probe after 10 min idle, not 2 h (seed 000)" },
+    "net.ipv4.tcp_keepalive_intvl": { min: 1, max: 32767, reason: "probe every 30 s after that (seed 000)" },
+    "net.ipv4.tcp_keepalive_probes": { min: 1, max: 127, reason: "give up after 3 failed probes: dead peers found in 690 s (seed 000)" },
+    "net.ipv4.tcp_tw_reuse": { min: 0, max: 2, reason: "reuse TIME_WAIT sockets for new outgoing connections when safe (seed 000, 004)" },
+    "net.ipv4.tcp_fin_timeout": { min: 1, max: 3600, reason: "hold FIN-WAIT-2 for 30 s, not 60 (seed 000, 004)" },
+    "net.netfilter.nf_conntrack_max": { min: 1, max: 2147483647, reason: "room for more tracked connections with iptables/nftables (seed 000)" },
+    "net.core.somaxconn": { min: 1, max: 4194304, reason: "listen backlog for bursts of connects (seed 004)" },
+    "net.ipv4.tcp_max_syn_backlog": { min: 1, max: 4194304, reason: "more half-open connections during bursts (seed 004)" },
+    "net.ipv4.tcp_syncookies": { min: 0, max: 2, reason: "SYN cookies when the SYN backlog overflows (seed 004)" },
+    "net.core.rmem_max": { min: 4096, max: 2147483647, reason: "max receive buffer per socket (seed 004)" },
+    "net.core.wmem_max": { min: 4096, max: 2147483647, reason: "max send buffer per socket (seed 004)" },
+    "net.ipv4.tcp_orphan_retries": { min: 0, max: 127, reason: "fewer retries for orphaned sockets: fewer FIN-WAIT-1 (seed 004)" },
+    "vm.overcommit_memory": { min: 0, max: 2, reason: "Redis background saves need overcommit (seed 004)" },
+    "vm.swappiness": { min: 0, max: 200, reason: "keep Redis memory out of swap (seed 004)" },
+} as const satisfies Record<string, { min: number; max: number; reason: string }>;
+
+export type SysctlKey = keyof typeof SYSCTL_CATALOG;
+
+/** Seed 000: faster idle detection and TIME_WAIT recycling. */
+export const KEEPALIVE_PRESET: Partial<Record<SysctlKey, number>> = {
+    "net.ipv4.tcp_keepalive_time": 600,
+    "net.ipv4.tcp_keepalive_intvl": 30,
+    "net.ipv4.tcp_keepalive_probes": 3,
+    "net.ipv4.tcp_tw_reuse": 1,
+    "net.ipv4.tcp_fin_timeout": 30,
+    "net.netfilter.nf_conntrack_max": 262144,
+};
+
+/** Seed 004: a Redis server that takes bursts of thousands of concurrent connections. */
+export const HIGH_CONCURRENCY_PRESET: Partial<Record<SysctlKey, number>> = {
+    "net.ipv4.tcp_tw_reuse": 1,
+    "net.core.rmem_max": 500000,
+    "net.core.wmem_max": 500000,
+    "net.ipv4.tcp_max_syn_backlog": 10000,
+    "net.ipv4.tcp_syncookies": 1,
+    "net.core.somaxconn": 10000,
+    "net.ipv4.tcp_orphan_retries": 1,
+    "net.ipv4.tcp_fin_timeout": 30,
+    "vm.overcommit_memory": 1,
+    "vm.swappiness": 0,
+};
+
+export const SYSCTL_PRESETS = { keepalive: KEEPALIVE_PRESET, highConcurrency: HIGH_CONCURRENCY_PRESET } as const;
+
+const sysctlKey = z.string().regex(/^[a-z0-9_]+(\.[a-z0-9_-]+)+$/, "must be a sysctl key like net.ipv4.tcp_keepalive_time");
+const sysctlValue = z.union([z.number().int(), z.string().regex(/^[A-Za-z0-9 ._:-]{1,200}$/, "must be a number or simple text")]);
+const unavailablePolicy = z.enum(["fail", "skip"], { error: "must be 'fail' or 'skip'" });
+
+export const sysctlSchema = z
+    .object({
+        enabled: z.boolean().default(true),
+        /** File under /etc/sysctl.d/ (seed 000 used 99-ganuda-tcp.conf). */
+        fileName: confFileName.default("99-conntune-tcp.conf"),
+        /** Presets applied in order, then `settings` on top. */
+        presets: z.array(z.enum(["keepalive", "highConcurrency"], { error: "must be 'keepalive' or 'highConcurrency'" })).default(["keepalive"]),
+        /** Settings on top of the presets; `null` removes a preset key. Known keys are range-checked. */
+        settings: z.record(sysctlKey, z.union([sysctlValue, z.null()])).default({}),
+        /** What to do with a key the host cannot take (unknown, module not loaded, not writable in a container). */
+        onUnavailable: unavailablePolicy.default("fail"),
+        /** Per-key override of onUnavailable. */
+        keyPolicy: z.record(sysctlKey, unavailablePolicy).default({}),
+    })
+    .strict()
+    .superRefine((s, ctx) => {
+        for (const [key, value] of Object.entries(s.settings)) {
+            const known = SYSCTL_CATALOG[key as SysctlKey];
+            if (known && value !== null) {
+                if (typeof value !== "number" || value < known.min || value > known.max) {
+                    ctx.addIssue({ code: "custom", path: ["settings", key], message: `must be an integer from ${known.min} to ${known.max}` });
+                }
+            }
+        }
+    });
+
+// ---------------------------------------------------------------------------------------------
+// File-descriptor limits (seed 000 §4, seed 004)
+// ---------------------------------------------------------------------------------------------
+
+const limitDomain = z.string().regex(/^(\*|@?[a-z_][a-z0-9_-]{0,31}|%[a-z_][a-z0-9_-]{0,31})$/, "must be '*', a user, @group or %group");
+
+export const limitsSchema = z
+    .object({
+        enabled: z.boolean().default(true),
+        /** File under /etc/security/limits.d/. */
+        fileName: confFileName.default("90-conntune-nofile.conf"),
+        /** Who gets the limits: seed 000 names the service user and root; seed 004 uses '*' and root. */
+        domains: z.array(limitDomain).min(1, "must name at least one domain").default(["*", "root"]),
+        /** Soft nofile: 1024 is far too low for services holding many connections (seed 000: 65536). */
+        soft: int(1024, 1048576).default(65536),
+        /** Hard nofile (at most fs.nr_open, 1048576 by default). */
+        hard: int(1024, 1048576).default(65536),
+        /** systemd's DefaultLimitNOFILE for services (seed 000: system.conf); null leaves systemd alone. */
+        systemdDefault: z.union([int(1024, 1048576), z.null()]).default(65536),
+        /** Drop-in under /etc/systemd/system.conf.d/ for DefaultLimitNOFILE. */
+        systemdFileName: confFileName.default("90-conntune-limits.conf"),
+    })
+    .strict()
+    .refine((l) => l.soft <= l.hard, { path: ["soft"], message: "must not exceed hard" });
+
+// ---------------------------------------------------------------------------------------------
+// systemd unit overrides (seed 000 §4, §6)
+// ---------------------------------------------------------------------------------------------
+
+export const unitName = z
+    .string()
+    .regex(/^[A-Za-z0-9:_.\\-]+(@[A-Za-z0-9:_.\\-]*)?\.(service|socket|timer|mount|path|slice|target)$/, "must be a systemd unit name like llm-gateway.service (letters, digits, : _ . - @)");
+
+const sectionName = z.enum(["Unit", "Service", "Socket", "Timer", "Install", "Mount", "Path", "Slice"], { error: "must be a unit file section such as Service or Unit" });
+const directiveName = z.string().regex(/^[A-Z][A-Za-z0-9]{1,60}$/, "must be a unit directive such as LimitNOFILE");
+const directiveValue = z.union([z.number(), z.boolean(), z.string().regex(/^[^\n\r\0]*$/, "must be one line")]);
+
+export const overrideSchema = z
+    .object({
+        /** The unit to override, e.g. llm-gateway.service. */
+        unit: unitName,
+        /** Drop-in file name under /etc/systemd/system/UNIT.d/. */
+        fileName: confFileName.default("50-conntune.conf"),
+        /** Directives per section, e.g. { Service: { LimitNOFILE: 65536 } } (seed 000). */
+        settings: z.record(sectionName, z.record(directiveName, directiveValue)).refine((s) => Object.keys(s).length > 0, "must set at least one directive"),
+        /** After daemon-reload: restart the unit (limits only apply to new processes), reload, or nothing. */
+        restart: z.enum(["restart", "reload", "none"], { error: "must be 'restart', 'reload' or 'none'" }).default("restart"),
+    })
+    .strict();
+
+// ---------------------------------------------------------------------------------------------
+// Hosts and the stack
+// ---------------------------------------------------------------------------------------------
+
+export const hostSchema = z
+    .object({
+        /** Short name, used in resource names and outputs. */
+        name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,40}$/, "must be lowercase letters, digits and - (at most 41)"),
+        connection: connectionSchema,
+        sshd: sshdSchema.default(sshdSchema.parse({})),
+        sysctl: sysctlSchema.default(sysctlSchema.parse({})),
+        limits: limitsSchema.default(limitsSchema.parse({})),
+        systemdOverrides: z.array(overrideSchema).default([]),
+    })
+    .strict()
+    .superRefine((h, ctx) => {
+        const seen = new Set<string>();
+        h.systemdOverrides.forEach((o, i) => {
+            const k = `${o.unit}/${o.fileName}`;
+            if (seen.has(k)) ctx.addIssue({ code: "custom", path: ["systemdOverrides", i, "unit"], message: `duplicate override ${k}` });
+            seen.add(k);
+        });
+    });
+
+export const stackSchema = z
+    .object({
+        hosts: z.array(hostSchema).default([]),
+    })
+    .superRefine((s, ctx) => {
+        const names = new Set<string>();
+        s.hosts.forEach((h, i) => {
+            if (names.has(h.name)) ctx.addIssue({ code: "custom", path: ["hosts", i, "name"], message: `duplicate host name ${h.name}` });
+            names.add(h.name);
+        });
+    });
+
+export type StackConfig = z.infer<typeof stackSchema>;
+export type HostConfig = z.infer<typeof hostSchema>;
+export type SshdSettings = z.infer<typeof sshdSchema>;
+export type SysctlSettings = z.infer<typeof sysctlSchema>;
+export type LimitsSettings = z.infer<typeof limitsSchema>;
+export type OverrideSettings = z.infer<typeof overrideSchema>;
+
+/** Thrown with every problem of a config, one `path: message` per line. */
+export class ConfigError extends Error {
+    constructor(public readonly problems: string[]) {
+        super(`invalid conntune stack config:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+        this.name = "ConfigError";
+    }
+}
+
+function formatPath(prefix: string, p: PropertyKey[]): string {
+    return p.reduce<string>((acc, seg) => (typeof seg === "number" ? `${acc}[${seg}]` : `${acc}.${String(seg)}`), prefix);
+}
+
+/** Validate raw config (as read from Pulumi config: `{ hosts: … }`). Throws ConfigError. */
+export function parseStackConfig(raw: unknown, prefix = "conntune:"): StackConfig {
+    const r = stackSchema.safeParse(raw);
+    if (!r.success) {
+        throw new ConfigError(
+            r.error.issues.map((i) => {
+                const where = formatPath(prefix.replace(/:$/, ":"), i.path).replace(/^conntune:\./, "conntune:");
+                return `${where}: ${i.message}`;
+            }),
+        );
+    }
+    return r.data;
+}

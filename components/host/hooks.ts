@@ -1,0 +1,251 @@
+/**
+ * Host-side hook snippets (bash) for each kind of managed file. Pure text; the values they act on
+ * arrive as quoted variables (see managedFileScript.ts). Kept together so the e2e tests and the
+ * drift check read the host the same way the apply does.
+ */
+import type { FileHooks } from "./managedFileScript";
+
+/** Reload sshd (Debian: ssh.service; RHEL: sshd.service; no systemd: SIGHUP). */
+const SSHD_RELOAD = `
+if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
+  if systemctl cat ssh.service >/dev/null 2>&1; then unit=ssh.service; else unit=sshd.service; fi
+  systemctl reload "$unit" || return 1
+else
+  kill -HUP "$(cat /run/sshd.pid)" || return 1
+fi`;
+
+/**
+ * Lockout guard: after the reload, log in again as the same user to the same address and port,
+ * with a throwaway key authorized for this host's own addresses only for the length of the probe.
+ */
+export const LOGIN_PROBE = `
+ct_login_probe() {
+  local sip sport u home tmp akf marker created ok i err
+  read -r _ _ sip sport <<<"$CT_SSH_CONNECTION"
+  if [ -z "\${sip:-}" ]; then echo "ct-warn:lockout guard skipped: not running over SSH"; return 0; fi
+  u="$CT_LOGIN_USER"; home=$(getent passwd "$u" | cut -d: -f6)
+  tmp=$(mktemp -d) || return 1
+  ssh-keygen -q -t ed25519 -N '' -C conntune-lockout-probe -f "$tmp/k" || { rm -rf "$tmp"; return 1; }
+  akf=$(sshd -T -C "user=$u,host=localhost,addr=$sip" 2>/dev/null | awk '$1=="authorizedkeysfile"{print $2; exit}')
+  [ -n "$akf" ] || akf=.ssh/authorized_keys
+  akf=\${akf//%h/$home}; akf=\${akf//%u/$u}; akf=\${akf//%%/%}
+  case "$akf" in /*) ;; *) akf="$home/$akf" ;; esac
+  marker="conntune-lockout-probe-$$-$RANDOM"
+  created=0
+  if [ ! -e "$akf" ]; then install -d -m 700 -o "$u" "$(dirname "$akf")"; : >"$akf"; chown "$u" "$akf"; chmod 600 "$akf"; created=1; fi
+  printf 'from="127.0.0.1,::1,%s",no-pty,no-agent-forwarding,no-port-forwarding,no-X11-forwarding %s %s\\n' "$sip" "$(cut -d' ' -f1,2 "$tmp/k.pub")" "$marker" >>"$akf"
+  ok=1
+  for i in 1 2 3 4 5 6; do
+    if ssh -q -i "$tmp/k" -p "$sport" -o BatchMode=yes -o IdentitiesOnly=yes -o StrictHostKeyChecking=no \\
+        -o UserKnownHostsFile=/dev/null -o ConnectTimeout=5 -l "$u" "$sip" true </dev/null 2>"$tmp/err"; then ok=0; break; fi
+    sleep 0.5
+  done
+  # Remove the probe key, keeping the file's inode, owner and mode.
+  grep -v -F "$marker" "$akf" >"$tmp/ak"; cat "$tmp/ak" >"$akf"
+  [ "$created" = 1 ] && [ ! -s "$akf" ] && rm -f "$akf"
+  err=$(tr '\\n' ' ' <"$tmp/err"); rm -rf "$tmp"
+  if [ "$ok" != 0 ]; then echo "lockout guard: a new SSH login as $u to $sip port $sport failed after the reload: \${err:-refused}"; return 1; fi
+}`;
+
+/**
+ * sshd drop-in. Variables: CT_SSHD_WANT ("keyword value;keyword value;…", lowercase keywords as
+ * `sshd -T` prints them), CT_SSHD_CHECK (the keywords whose effective value must match).
+ */
+export function sshdHooks(): FileHooks {
+    const config = `
+ct_sshd_config_with() { # $1 = candidate drop-in; prints the path of a full temp config that uses it
+  local t; t=$(mktemp -d) || return 1
+  mkdir -p "$t/d"
+  for f in /etc/ssh/sshd_config.d/*.conf; do [ -e "$f" ] && [ "$f" != "$CT_PATH" ] && cp -a "$f" "$t/d/"; done
+  cp "$1" "$t/d/$(basename "$CT_PATH")"
+  sed "s#^[[:space:]]*Include[[:space:]]\\+/etc/ssh/sshd_config.d/\\*\\.conf#Include $t/d/*.conf#I" /etc/ssh/sshd_config >"$t/sshd_config"
+  echo "$t"
+}
+ct_sshd_effective() { # $1 = config file; prints "ct:keyword=value" for wanted keywords, fails naming shadowing files
+  local out bad=0 kw want got files
+  out=$(sshd -T -f "$1" 2>&1) || { echo "$out"; return 1; }
+  IFS=';' read -ra pairs <<<"$CT_SSHD_WANT"
+  for p in "\${pairs[@]}"; do
+    kw=\${p%% *}; want=\${p#* }
+    got=$(awk -v k="$kw" 'tolower($1)==k { $1=""; sub(/^ /,""); print; exit }' <<<"$out")
+    echo "ct:$kw=$got"
+    case ";$CT_SSHD_CHECK;" in *";$kw;"*) ;; *) continue ;; esac
+    if [ "$(tr 'A-Z' 'a-z' <<<"$got")" != "$(tr 'A-Z' 'a-z' <<<"$want")" ]; then
+      files=$(grep -il "^[[:space:]]*$kw[[:space:]]" /etc/ssh/sshd_config /etc/ssh/sshd_config.d/*.conf 2>/dev/null | grep -vx "$CT_PATH" | tr '\\n' ' ')
+      echo "$kw: wanted '$want' but sshd uses '$got'; set first by: \${files:-the main config or a Match block} (sshd keeps the first value it reads: rename conntune's drop-in to sort before it, or remove the key there)"
+      bad=1
+    fi
+  done
+  return $bad
+}`;
+    return {
+        preflight: `${config}
+command -v sshd >/dev/null || fail "sshd is not installed"
+grep -qiE '^[[:space:]]*Include[[:space:]]+/etc/ssh/sshd_config.d/\\*\\.conf' /etc/ssh/sshd_config \\
+  || { echo "/etc/ssh/sshd_config has no 'Include /etc/ssh/sshd_config.d/*.conf': a drop-in would be ignored"; exit 1; }`,
+        validate: `${config}
+t=$(ct_sshd_config_with "$NEW") || exit 1
+out=$(sshd -t -f "$t/sshd_config" 2>&1) || { rm -rf "$t"; echo "sshd -t rejects the new drop-in: $out"; exit 1; }
+out=$(ct_sshd_effective "$t/sshd_config") || { rm -rf "$t"; echo "$out" | grep -v '^ct:'; exit 1; }
+rm -rf "$t"`,
+        activate: `${LOGIN_PROBE}
+ct_reload() {${SSHD_RELOAD}
+}
+ct_reload || exit 1
+ct_login_probe || exit 1`,
+        verify: `${config}
+ct_sshd_effective /etc/ssh/sshd_config`,
+        deactivate: `
+out=$(sshd -t 2>&1) || { echo "the restored sshd config does not pass sshd -t: $out"; exit 1; }
+ct_reload() {${SSHD_RELOAD}
+}
+ct_reload`,
+    };
+}
+
+/**
+ * sysctl file. Variables: CT_SYSCTL ("key=value=policy;…"). Keys that the host cannot take are
+ * reported per policy: fail (abort before anything is written) or skip (`ct-warn:` + the key is
+ * written with a leading '-' by the renderer, so sysctl ignores its failure).
+ */
+export function sysctlHooks(): FileHooks {
+    const each = `
+ct_sysctl_each() { # calls "$1 key value policy" for each entry
+  local e k rest v pol
+  IFS=';' read -ra ents <<<"$CT_SYSCTL"
+  for e in "\${ents[@]}"; do k=\${e%%=*}; rest=\${e#*=}; v=\${rest%=*}; pol=\${rest##*=}; "$1" "$k" "$v" "$pol"; done
+}
+ct_sysctl_path() { echo "/proc/sys/$(tr . / <<<"$1")"; }
+ct_sysctl_unavailable() { # prints why key $1 cannot be set here, or nothing
+  local f cur; f=$(ct_sysctl_path "$1")
+  if [ ! -e "$f" ]; then
+    case "$1" in net.netfilter.*) echo "unknown key: the nf_conntrack module is not loaded" ;; *) echo "unknown key on this kernel" ;; esac
+    return
+  fi
+  cur=$(cat "$f" 2>/dev/null) || { echo "not readable"; return; }
+  # Writing the current value back changes nothing and shows whether this host may set it at all.
+  ( printf '%s\\n' "$cur" >"$f" ) 2>/dev/null || echo "not writable in this host (a container or network namespace: the key belongs to the parent)"
+}
+ct_sysctl_skipped() { ct_sysctl_unavailable "$1"; }`;
+    return {
+        preflight: `${each}
+errs=""
+pf_one() {
+  local why; why=$(ct_sysctl_unavailable "$1")
+  [ -z "$why" ] && return
+  if [ "$3" = skip ]; then echo "ct-warn:sysctl $1 skipped: $why"; echo "ct:$1=skipped"; else errs="$errs; $1: $why (set keyPolicy.$1 to skip to allow this)"; fi
+}
+ct_sysctl_each pf_one
+# Runtime values before conntune first set each key, so destroy can put them back.
+rt="$CT_ORIG.runtime"
+save_one() {
+  local f; f=$(ct_sysctl_path "$1")
+  [ -r "$f" ] || return 0
+  grep -q "^$1=" "$rt" 2>/dev/null || printf '%s=%s\\n' "$1" "$(tr -s '\\t ' ' ' <"$f")" >>"$rt"
+}
+[ -n "$errs" ] && { echo "\${errs#; }"; exit 1; }
+ct_sysctl_each save_one
+exit 0`,
+        validate: `
+bad=$(grep -vE '^(#.*|-?[a-z0-9_]+(\\.[a-z0-9_-]+)+ = [A-Za-z0-9 ._:-]+|)$' "$NEW") && { echo "malformed lines: $bad"; exit 1; }
+exit 0`,
+        activate: `
+out=$(sysctl -p "$CT_PATH" 2>&1 >/dev/null) || { echo "sysctl -p $CT_PATH: $out"; exit 1; }`,
+        verify: `${each}
+bad=0
+ver_one() {
+  [ -n "$(ct_sysctl_unavailable "$1")" ] && [ "$3" = skip ] && { echo "ct:$1=skipped"; return; }
+  local got; got=$(sysctl -n "$1" 2>&1 | tr -s '\\t ' ' ')
+  echo "ct:$1=$got"
+  [ "$got" = "$2" ] || { echo "$1: wanted $2, the kernel shows $got"; bad=1; }
+}
+ct_sysctl_each ver_one
+exit $bad`,
+        restoreOriginal: `
+[ -f "$CT_ORIG.runtime" ] || exit 0
+while IFS= read -r line; do sysctl -q -w "$line" >/dev/null 2>&1 || echo "could not restore $line" >&2; done <"$CT_ORIG.runtime"`,
+        deactivate: `
+[ -e "$CT_PATH" ] && sysctl -p "$CT_PATH" >/dev/null 2>&1
+exit 0`,
+    };
+}
+
+/** limits.d file: format check; it applies at the next login (verified by a fresh login). */
+export function limitsHooks(): FileHooks {
+    return {
+        preflight: `
+if grep -qsE '^[[:space:]]*session[[:space:]]+(required|requisite|optional)[[:space:]]+pam_limits\\.so' /etc/pam.d/sshd /etc/pam.d/common-session; then
+  echo "ct:pam_limits=enabled"
+else
+  echo "ct-warn:pam_limits is not in /etc/pam.d/sshd or common-session: new logins will not get these limits"; echo "ct:pam_limits=missing"
+fi`,
+        validate: `
+bad=$(grep -vE '^(#.*|[*@%]?[A-Za-z0-9_-]* (soft|hard) nofile [0-9]+|)$' "$NEW") && { echo "malformed lines: $bad"; exit 1; }
+exit 0`,
+        verify: `echo "ct:file=$CT_PATH"`,
+    };
+}
+
+/** system.conf.d drop-in for DefaultLimitNOFILE. Variables: CT_WANT_SOFT, CT_WANT_HARD. */
+export function systemdDefaultHooks(): FileHooks {
+    return {
+        preflight: `[ -d /run/systemd/system ] || { echo "systemd is not running on this host"; exit 1; }`,
+        activate: `systemctl daemon-reexec`,
+        verify: `
+hard=$(systemctl show -p DefaultLimitNOFILE --value); soft=$(systemctl show -p DefaultLimitNOFILESoft --value)
+echo "ct:DefaultLimitNOFILE=$hard"; echo "ct:DefaultLimitNOFILESoft=$soft"
+[ "$hard" = "$CT_WANT_HARD" ] && [ "$soft" = "$CT_WANT_SOFT" ] || { echo "systemd shows DefaultLimitNOFILE=$soft:$hard, wanted $CT_WANT_SOFT:$CT_WANT_HARD (is the hard limit above what this machine allows?)"; exit 1; }`,
+    };
+}
+
+/**
+ * Unit drop-in. Variables: CT_UNIT, CT_RESTART (restart|reload|none), CT_SHOW ("Prop=value;…": the
+ * properties `systemctl show` must report).
+ */
+export function overrideHooks(): FileHooks {
+    const restart = `
+ct_apply_unit() {
+  systemctl daemon-reload || return 1
+  case "$CT_RESTART" in
+    restart) systemctl try-restart "$CT_UNIT" ;;
+    reload) if systemctl is-active -q "$CT_UNIT"; then systemctl reload "$CT_UNIT"; fi ;;
+    none) : ;;
+  esac
+}`;
+    return {
+        preflight: `
+[ -d /run/systemd/system ] || { echo "systemd is not running on this host"; exit 1; }
+systemctl cat "$CT_UNIT" >/dev/null 2>&1 || { echo "unit $CT_UNIT does not exist on this host"; exit 1; }`,
+        validate: `
+frag=$(systemctl show -p FragmentPath --value "$CT_UNIT")
+t=$(mktemp -d); mkdir -p "$t/$CT_UNIT.d"
+[ -n "$frag" ] && cp "$frag" "$t/$CT_UNIT"
+cp "$NEW" "$t/$CT_UNIT.d/$(basename "$CT_PATH")"
+out=$(SYSTEMD_UNIT_PATH="$t:" systemd-analyze verify "$t/$CT_UNIT" 2>&1); rc=$?
+mine=$(grep -F "$t/$CT_UNIT.d/" <<<"$out")
+rm -rf "$t"
+# systemd-analyze only warns on unknown keys: treat any complaint about the drop-in as an error.
+if [ -n "$mine" ]; then echo "systemd-analyze verify rejects the drop-in: $(sed "s#$t/##g" <<<"$mine")"; exit 1; fi
+[ $rc = 0 ] || echo "ct-warn:systemd-analyze verify $CT_UNIT reports problems outside conntune's drop-in: $(tr '\\n' ' ' <<<"$out" | cut -c1-300)"
+exit 0`,
+        activate: `${restart}
+ct_apply_unit`,
+        verify: `
+bad=0
+IFS=';' read -ra props <<<"$CT_SHOW"
+for p in "\${props[@]}"; do
+  [ -n "$p" ] || continue
+  k=\${p%%=*}; want=\${p#*=}
+  got=$(systemctl show -p "$k" --value "$CT_UNIT")
+  echo "ct:$k=$got"
+  [ "$got" = "$want" ] || { echo "$CT_UNIT: systemctl show $k is '$got', wanted '$want'"; bad=1; }
+done
+pid=$(systemctl show -p MainPID --value "$CT_UNIT")
+if [ -n "$pid" ] && [ "$pid" != 0 ] && [ -r "/proc/$pid/limits" ]; then
+  echo "ct:process_nofile=$(awk '/^Max open files/{print $4 ":" $5}' "/proc/$pid/limits")"
+fi
+exit $bad`,
+        deactivate: `${restart}
+ct_apply_unit`,
+    };
+}

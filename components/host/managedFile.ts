@@ -1,0 +1,53 @@
+/**
+ * THE shared mechanism: one file on one host, applied safely over SSH through @pulumi/command.
+ * Components say what file, how to validate, activate and verify it (see managedFileScript.ts);
+ * this resource does the rest. The rendered content travels on stdin, never inside a command string,
+ * so `pulumi preview --diff` shows the file change as text and opens no SSH connection.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as command from "@pulumi/command";
+import { asRoot, commandConnection, HostConnection, rootStdin } from "./connection";
+import { applyScript, deleteScript, FileSpec, parseValues, parseWarnings } from "./managedFileScript";
+
+export interface ManagedFileArgs {
+    /** How to reach the host. */
+    connection: HostConnection;
+    /** Target path, mode, hooks. */
+    spec: FileSpec;
+    /** The rendered file content. */
+    content: pulumi.Input<string>;
+}
+
+export class ManagedFile extends pulumi.ComponentResource {
+    /** Effective values read back from the host after the apply (`ct:key=value` lines of verify). */
+    public readonly values: pulumi.Output<Record<string, string>>;
+    /** Warnings printed by the hooks (e.g. skipped keys). */
+    public readonly warnings: pulumi.Output<string[]>;
+    /** The content that was applied. */
+    public readonly content: pulumi.Output<string>;
+    public readonly path: string;
+
+    constructor(name: string, args: ManagedFileArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("conntune:host:ManagedFile", name, {}, opts);
+        const apply = asRoot(args.connection, applyScript(args.spec));
+        const cmd = new command.remote.Command(
+            `${name}-apply`,
+            {
+                connection: commandConnection(args.connection),
+                create: apply,
+                update: apply,
+                delete: asRoot(args.connection, deleteScript(args.spec)),
+                stdin: rootStdin(args.connection, args.content),
+                logging: "stderr",
+            },
+            { parent: this },
+        );
+        // Derived values carry no secret even when stdin held the sudo password.
+        const stdout = pulumi.unsecret(cmd.stdout);
+        this.values = stdout.apply(parseValues);
+        this.warnings = stdout.apply(parseWarnings);
+        this.content = pulumi.output(args.content);
+        this.path = args.spec.path;
+        this.registerOutputs({ values: this.values, warnings: this.warnings, path: this.path });
+    }
+}

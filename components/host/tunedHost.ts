@@ -1,0 +1,62 @@
+/**
+ * TunedHost: the four host components for one host, built from its validated config.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { HostConfig } from "../config";
+import { HostConnection } from "./connection";
+import { FileDescriptorLimits } from "./limits";
+import { SshdHardening } from "./sshd";
+import { SysctlProfile } from "./sysctl";
+import { SystemdUnitOverride } from "./systemdOverride";
+
+export interface TunedHostArgs {
+    /** Validated host config. */
+    config: HostConfig;
+    /** Connection with secrets attached. */
+    connection: HostConnection;
+}
+
+export interface TunedHostOutputs {
+    sshd?: Record<string, string>;
+    sysctl?: Record<string, string>;
+    sysctlWarnings?: string[];
+    limits?: Record<string, string>;
+    overrides: Record<string, Record<string, string>>;
+    /** Every managed file with the content conntune writes: previews show their change. */
+    files: Record<string, string>;
+}
+
+export class TunedHost extends pulumi.ComponentResource {
+    public readonly outputs: pulumi.Output<TunedHostOutputs>;
+
+    constructor(name: string, args: TunedHostArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("conntune:host:TunedHost", name, {}, opts);
+        const h = args.config;
+        const conn = args.connection;
+        const files: Record<string, string> = {};
+        // sshd first: the other files are written over connections that the new sshd settings govern.
+        const sshd = h.sshd.enabled ? new SshdHardening(`${name}-sshd`, { connection: conn, settings: h.sshd }, { parent: this }) : undefined;
+        if (sshd) files[sshd.path] = sshd.content;
+        const after = sshd ? { dependsOn: [sshd] } : {};
+        const sysctl = h.sysctl.enabled ? new SysctlProfile(`${name}-sysctl`, { connection: conn, settings: h.sysctl }, { parent: this, ...after }) : undefined;
+        if (sysctl) files[sysctl.path] = sysctl.content;
+        const limits = h.limits.enabled ? new FileDescriptorLimits(`${name}-limits`, { connection: conn, settings: h.limits }, { parent: this, ...after }) : undefined;
+        if (limits) Object.assign(files, limits.files);
+        const overrides = h.systemdOverrides.map((o) => {
+            const c = new SystemdUnitOverride(`${name}-${o.unit}-${o.fileName}`, { connection: conn, settings: o }, { parent: this, ...after });
+            files[c.path] = c.content;
+            return [`${o.unit}/${o.fileName}`, c.effective] as const;
+        });
+        const none = pulumi.output<Record<string, string> | undefined>(undefined);
+        this.outputs = pulumi
+            .all([
+                sshd?.effective ?? none,
+                sysctl?.effective ?? none,
+                sysctl?.warnings ?? pulumi.output<string[] | undefined>(undefined),
+                limits?.effective ?? none,
+                pulumi.all(Object.fromEntries(overrides)) as pulumi.Output<Record<string, Record<string, string>>>,
+            ])
+            .apply(([s, sy, sw, l, ov]) => ({ sshd: s, sysctl: sy, sysctlWarnings: sw, limits: l, overrides: ov, files }));
+        this.registerOutputs({ outputs: this.outputs });
+    }
+}

@@ -1,0 +1,43 @@
+/**
+ * Read the stack config through Pulumi once, validate it with the schema, and resolve each host's
+ * secrets (private key, sudo password) from their own secret config keys.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { ConfigError, HostConfig, parseStackConfig, StackConfig } from "./config";
+import { HostConnection } from "./host/connection";
+
+export interface LoadedStack {
+    config: StackConfig;
+    /** Connection per host name, secrets attached. */
+    connections: Record<string, HostConnection>;
+}
+
+/** Load and validate `conntune:*` config. Every problem is reported at once, naming the field. */
+export function loadConfig(cfg: pulumi.Config = new pulumi.Config("conntune")): LoadedStack {
+    const config = parseStackConfig({ hosts: cfg.getObject<unknown>("hosts") });
+    const problems: string[] = [];
+    const connections: Record<string, HostConnection> = {};
+    config.hosts.forEach((h: HostConfig, i) => {
+        const c = h.connection;
+        const key = cfg.getSecret(c.privateKeySecret);
+        if (key === undefined) {
+            problems.push(`conntune:${c.privateKeySecret}: missing: set the SSH private key for hosts[${i}] (${h.name}) with \`pulumi config set --secret ${c.privateKeySecret} < KEYFILE\``);
+        }
+        let sudoPassword: pulumi.Output<string> | undefined;
+        if (c.sudoPasswordSecret !== undefined) {
+            sudoPassword = cfg.getSecret(c.sudoPasswordSecret);
+            if (sudoPassword === undefined) problems.push(`conntune:${c.sudoPasswordSecret}: missing: hosts[${i}].connection.sudoPasswordSecret names it`);
+        }
+        connections[h.name] = {
+            host: c.host,
+            port: c.port,
+            user: c.user,
+            hostKey: c.hostKey,
+            privateKey: key ?? pulumi.secret(""),
+            sudo: c.sudo ?? c.user !== "root",
+            sudoPassword,
+        };
+    });
+    if (problems.length) throw new ConfigError(problems);
+    return { config, connections };
+}
