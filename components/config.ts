@@ -216,7 +216,7 @@ export const overrideSchema = z
         /** Drop-in file name under /etc/systemd/system/UNIT.d/. */
         fileName: confFileName.default("50-conntune.conf"),
         /** Directives per section, e.g. { Service: { LimitNOFILE: 65536 } } (seed 000). */
-        settings: z.record(sectionName, z.record(directiveName, directiveValue)).refine((s) => Object.keys(s).length > 0, "must set at least one directive"),
+        settings: z.partialRecord(sectionName, z.record(directiveName, directiveValue)).refine((s) => Object.keys(s).length > 0, "must set at least one directive"),
         /** After daemon-reload: restart the unit (limits only apply to new processes), reload, or nothing. */
         restart: z.enum(["restart", "reload", "none"], { error: "must be 'restart', 'reload' or 'none'" }).default("restart"),
     })

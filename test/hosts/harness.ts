@@ -296,6 +296,7 @@ export async function startHost(opts: StartOptions = {}): Promise<TestHost> {
         sh("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", `root@${name}`, "-f", `${root}/etc/ssh/ssh_host_ed25519_key`]);
         partial.hostKey = fs.readFileSync(`${root}/etc/ssh/ssh_host_ed25519_key.pub`, "utf8").trim().split(" ").slice(0, 2).join(" ");
         fs.writeFileSync(`${root}/etc/hostname`, `${name}\n`);
+        fs.writeFileSync(`${root}/etc/hosts`, `127.0.0.1 localhost\n127.0.1.1 ${name}\n::1 localhost ip6-localhost ip6-loopback\n`);
         for (const [home, owner] of [["/root", "0:0"], ["/home/tuner", "tuner:tuner"]] as const) {
             fs.mkdirSync(`${root}${home}/.ssh`, { recursive: true, mode: 0o700 });
             fs.writeFileSync(`${root}${home}/.ssh/authorized_keys`, `${key.publicKey}\n`, { mode: 0o600 });
