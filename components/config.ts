@@ -283,8 +283,10 @@ export function parseStackConfig(raw: unknown, prefix = "conntune:"): StackConfi
     if (!r.success) {
         throw new ConfigError(
             r.error.issues.map((i) => {
-                const where = formatPath(prefix.replace(/:$/, ":"), i.path).replace(/^conntune:\./, "conntune:");
-                return `${where}: ${i.message}`;
+                const where = formatPath(prefix, i.path).replace(/^([a-z]+:)\./, "$1");
+                // A bad record key: say which key and why (zod only says "Invalid key in record").
+                const inner = i.code === "invalid_key" ? i.issues[0]?.message : undefined;
+                return inner ? `${where}: key not allowed: ${inner}` : `${where}: ${i.message}`;
             }),
         );
     }
