@@ -134,6 +134,21 @@ main() {
   if [ ! -x "$BIN/pulumi" ]; then need_go; build_cli; else log "pulumi CLI v$PULUMI_VERSION: cached"; fi
   if [ ! -x "$BIN/pulumi-language-nodejs" ]; then need_go; build_langhost; else log "language host: cached"; fi
   write_shims
+  write_env
+}
+
+# The environment every conntune command runs the CLI with: the toolchain first on PATH, our own
+# PULUMI_HOME (plugin cache), no update checks, and a missing plugin is an error, never a download.
+write_env() {
+  cat >"$ENVFILE.tmp" <<ENV
+export PATH="$BIN:\$PATH"
+export PULUMI_HOME="$PULUMI_HOME"
+export PULUMI_SKIP_UPDATE_CHECK=true
+export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
+export PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK=true
+ENV
+  mv "$ENVFILE.tmp" "$ENVFILE"
+  echo "$ENVFILE"
 }
 
 main "$@"

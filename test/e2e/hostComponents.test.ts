@@ -1,0 +1,228 @@
+/**
+ * The four host components through the real CLI on real test hosts: up → verify over the test's own
+ * SSH login → change → up → verify → no-op up → destroy → files byte-identical to before.
+ */
+import * as fs from "node:fs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { capability, hostExec, startHosts, stopHosts, TestHost } from "../hosts/harness";
+import { login, sshRun } from "../hosts/ssh";
+import { conntuneProject, e2eGate, noChanges, Stack } from "./pulumi";
+
+const cap = capability();
+const run = e2eGate(cap.ok ? undefined : cap.reason);
+
+const GATEWAY_UNIT = "[Unit]\nDescription=stand-in for llm-gateway (seed 000)\n[Service]\nExecStart=/bin/sleep infinity\n[Install]\nWantedBy=multi-user.target\n";
+
+/** Content hashes of every file conntune may touch, and the runtime values it changes. */
+export function snapshot(h: TestHost): string {
+    return hostExec(
+        h,
+        "find /etc/ssh /etc/sysctl.d /etc/security/limits.d /etc/systemd/system /etc/systemd/system.conf.d -xdev -type f -print0 2>/dev/null | sort -z | xargs -0 sha256sum; " +
+            "find /etc/ssh /etc/sysctl.d /etc/security /etc/systemd -xdev -type d | sort; " +
+            "sysctl net.ipv4.tcp_keepalive_time net.ipv4.tcp_keepalive_intvl net.ipv4.tcp_keepalive_probes net.ipv4.tcp_tw_reuse net.ipv4.tcp_fin_timeout",
+    );
+}
+
+function hostEntry(h: TestHost, over: Record<string, unknown> = {}, sudo = false) {
+    return {
+        name: "web1",
+        connection: sudo
+            ? { host: h.address, port: h.port, user: h.sudoUser, hostKey: h.hostKey, sudoPasswordSecret: "sudoPassword" }
+            : { host: h.address, port: h.port, user: "root", hostKey: h.hostKey },
+        // Test hosts are network namespaces: nf_conntrack_max belongs to the parent (see README).
+        sysctl: { keyPolicy: { "net.netfilter.nf_conntrack_max": "skip" } },
+        // This machine caps hard limits at 20000: live checks stay at or below 16384.
+        limits: { soft: 4096, hard: 16384 },
+        systemdOverrides: [{ unit: "llm-gateway.service", settings: { Service: { LimitNOFILE: 16384 } } }],
+        ...over,
+    };
+}
+
+async function newStack(h: TestHost, name: string, sudo = false): Promise<Stack> {
+    const s = new Stack(conntuneProject(), name);
+    await s.init();
+    await s.setConfig("conntune:sshPrivateKey", h.privateKey, true);
+    if (sudo) await s.setConfig("conntune:sudoPassword", h.sudoPassword, true);
+    return s;
+}
+
+describe.runIf(run)("host components on a test host (root login)", () => {
+    let hosts: TestHost[] = [];
+    let h: TestHost;
+    let stack: Stack;
+    let before: string;
+
+    beforeAll(async () => {
+        hosts = await startHosts(1, { prepare: (root) => fs.writeFileSync(`${root}/etc/systemd/system/llm-gateway.service`, GATEWAY_UNIT) });
+        h = hosts[0];
+        hostExec(h, "systemctl start llm-gateway.service");
+        before = snapshot(h);
+        stack = await newStack(h, "e2e-components");
+        await stack.setHosts([hostEntry(h)]);
+    });
+
+    afterAll(async () => {
+        await stack?.destroy(true);
+        await stack?.remove();
+        await stopHosts(hosts);
+    });
+
+    it("shows every file change in the preview and opens no SSH connection", async () => {
+        const r = await stack.preview();
+        expect(r.stdout).toContain("ClientAliveInterval 300");
+        expect(r.stdout).toContain("net.ipv4.tcp_keepalive_time = 600");
+        expect(r.stdout).toContain("root hard nofile 16384");
+        expect(r.stdout).toContain("LimitNOFILE=16384");
+        expect(hostExec(h, "journalctl -t sshd -o cat --no-pager | grep -c '^Accepted' || true").trim()).toBe("0");
+    });
+
+    it("applies the seed-000 settings: the host shows them over a separate SSH login", async () => {
+        await stack.up();
+        expect(await sshRun(h, "sshd -T | grep -E '^(clientaliveinterval|clientalivecountmax|logingracetime|tcpkeepalive|maxstartups|maxsessions) '")).toBe(
+            "logingracetime 30\nclientaliveinterval 300\nclientalivecountmax 2\ntcpkeepalive yes\nmaxstartups 200:30:400\nmaxsessions 100\n",
+        );
+        expect(await sshRun(h, "sysctl -n net.ipv4.tcp_keepalive_time net.ipv4.tcp_keepalive_intvl net.ipv4.tcp_keepalive_probes net.ipv4.tcp_tw_reuse net.ipv4.tcp_fin_timeout")).toBe("600\n30\n3\n1\n30\n");
+        expect(await sshRun(h, "ulimit -Sn; ulimit -Hn")).toBe("4096\n16384\n");
+        expect(await sshRun(h, "systemctl show -p LimitNOFILE -p LimitNOFILESoft llm-gateway.service")).toBe("LimitNOFILE=16384\nLimitNOFILESoft=16384\n");
+        expect(await sshRun(h, "systemctl show -p DefaultLimitNOFILE -p DefaultLimitNOFILESoft")).toBe("DefaultLimitNOFILE=16384\nDefaultLimitNOFILESoft=4096\n");
+        expect(await sshRun(h, "awk '/^Max open files/{print $4, $5}' /proc/$(systemctl show -p MainPID --value llm-gateway.service)/limits")).toBe("16384 16384\n");
+    });
+
+    it("exports the effective values read back from the host", async () => {
+        const out = (await stack.outputs()).effective as Record<string, { sshd: Record<string, string>; sysctl: Record<string, string>; sysctlWarnings: string[]; limits: Record<string, string>; overrides: Record<string, Record<string, string>> }>;
+        const web1 = out.web1;
+        expect(web1.sshd.clientaliveinterval).toBe("300");
+        expect(web1.sysctl["net.ipv4.tcp_keepalive_time"]).toBe("600");
+        expect(web1.sysctl["net.netfilter.nf_conntrack_max"]).toBe("skipped");
+        expect(web1.sysctlWarnings.join("\n")).toMatch(/nf_conntrack_max skipped: not writable/);
+        expect(web1.limits).toMatchObject({ login_soft: "4096", login_hard: "16384", pam_limits: "enabled", DefaultLimitNOFILE: "16384" });
+        expect(web1.overrides["llm-gateway.service/50-conntune.conf"]).toMatchObject({ LimitNOFILE: "16384", process_nofile: "16384:16384" });
+    });
+
+    it("re-applies only the file a changed setting lives in", async () => {
+        const sysctlBefore = hostExec(h, "stat -c %Y /etc/sysctl.d/99-conntune-tcp.conf");
+        await stack.setHosts([hostEntry(h, { sshd: { clientAliveInterval: 120 } })]);
+        const r = await stack.up();
+        expect(r.stdout).toMatch(/1 updated/);
+        expect(r.stdout).toMatch(/-\s*ClientAliveInterval 300/);
+        expect(r.stdout).toMatch(/\+\s*ClientAliveInterval 120/);
+        expect(await sshRun(h, "sshd -T | grep ^clientaliveinterval")).toBe("clientaliveinterval 120\n");
+        expect(hostExec(h, "stat -c %Y /etc/sysctl.d/99-conntune-tcp.conf")).toBe(sysctlBefore);
+    });
+
+    it("changes nothing and opens no SSH connection on a second up", async () => {
+        const logins = hostExec(h, "journalctl -t sshd -o cat --no-pager | grep -c '^Accepted' || true");
+        const r = await stack.up();
+        expect(noChanges(r.stdout), r.stdout).toBe(true);
+        expect(hostExec(h, "journalctl -t sshd -o cat --no-pager | grep -c '^Accepted' || true")).toBe(logins);
+    });
+
+    it("restores every file byte for byte and the kernel values on destroy", async () => {
+        await stack.destroy();
+        expect(snapshot(h)).toBe(before);
+        expect(await sshRun(h, "sshd -T | grep ^clientaliveinterval; ulimit -n")).toBe("clientaliveinterval 0\n1024\n");
+    });
+});
+
+describe.runIf(run)("host components refuse what would break a host", () => {
+    let hosts: TestHost[] = [];
+    let stack: Stack;
+    let h: TestHost;
+
+    beforeAll(async () => {
+        hosts = await startHosts(1);
+        h = hosts[0];
+        stack = await newStack(h, "e2e-faults");
+    });
+
+    afterAll(async () => {
+        await stack?.destroy(true);
+        await stack?.remove();
+        await stopHosts(hosts);
+    });
+
+    const sshdOnly = (sshd: Record<string, unknown>) => [
+        { ...hostEntry(h), sysctl: { enabled: false }, limits: { enabled: false, soft: 4096, hard: 16384 }, systemdOverrides: [], sshd },
+    ];
+
+    it("never lets a drop-in that sshd rejects reach sshd_config.d, and logins keep working", async () => {
+        await stack.setHosts(sshdOnly({ extra: { NoSuchKeyword: "yes" } }));
+        const r = await stack.up([], true);
+        expect(r.code).not.toBe(0);
+        expect(`${r.stdout}${r.stderr}`).toMatch(/sshd -t rejects the new drop-in/);
+        expect(hostExec(h, "ls /etc/ssh/sshd_config.d/")).toBe("");
+        expect(await sshRun(h, "echo still-in")).toBe("still-in\n");
+    });
+
+    it("reports a key shadowed by another drop-in, naming that file", async () => {
+        hostExec(h, "printf 'ClientAliveInterval 0\\n' > /etc/ssh/sshd_config.d/00-aaa-local.conf");
+        try {
+            await stack.setHosts(sshdOnly({}));
+            const r = await stack.up([], true);
+            expect(r.code).not.toBe(0);
+            expect(`${r.stdout}${r.stderr}`).toMatch(/clientaliveinterval: wanted '300' but sshd uses '0'; set first by: \/etc\/ssh\/sshd_config.d\/00-aaa-local.conf/);
+            expect(hostExec(h, "ls /etc/ssh/sshd_config.d/")).toBe("00-aaa-local.conf\n");
+        } finally {
+            hostExec(h, "rm -f /etc/ssh/sshd_config.d/00-aaa-local.conf");
+        }
+    });
+
+    it("restores the previous drop-in when a new login fails after the reload (lockout guard)", async () => {
+        await stack.setHosts(sshdOnly({}));
+        await stack.up();
+        const good = hostExec(h, "cat /etc/ssh/sshd_config.d/00-conntune.conf");
+        await stack.setHosts(sshdOnly({ extra: { AllowUsers: "nobody" } }));
+        const r = await stack.up([], true);
+        expect(r.code).not.toBe(0);
+        expect(`${r.stdout}${r.stderr}`).toMatch(/lockout guard: a new SSH login as root/);
+        expect(hostExec(h, "cat /etc/ssh/sshd_config.d/00-conntune.conf")).toBe(good);
+        const l = await login(h);
+        expect((await l.run("echo still-in")).stdout).toBe("still-in");
+        l.close();
+        await stack.setHosts(sshdOnly({}));
+    });
+
+    it("fails on a sysctl key the host cannot set when its policy is fail, naming the key", async () => {
+        await stack.setHosts([{ ...hostEntry(h), sshd: { enabled: false }, limits: { enabled: false, soft: 4096, hard: 16384 }, systemdOverrides: [], sysctl: {} }]);
+        const r = await stack.up([], true);
+        expect(r.code).not.toBe(0);
+        expect(`${r.stdout}${r.stderr}`).toMatch(/net\.netfilter\.nf_conntrack_max: not writable in this host.*set keyPolicy\.net\.netfilter\.nf_conntrack_max to skip/);
+        expect(hostExec(h, "ls /etc/sysctl.d/")).not.toContain("conntune");
+    });
+});
+
+describe.runIf(run)("host components through a non-root user with a sudo password", () => {
+    let hosts: TestHost[] = [];
+    let stack: Stack;
+    let h: TestHost;
+    let before: string;
+
+    beforeAll(async () => {
+        hosts = await startHosts(1, { prepare: (root) => fs.writeFileSync(`${root}/etc/systemd/system/llm-gateway.service`, GATEWAY_UNIT) });
+        h = hosts[0];
+        before = snapshot(h);
+        stack = await newStack(h, "e2e-sudo", true);
+        await stack.setHosts([hostEntry(h, {}, true)]);
+    });
+
+    afterAll(async () => {
+        await stack?.destroy(true);
+        await stack?.remove();
+        await stopHosts(hosts);
+    });
+
+    it("applies, verifies and restores the same way as root", async () => {
+        await stack.up();
+        expect(await sshRun(h, "sshd -T | grep ^clientaliveinterval; sysctl -n net.ipv4.tcp_keepalive_time")).toBe("clientaliveinterval 300\n600\n");
+        expect(await sshRun(h, "ulimit -Sn; ulimit -Hn", "sudo")).toBe("4096\n16384\n");
+        await stack.destroy();
+        expect(snapshot(h)).toBe(before);
+    });
+
+    it("keeps the private key and the sudo password out of the state and all output", () => {
+        const keyLine = h.privateKey.split("\n").filter((l) => l && !l.startsWith("-----"))[1];
+        const text = `${stack.stateText()}\n${stack.transcript.join("\n")}`;
+        expect(text).not.toContain(keyLine);
+        expect(text).not.toContain(h.sudoPassword);
+    });
+});

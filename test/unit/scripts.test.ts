@@ -1,0 +1,47 @@
+import { spawnSync } from "node:child_process";
+import { describe, expect, it } from "vitest";
+import { asRoot } from "../../components/host/connection";
+import { limitsHooks, overrideHooks, sshdHooks, systemdDefaultHooks, sysctlHooks } from "../../components/host/hooks";
+import { applyScript, assertSafePath, deleteScript, FileHooks, parseValues, parseWarnings } from "../../components/host/managedFileScript";
+import { shq } from "../../components/host/shell";
+
+const kinds: Array<[string, FileHooks]> = [
+    ["sshd", sshdHooks()], ["sysctl", sysctlHooks()], ["limits", limitsHooks()], ["systemd default", systemdDefaultHooks()], ["override", overrideHooks()],
+];
+
+describe("the remote scripts", () => {
+    it.each(kinds)("are valid bash for %s (apply and delete, as root and through sudo)", (_k, hooks) => {
+        for (const script of [applyScript({ path: "/etc/x.d/a.conf", mode: "0644", hooks }), deleteScript({ path: "/etc/x.d/a.conf", mode: "0644", hooks })]) {
+            for (const cmd of [asRoot({ sudo: false }, script), asRoot({ sudo: true }, script), asRoot({ sudo: true, sudoPassword: "pw" }, script)]) {
+                const r = spawnSync("bash", ["-n", "-c", cmd], { encoding: "utf8" });
+                expect(r.stderr).toBe("");
+                expect(r.status).toBe(0);
+            }
+            const inner = spawnSync("bash", ["-n"], { input: script, encoding: "utf8" });
+            expect(inner.stderr).toBe("");
+        }
+    });
+
+    it("quote config values so the shell sees them as one literal word", () => {
+        const nasty = `a'b"c$(touch /tmp/pwned)\`x\`;&|<>*`;
+        const r = spawnSync("bash", ["-c", `printf %s ${shq(nasty)}`], { encoding: "utf8" });
+        expect(r.stdout).toBe(nasty);
+        expect(() => shq("two\nlines")).toThrow(/newline/);
+    });
+
+    it.each(["relative/path.conf", "/etc/../etc/passwd", "/etc/a b.conf", "/etc/$(x).conf", "/etc/x/./y.conf", "/etc/*.conf"])("refuse the unsafe path %s", (p) => {
+        expect(() => assertSafePath(p)).toThrow(/unsafe managed file path/);
+    });
+
+    it("never put the file content into the command (it travels on stdin)", () => {
+        const script = applyScript({ path: "/etc/sysctl.d/99-x.conf", mode: "0644", hooks: sysctlHooks() });
+        expect(script).toContain('cat >"$NEW"');
+        expect(script).not.toContain("tcp_keepalive_time = 600");
+    });
+
+    it("parse ct: values and ct-warn: lines from the output", () => {
+        const out = "noise\nct:net.ipv4.tcp_keepalive_time=600\nct-warn:sysctl vm.swappiness skipped: not writable\nct:changed=yes\n";
+        expect(parseValues(out)).toEqual({ "net.ipv4.tcp_keepalive_time": "600", changed: "yes" });
+        expect(parseWarnings(out)).toEqual(["sysctl vm.swappiness skipped: not writable"]);
+    });
+});
