@@ -81,6 +81,9 @@ wrapper_module() { # $1 = dir, $2 = go.mod body
 }
 
 export CGO_ENABLED=0 GOFLAGS=-mod=mod GOTOOLCHAIN=local
+# The checksum database has no entry for the pulumi-kubernetes provider's pseudo-version (404), so
+# that one module is taken on the proxy's word; every other module is still verified.
+export GONOSUMDB=github.com/pulumi/pulumi-kubernetes/provider
 
 build_cli() {
   local d="$WORK/cli-$PULUMI_VERSION"
@@ -113,6 +116,53 @@ replace golang.org/x/text => golang.org/x/text v0.3.6"
   mv "$BIN/pulumi-language-nodejs.tmp" "$BIN/pulumi-language-nodejs"
 }
 
+# pulumi-resource-kubernetes: its go.mod replaces the sdk/v4 module with a local path, and main.go
+# embeds two JSON files that `go generate` writes (they are not in the module zip). So: copy the
+# module into a writable dir, require sdk/v4 at the release instead of ../sdk, generate, build.
+build_kubernetes() { # $1 = version the SDK asks for
+  local v=$1 src="$WORK/kubernetes-src"
+  local zip="$WORK/kubernetes-provider.zip"
+  with_progress "download pulumi-kubernetes provider module ($K8S_PROVIDER_MODULE_VERSION)" bash -c "
+    go mod download -json github.com/pulumi/pulumi-kubernetes/provider/v4@$K8S_PROVIDER_MODULE_VERSION >'$WORK/kubernetes-dl.json' || { cat '$WORK/kubernetes-dl.json'; exit 1; }"
+  local dir; dir=$(node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1],"utf8")).Dir)' "$WORK/kubernetes-dl.json")
+  rm -rf "$src"; cp -r "$dir" "$src"; chmod -R u+w "$src"
+  (cd "$src" && go mod edit -dropreplace github.com/pulumi/pulumi-kubernetes/sdk/v4 -require "github.com/pulumi/pulumi-kubernetes/sdk/v4@v$v")
+  with_progress "generate pulumi-kubernetes embedded schema" bash -c "cd '$src/cmd/pulumi-resource-kubernetes' && VERSION='$v' go run generate.go"
+  with_progress "build pulumi-resource-kubernetes v$v (about 10 minutes on 2 cores)" bash -c "cd '$src' && go build -trimpath -ldflags '-s -w -X github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/version.Version=$v' -o '$WORK/pulumi-resource-kubernetes' ./cmd/pulumi-resource-kubernetes"
+  rm -f "$zip"
+}
+
+# pulumi-resource-command: the upstream provider module when the proxy serves it at the SDK's
+# version; otherwise conntune's own implementation of command:remote:Command (tools/command-provider),
+# said loudly, because no version of the upstream module is served on this kind of machine.
+build_command() { # $1 = version the SDK asks for
+  local v=$1 d="$WORK/command-upstream"
+  wrapper_module "$d" "module conntune.local/toolchain/command
+
+go 1.26"
+  if (cd "$d" && go get "github.com/pulumi/pulumi-command/provider@v$v" >"$WORK/command-upstream.log" 2>&1); then
+    with_progress "build upstream pulumi-resource-command v$v" bash -c "cd '$d' && go build -trimpath -ldflags '-s -w -X github.com/pulumi/pulumi-command/provider/pkg/version.Version=$v' -o '$WORK/pulumi-resource-command' github.com/pulumi/pulumi-command/provider/cmd/pulumi-resource-command"
+    COMMAND_PROVIDER_KIND=upstream
+  else
+    log "the upstream module github.com/pulumi/pulumi-command/provider@v$v is not served here ($(grep -m1 -oE '(403|404)[^:]*' "$WORK/command-upstream.log" || echo unavailable)):"
+    log "building conntune's own command:remote:Command provider from tools/command-provider instead"
+    with_progress "build tools/command-provider as pulumi-resource-command v$v" bash -c "cd '$ROOT/tools/command-provider' && go build -trimpath -ldflags '-s -w -X main.version=$v' -o '$WORK/pulumi-resource-command' ."
+    COMMAND_PROVIDER_KIND=conntune
+  fi
+  echo "$COMMAND_PROVIDER_KIND" >"$CACHE/command-provider-kind"
+}
+
+# Register a provider binary in the plugin cache at the exact version the SDK asks for.
+register_plugin() { # $1 = name, $2 = version, $3 = binary
+  "$BIN/pulumi" plugin install resource "$1" "$2" --file "$3" --reinstall >/dev/null 2>"$WORK/plugin-install-$1.log" \
+    || { cat "$WORK/plugin-install-$1.log" >&2; die "could not register plugin $1 v$2"; }
+  log "plugin $1 v$2 registered"
+}
+
+plugin_present() { # $1 = name, $2 = version
+  [ -x "$PULUMI_HOME/plugins/resource-$1-v$2/pulumi-resource-$1" ]
+}
+
 # The CLI archive ships small shell shims that start Node.js plugins shipped inside @pulumi/pulumi:
 # dynamic providers (pulumi-resource-pulumi-nodejs) and policy packs (pulumi-analyzer-policy).
 write_shims() {
@@ -129,11 +179,20 @@ SH
 
 main() {
   if $CHECK_ONLY; then
-    [ -x "$BIN/pulumi" ] && [ -x "$BIN/pulumi-language-nodejs" ] && exit 0 || exit 1
+    [ -x "$BIN/pulumi" ] && [ -x "$BIN/pulumi-language-nodejs" ] && plugin_present kubernetes "$(sdk_plugin_version @pulumi/kubernetes)" \
+      && plugin_present command "$(sdk_plugin_version @pulumi/command)" && exit 0 || exit 1
   fi
   if [ ! -x "$BIN/pulumi" ]; then need_go; build_cli; else log "pulumi CLI v$PULUMI_VERSION: cached"; fi
   if [ ! -x "$BIN/pulumi-language-nodejs" ]; then need_go; build_langhost; else log "language host: cached"; fi
   write_shims
+  local kv; kv=$(sdk_plugin_version @pulumi/kubernetes)
+  if plugin_present kubernetes "$kv"; then log "plugin kubernetes v$kv: cached"; else
+    need_go; build_kubernetes "$kv"; register_plugin kubernetes "$kv" "$WORK/pulumi-resource-kubernetes"; rm -f "$WORK/pulumi-resource-kubernetes"
+  fi
+  local cv; cv=$(sdk_plugin_version @pulumi/command)
+  if plugin_present command "$cv"; then log "plugin command v$cv: cached ($(cat "$CACHE/command-provider-kind" 2>/dev/null || echo unknown) build)"; else
+    need_go; build_command "$cv"; register_plugin command "$cv" "$WORK/pulumi-resource-command"; rm -f "$WORK/pulumi-resource-command"
+  fi
   write_env
 }
 

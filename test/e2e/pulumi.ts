@@ -1,7 +1,7 @@
 /**
  * Drive the real Pulumi CLI (from the toolchain step) against a local file backend in a temp dir.
  */
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -12,7 +12,10 @@ let cachedEnv: NodeJS.ProcessEnv | undefined;
 /** Environment of the toolchain step (PATH with pulumi, PULUMI_HOME, no downloads). */
 export function toolchainEnv(): NodeJS.ProcessEnv {
     if (!cachedEnv) {
-        const envFile = execFileSync("bash", [path.join(REPO, "scripts", "toolchain.sh")], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] }).trim().split("\n").pop()!;
+        // The test command runs scripts/setup.sh first; a test never starts a long build itself.
+        const check = spawnSync("bash", [path.join(REPO, "scripts", "toolchain.sh"), "--check"], { encoding: "utf8" });
+        if (check.status !== 0) throw new Error("the Pulumi toolchain is not built: run `bash scripts/setup.sh` (or `npm test`, which does)");
+        const envFile = execFileSync("bash", [path.join(REPO, "scripts", "toolchain.sh")], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).trim().split("\n").pop()!;
         const out = execFileSync("bash", ["-c", `. "${envFile}" && env -0`], { encoding: "utf8" });
         cachedEnv = Object.fromEntries(out.split("\0").filter(Boolean).map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]));
     }

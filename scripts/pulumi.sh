@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Run the toolchain's pulumi with conntune's environment: `npm run pulumi -- preview --stack redfin`.
+# Defaults to a local file backend under .pulumi-state/ (no Pulumi Cloud account); set
+# PULUMI_BACKEND_URL to use another backend.
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+envfile=$(bash "$ROOT/scripts/toolchain.sh")
+# shellcheck disable=SC1090
+. "$envfile"
+if [ -z "${PULUMI_BACKEND_URL:-}" ]; then
+  mkdir -p "$ROOT/.pulumi-state"
+  export PULUMI_BACKEND_URL="file://$ROOT/.pulumi-state"
+fi
+cd "$ROOT"
+exec pulumi "$@"

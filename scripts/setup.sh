@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Install what conntune's commands need, once; fast when everything is in place.
+#   - Debian packages: debootstrap, systemd-container (nspawn), iproute2, openssh-client
+#   - npm packages from package-lock.json (npm ci)
+#   - the Pulumi toolchain (scripts/toolchain.sh: CLI, language host, plugins; built from Go modules)
+#   - the test-host image (scripts/hostimage.sh), when this machine can run test hosts (root)
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+log() { printf '[setup %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+
+command -v node >/dev/null || { echo "Node.js >= 20 is required" >&2; exit 1; }
+node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0 : 1)' || { echo "Node.js >= 20 is required (found $(node --version))" >&2; exit 1; }
+
+# Debian packages for test hosts (only where apt exists and we are root; elsewhere tests skip with a reason).
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  missing=()
+  command -v debootstrap >/dev/null || missing+=(debootstrap)
+  command -v systemd-nspawn >/dev/null || missing+=(systemd-container)
+  command -v ip >/dev/null || missing+=(iproute2)
+  command -v ssh-keygen >/dev/null || missing+=(openssh-client)
+  command -v nsenter >/dev/null || missing+=(util-linux)
+  if [ ${#missing[@]} -gt 0 ]; then
+    log "installing Debian packages: ${missing[*]}"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >/tmp/conntune-apt.log 2>&1 || {
+      DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null 2>&1 || true
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >/tmp/conntune-apt.log 2>&1 \
+        || { tail -n 20 /tmp/conntune-apt.log >&2; echo "apt-get install ${missing[*]} failed" >&2; exit 1; }
+    }
+  fi
+fi
+
+# npm packages, exactly as locked.
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  log "npm ci"
+  npm ci --no-audit --no-fund >/tmp/conntune-npm.log 2>&1 || { tail -n 20 /tmp/conntune-npm.log >&2; echo "npm ci failed" >&2; exit 1; }
+fi
+
+bash scripts/toolchain.sh >/dev/null
+
+if [ "$(id -u)" = 0 ] && command -v debootstrap >/dev/null; then
+  bash scripts/hostimage.sh >/dev/null
+fi
+log "ready"

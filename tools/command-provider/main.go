@@ -1,0 +1,482 @@
+// conntune's pulumi-resource-command: a provider plugin that implements the `command:remote:Command`
+// resource of the @pulumi/command SDK (create/update/delete commands run over SSH, stdin, triggers,
+// logging, a pinned host key).
+//
+// Why it exists: the upstream provider's Go module is not served by the module proxy that this
+// kind of machine can reach (see README, "Toolchain"), so the toolchain step builds this instead and
+// registers it under the version the SDK asks for. It speaks the same gRPC protocol and the same
+// resource schema for the subset conntune uses; anything else is refused with a clear error.
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+	"golang.org/x/crypto/ssh/agent"
+	"google.golang.org/protobuf/types/known/emptypb"
+	"google.golang.org/protobuf/types/known/structpb"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/common/diag"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource/plugin"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/provider"
+	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
+)
+
+// version is stamped by the toolchain step (-ldflags -X main.version=…) to the SDK's plugin version.
+var version = "0.0.0-dev"
+
+const remoteCommand = "command:remote:Command"
+
+// Inputs of command:remote:Command; a change to any of them updates the resource, `triggers` replaces it.
+var inputKeys = []string{"addPreviousOutputInEnv", "connection", "create", "delete", "environment", "logging", "stdin", "triggers", "update"}
+
+func main() {
+	err := provider.Main("command", func(host *provider.HostClient) (pulumirpc.ResourceProviderServer, error) {
+		return &server{host: host}, nil
+	})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+}
+
+type server struct {
+	pulumirpc.UnimplementedResourceProviderServer
+	host *provider.HostClient
+}
+
+var marshal = plugin.MarshalOptions{KeepUnknowns: true, KeepSecrets: true, SkipNulls: true}
+
+func (s *server) GetPluginInfo(context.Context, *emptypb.Empty) (*pulumirpc.PluginInfo, error) {
+	return &pulumirpc.PluginInfo{Version: version}, nil
+}
+
+func (s *server) GetSchema(context.Context, *pulumirpc.GetSchemaRequest) (*pulumirpc.GetSchemaResponse, error) {
+	return &pulumirpc.GetSchemaResponse{Schema: fmt.Sprintf(`{"name":"command","version":%q}`, version)}, nil
+}
+
+func (s *server) CheckConfig(_ context.Context, req *pulumirpc.CheckRequest) (*pulumirpc.CheckResponse, error) {
+	return &pulumirpc.CheckResponse{Inputs: req.GetNews()}, nil
+}
+
+func (s *server) DiffConfig(context.Context, *pulumirpc.DiffRequest) (*pulumirpc.DiffResponse, error) {
+	return &pulumirpc.DiffResponse{Changes: pulumirpc.DiffResponse_DIFF_NONE}, nil
+}
+
+func (s *server) Configure(context.Context, *pulumirpc.ConfigureRequest) (*pulumirpc.ConfigureResponse, error) {
+	return &pulumirpc.ConfigureResponse{AcceptSecrets: true, SupportsPreview: true}, nil
+}
+
+func (s *server) Cancel(context.Context, *emptypb.Empty) (*emptypb.Empty, error) {
+	return &emptypb.Empty{}, nil
+}
+
+func (s *server) GetMapping(context.Context, *pulumirpc.GetMappingRequest) (*pulumirpc.GetMappingResponse, error) {
+	return &pulumirpc.GetMappingResponse{}, nil
+}
+
+func checkType(urn string) error {
+	if t := string(resource.URN(urn).Type()); t != remoteCommand {
+		return fmt.Errorf("conntune's command provider implements only %s, not %s", remoteCommand, t)
+	}
+	return nil
+}
+
+func (s *server) Check(_ context.Context, req *pulumirpc.CheckRequest) (*pulumirpc.CheckResponse, error) {
+	if err := checkType(req.GetUrn()); err != nil {
+		return nil, err
+	}
+	news, err := plugin.UnmarshalProperties(req.GetNews(), marshal)
+	if err != nil {
+		return nil, err
+	}
+	var failures []*pulumirpc.CheckFailure
+	if c, ok := news["connection"]; !ok || c.IsNull() {
+		failures = append(failures, &pulumirpc.CheckFailure{Property: "connection", Reason: "missing required property 'connection'"})
+	} else if c.IsObject() {
+		if h, ok := c.ObjectValue()["host"]; !ok || h.IsNull() {
+			failures = append(failures, &pulumirpc.CheckFailure{Property: "connection.host", Reason: "missing required property 'connection.host'"})
+		}
+		if p, ok := c.ObjectValue()["proxy"]; ok && !p.IsNull() {
+			failures = append(failures, &pulumirpc.CheckFailure{Property: "connection.proxy", Reason: "proxy connections are not supported by conntune's command provider"})
+		}
+	}
+	return &pulumirpc.CheckResponse{Inputs: req.GetNews(), Failures: failures}, nil
+}
+
+func (s *server) Diff(_ context.Context, req *pulumirpc.DiffRequest) (*pulumirpc.DiffResponse, error) {
+	olds, err := plugin.UnmarshalProperties(req.GetOldInputs(), marshal)
+	if err != nil {
+		return nil, err
+	}
+	if len(olds) == 0 { // state written without old inputs: compare against the outputs (a superset)
+		if olds, err = plugin.UnmarshalProperties(req.GetOlds(), marshal); err != nil {
+			return nil, err
+		}
+	}
+	news, err := plugin.UnmarshalProperties(req.GetNews(), marshal)
+	if err != nil {
+		return nil, err
+	}
+	var diffs, replaces []string
+	for _, k := range inputKeys {
+		o, n := olds[resource.PropertyKey(k)], news[resource.PropertyKey(k)]
+		if equalProps(o, n) {
+			continue
+		}
+		diffs = append(diffs, k)
+		if k == "triggers" {
+			replaces = append(replaces, k)
+		}
+	}
+	changes := pulumirpc.DiffResponse_DIFF_NONE
+	if len(diffs) > 0 {
+		changes = pulumirpc.DiffResponse_DIFF_SOME
+	}
+	return &pulumirpc.DiffResponse{Changes: changes, Diffs: diffs, Replaces: replaces}, nil
+}
+
+// equalProps compares values, treating a missing value like null and looking through secrets.
+func equalProps(a, b resource.PropertyValue) bool {
+	if a.ContainsUnknowns() || b.ContainsUnknowns() {
+		return false
+	}
+	return reveal(a).DeepEquals(reveal(b))
+}
+
+func reveal(v resource.PropertyValue) resource.PropertyValue {
+	switch {
+	case v.IsSecret():
+		return reveal(v.SecretValue().Element)
+	case v.IsObject():
+		out := resource.PropertyMap{}
+		for k, e := range v.ObjectValue() {
+			if !e.IsNull() {
+				out[k] = reveal(e)
+			}
+		}
+		return resource.NewObjectProperty(out)
+	case v.IsArray():
+		arr := make([]resource.PropertyValue, len(v.ArrayValue()))
+		for i, e := range v.ArrayValue() {
+			arr[i] = reveal(e)
+		}
+		return resource.NewArrayProperty(arr)
+	}
+	return v
+}
+
+// str reads a (possibly secret) string input; secret tells whether it was secret.
+func str(m resource.PropertyMap, key string) (value string, secret bool) {
+	v, ok := m[resource.PropertyKey(key)]
+	if !ok {
+		return "", false
+	}
+	if v.IsSecret() {
+		secret = true
+		v = v.SecretValue().Element
+	}
+	switch {
+	case v.IsString():
+		return v.StringValue(), secret
+	case v.IsNumber():
+		return strconv.FormatFloat(v.NumberValue(), 'f', -1, 64), secret
+	}
+	return "", secret
+}
+
+func (s *server) Create(ctx context.Context, req *pulumirpc.CreateRequest) (*pulumirpc.CreateResponse, error) {
+	if err := checkType(req.GetUrn()); err != nil {
+		return nil, err
+	}
+	inputs, err := plugin.UnmarshalProperties(req.GetProperties(), marshal)
+	if err != nil {
+		return nil, err
+	}
+	out, err := s.run(ctx, req.GetUrn(), inputs, "create", nil, req.GetPreview())
+	if err != nil {
+		return nil, err
+	}
+	return &pulumirpc.CreateResponse{Id: newID(), Properties: out}, nil
+}
+
+func (s *server) Update(ctx context.Context, req *pulumirpc.UpdateRequest) (*pulumirpc.UpdateResponse, error) {
+	inputs, err := plugin.UnmarshalProperties(req.GetNews(), marshal)
+	if err != nil {
+		return nil, err
+	}
+	olds, err := plugin.UnmarshalProperties(req.GetOlds(), marshal)
+	if err != nil {
+		return nil, err
+	}
+	which := "update"
+	if c, _ := str(inputs, "update"); c == "" {
+		which = "create"
+	}
+	out, err := s.run(ctx, req.GetUrn(), inputs, which, olds, req.GetPreview())
+	if err != nil {
+		return nil, err
+	}
+	return &pulumirpc.UpdateResponse{Properties: out}, nil
+}
+
+func (s *server) Delete(ctx context.Context, req *pulumirpc.DeleteRequest) (*emptypb.Empty, error) {
+	state, err := plugin.UnmarshalProperties(req.GetProperties(), marshal)
+	if err != nil {
+		return nil, err
+	}
+	if c, _ := str(state, "delete"); c != "" {
+		if _, err := s.run(ctx, req.GetUrn(), state, "delete", state, false); err != nil {
+			return nil, err
+		}
+	}
+	return &emptypb.Empty{}, nil
+}
+
+func (s *server) Read(_ context.Context, req *pulumirpc.ReadRequest) (*pulumirpc.ReadResponse, error) {
+	return &pulumirpc.ReadResponse{Id: req.GetId(), Properties: req.GetProperties(), Inputs: req.GetInputs()}, nil
+}
+
+func newID() string {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// run executes the named command of `inputs` and returns the new state (inputs + stdout/stderr).
+func (s *server) run(ctx context.Context, urn string, inputs resource.PropertyMap, which string, olds resource.PropertyMap, preview bool) (*structpb.Struct, error) {
+	state := inputs.Copy()
+	if preview {
+		state["stdout"] = resource.MakeComputed(resource.NewStringProperty(""))
+		state["stderr"] = resource.MakeComputed(resource.NewStringProperty(""))
+		return plugin.MarshalProperties(state, marshal)
+	}
+	cmd, cmdSecret := str(inputs, which)
+	stdin, stdinSecret := str(inputs, "stdin")
+	logging, _ := str(inputs, "logging")
+	if logging == "" {
+		logging = "stdoutAndStderr"
+	}
+	secretOutput := cmdSecret || stdinSecret
+	conn, ok := inputs["connection"]
+	if !ok || conn.ContainsUnknowns() {
+		return nil, errors.New("connection is unknown")
+	}
+	client, err := dial(ctx, reveal(conn).ObjectValue())
+	if err != nil {
+		return nil, err
+	}
+	defer client.Close()
+	sess, err := client.NewSession()
+	if err != nil {
+		return nil, fmt.Errorf("ssh session: %w", err)
+	}
+	defer sess.Close()
+	if env, ok := inputs["environment"]; ok && env.IsObject() {
+		keys := reveal(env).ObjectValue().StableKeys()
+		for _, k := range keys {
+			v := reveal(env).ObjectValue()[k]
+			if v.IsString() {
+				if err := sess.Setenv(string(k), v.StringValue()); err != nil {
+					return nil, fmt.Errorf("the SSH server refused environment variable %s (it needs AcceptEnv %s)", k, k)
+				}
+			}
+		}
+	}
+	if stdin != "" {
+		sess.Stdin = strings.NewReader(stdin)
+	}
+	var stdout, stderr bytes.Buffer
+	logOut := !secretOutput && (logging == "stdout" || logging == "stdoutAndStderr")
+	logErr := !secretOutput && (logging == "stderr" || logging == "stdoutAndStderr")
+	outW := newLineLogger(ctx, s.host, resource.URN(urn), logOut, &stdout)
+	errW := newLineLogger(ctx, s.host, resource.URN(urn), logErr, &stderr)
+	sess.Stdout, sess.Stderr = outW, errW
+	runErr := sess.Run(cmd)
+	outW.flush()
+	errW.flush()
+	if runErr != nil {
+		return nil, fmt.Errorf("%s command failed (%v)%s", which, runErr, tail(stderr.String(), 30))
+	}
+	so := strings.TrimSuffix(stdout.String(), "\n")
+	se := strings.TrimSuffix(stderr.String(), "\n")
+	state["stdout"], state["stderr"] = resource.NewStringProperty(so), resource.NewStringProperty(se)
+	if secretOutput {
+		state["stdout"], state["stderr"] = resource.MakeSecret(state["stdout"]), resource.MakeSecret(state["stderr"])
+	}
+	return plugin.MarshalProperties(state, marshal)
+}
+
+func tail(s string, n int) string {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return ""
+	}
+	lines := strings.Split(s, "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return ":\n" + strings.Join(lines, "\n")
+}
+
+// lineLogger buffers output and sends complete lines to the engine as they arrive (progress).
+type lineLogger struct {
+	ctx  context.Context
+	host *provider.HostClient
+	urn  resource.URN
+	on   bool
+	keep *bytes.Buffer
+	mu   sync.Mutex
+	part []byte
+}
+
+func newLineLogger(ctx context.Context, host *provider.HostClient, urn resource.URN, on bool, keep *bytes.Buffer) *lineLogger {
+	return &lineLogger{ctx: ctx, host: host, urn: urn, on: on, keep: keep}
+}
+
+func (l *lineLogger) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.keep.Write(p)
+	if !l.on || l.host == nil {
+		return len(p), nil
+	}
+	l.part = append(l.part, p...)
+	for {
+		i := bytes.IndexByte(l.part, '\n')
+		if i < 0 {
+			break
+		}
+		_ = l.host.Log(l.ctx, diag.Info, l.urn, string(l.part[:i]))
+		l.part = l.part[i+1:]
+	}
+	return len(p), nil
+}
+
+func (l *lineLogger) flush() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.on && l.host != nil && len(l.part) > 0 {
+		_ = l.host.Log(l.ctx, diag.Info, l.urn, string(l.part))
+	}
+	l.part = nil
+}
+
+// dial opens the SSH connection, retrying only network errors (never a host-key or auth failure).
+func dial(ctx context.Context, c resource.PropertyMap) (*ssh.Client, error) {
+	host, _ := str(c, "host")
+	port := 22
+	if p, _ := str(c, "port"); p != "" {
+		if n, err := strconv.Atoi(p); err == nil {
+			port = n
+		}
+	}
+	user, _ := str(c, "user")
+	if user == "" {
+		user = "root"
+	}
+	limit := 10
+	if v, _ := str(c, "dialErrorLimit"); v != "" {
+		if n, err := strconv.Atoi(v); err == nil {
+			limit = n
+		}
+	}
+	perDial := 15 * time.Second
+	if v, _ := str(c, "perDialTimeout"); v != "" {
+		if n, err := strconv.Atoi(v); err == nil {
+			perDial = time.Duration(n) * time.Second
+		}
+	}
+	var auth []ssh.AuthMethod
+	if key, _ := str(c, "privateKey"); key != "" {
+		pass, _ := str(c, "privateKeyPassword")
+		var signer ssh.Signer
+		var err error
+		if pass != "" {
+			signer, err = ssh.ParsePrivateKeyWithPassphrase([]byte(key), []byte(pass))
+		} else {
+			signer, err = ssh.ParsePrivateKey([]byte(key))
+		}
+		if err != nil {
+			return nil, fmt.Errorf("connection.privateKey cannot be parsed: %w", err)
+		}
+		auth = append(auth, ssh.PublicKeys(signer))
+	}
+	if pw, _ := str(c, "password"); pw != "" {
+		auth = append(auth, ssh.Password(pw))
+	}
+	sock, _ := str(c, "agentSocketPath")
+	if sock == "" {
+		sock = os.Getenv("SSH_AUTH_SOCK")
+	}
+	if sock != "" && len(auth) == 0 {
+		if a, err := net.Dial("unix", sock); err == nil {
+			auth = append(auth, ssh.PublicKeysCallback(agent.NewClient(a).Signers))
+		}
+	}
+	hostKeyCallback := ssh.InsecureIgnoreHostKey()
+	if hk, _ := str(c, "hostKey"); hk != "" {
+		pinned, _, _, _, err := ssh.ParseAuthorizedKey([]byte(hk))
+		if err != nil {
+			return nil, fmt.Errorf("connection.hostKey is not a public key line: %w", err)
+		}
+		hostKeyCallback = func(_ string, _ net.Addr, offered ssh.PublicKey) error {
+			if bytes.Equal(offered.Marshal(), pinned.Marshal()) {
+				return nil
+			}
+			return fmt.Errorf("host key mismatch for %s: the host offered %s %s but %s %s is pinned; refusing to connect",
+				host, offered.Type(), ssh.FingerprintSHA256(offered), pinned.Type(), ssh.FingerprintSHA256(pinned))
+		}
+	}
+	cfg := &ssh.ClientConfig{User: user, Auth: auth, HostKeyCallback: hostKeyCallback, Timeout: perDial}
+	if hk, _ := str(c, "hostKey"); hk != "" {
+		if pinned, _, _, _, err := ssh.ParseAuthorizedKey([]byte(hk)); err == nil {
+			cfg.HostKeyAlgorithms = hostKeyAlgorithms(pinned.Type())
+		}
+	}
+	addr := net.JoinHostPort(host, strconv.Itoa(port))
+	var lastErr error
+	for attempt := 1; attempt <= max(limit, 1); attempt++ {
+		d := net.Dialer{Timeout: perDial}
+		conn, err := d.DialContext(ctx, "tcp", addr)
+		if err != nil {
+			lastErr = err
+			select {
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			case <-time.After(time.Duration(attempt) * 500 * time.Millisecond):
+			}
+			continue
+		}
+		cc, chans, reqs, err := ssh.NewClientConn(conn, addr, cfg)
+		if err != nil {
+			conn.Close()
+			return nil, fmt.Errorf("ssh %s@%s: %w", user, addr, err)
+		}
+		return ssh.NewClient(cc, chans, reqs), nil
+	}
+	return nil, fmt.Errorf("could not reach %s after %d attempts: %v", addr, max(limit, 1), lastErr)
+}
+
+// hostKeyAlgorithms makes the server present the key type that is pinned.
+func hostKeyAlgorithms(keyType string) []string {
+	if keyType == ssh.KeyAlgoRSA {
+		return []string{ssh.KeyAlgoRSASHA512, ssh.KeyAlgoRSASHA256, ssh.KeyAlgoRSA}
+	}
+	return []string{keyType}
+}
+
+var _ io.Writer = (*lineLogger)(nil)
