@@ -21,7 +21,7 @@ const hostAddress = z
 const userName = z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, "must be a Unix user name (lowercase letters, digits, _ -; at most 32)");
 
 const hostKey = z
-    .string()
+    .string({ error: (i) => (i.input === undefined ? "required: pin the host's key, e.g. `ssh-keyscan -t ed25519 HOST | cut -d' ' -f2-`" : "must be a string 'TYPE BASE64'") })
     .regex(
         /^(ssh-ed25519|ecdsa-sha2-nistp(256|384|521)|ssh-rsa) [A-Za-z0-9+/]+={0,2}$/,
         "must be a public host key line 'TYPE BASE64' (e.g. from `ssh-keyscan -t ed25519 HOST | cut -d' ' -f2-`)",

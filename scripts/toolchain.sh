@@ -144,7 +144,7 @@ go 1.26"
     with_progress "build upstream pulumi-resource-command v$v" bash -c "cd '$d' && go build -trimpath -ldflags '-s -w -X github.com/pulumi/pulumi-command/provider/pkg/version.Version=$v' -o '$WORK/pulumi-resource-command' github.com/pulumi/pulumi-command/provider/cmd/pulumi-resource-command"
     COMMAND_PROVIDER_KIND=upstream
   else
-    log "the upstream module github.com/pulumi/pulumi-command/provider@v$v is not served here ($(grep -m1 -oE '(403|404)[^:]*' "$WORK/command-upstream.log" || echo unavailable)):"
+    log "the upstream module github.com/pulumi/pulumi-command/provider@v$v is not served here: $(grep -m1 -E '403|404|not available|does not contain' "$WORK/command-upstream.log" | cut -c1-160)"
     log "building conntune's own command:remote:Command provider from tools/command-provider instead"
     with_progress "build tools/command-provider as pulumi-resource-command v$v" bash -c "cd '$ROOT/tools/command-provider' && go build -trimpath -ldflags '-s -w -X main.version=$v' -o '$WORK/pulumi-resource-command' ."
     COMMAND_PROVIDER_KIND=conntune

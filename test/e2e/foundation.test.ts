@@ -58,7 +58,7 @@ describe.runIf(run)("the real Pulumi CLI with @pulumi/command on a test host", (
 
     it("creates the file on the host with pulumi up (checked over the test's own SSH login)", async () => {
         await stack.up();
-        expect(await sshRun(host, "cat /root/conntune-e2e-marker")).toBe("conntune was here\n");
+        expect(await sshRun(host, "cat /root/conntune-e2e-marker")).toBe("conntune was here");
         const outputs = await stack.outputs();
         expect(outputs.written).toBe("conntune was here");
     });
@@ -78,7 +78,7 @@ describe.runIf(run)("the real Pulumi CLI with @pulumi/command on a test host", (
             const r = await stack.up([], true);
             expect(r.code).not.toBe(0);
             expect(`${r.stdout}${r.stderr}`).toMatch(/host key|handshake/i);
-            expect(await sshRun(host, "cat /root/conntune-e2e-marker")).toBe("conntune was here\n");
+            expect(await sshRun(host, "cat /root/conntune-e2e-marker")).toBe("conntune was here");
         } finally {
             await stopHosts([other]);
             await stack.setConfig("hostKey", host.hostKey);
@@ -125,6 +125,6 @@ describe.runIf(run)("the real Pulumi CLI with @pulumi/kubernetes in renderYamlTo
         expect(yaml).toContain("kind: ConfigMap");
         expect(yaml).toContain("name: redis-standalone-ext-config");
         expect(yaml).toContain("namespace: redis");
-        expect(yaml).toMatch(/redis-additional\.conf: \|?\s*\n?\s*maxmemory 30064771072/);
+        expect(yaml).toMatch(/redis-additional\.conf: \|-?\s*\n\s*maxmemory 30064771072/);
     });
 });

@@ -81,11 +81,11 @@ describe.runIf(run)("host components on a test host (root login)", () => {
         expect(await sshRun(h, "sshd -T | grep -E '^(clientaliveinterval|clientalivecountmax|logingracetime|tcpkeepalive|maxstartups|maxsessions) '")).toBe(
             "logingracetime 30\nclientaliveinterval 300\nclientalivecountmax 2\ntcpkeepalive yes\nmaxstartups 200:30:400\nmaxsessions 100\n",
         );
-        expect(await sshRun(h, "sysctl -n net.ipv4.tcp_keepalive_time net.ipv4.tcp_keepalive_intvl net.ipv4.tcp_keepalive_probes net.ipv4.tcp_tw_reuse net.ipv4.tcp_fin_timeout")).toBe("600\n30\n3\n1\n30\n");
-        expect(await sshRun(h, "ulimit -Sn; ulimit -Hn")).toBe("4096\n16384\n");
-        expect(await sshRun(h, "systemctl show -p LimitNOFILE -p LimitNOFILESoft llm-gateway.service")).toBe("LimitNOFILE=16384\nLimitNOFILESoft=16384\n");
-        expect(await sshRun(h, "systemctl show -p DefaultLimitNOFILE -p DefaultLimitNOFILESoft")).toBe("DefaultLimitNOFILE=16384\nDefaultLimitNOFILESoft=4096\n");
-        expect(await sshRun(h, "awk '/^Max open files/{print $4, $5}' /proc/$(systemctl show -p MainPID --value llm-gateway.service)/limits")).toBe("16384 16384\n");
+        expect(await sshRun(h, "sysctl -n net.ipv4.tcp_keepalive_time net.ipv4.tcp_keepalive_intvl net.ipv4.tcp_keepalive_probes net.ipv4.tcp_tw_reuse net.ipv4.tcp_fin_timeout")).toBe("600\n30\n3\n1\n30");
+        expect(await sshRun(h, "ulimit -Sn; ulimit -Hn")).toBe("4096\n16384");
+        expect(await sshRun(h, "systemctl show -p LimitNOFILE -p LimitNOFILESoft llm-gateway.service")).toBe("LimitNOFILE=16384\nLimitNOFILESoft=16384");
+        expect(await sshRun(h, "systemctl show -p DefaultLimitNOFILE -p DefaultLimitNOFILESoft")).toBe("DefaultLimitNOFILE=16384\nDefaultLimitNOFILESoft=4096");
+        expect(await sshRun(h, "awk '/^Max open files/{print $4, $5}' /proc/$(systemctl show -p MainPID --value llm-gateway.service)/limits")).toBe("16384 16384");
     });
 
     it("exports the effective values read back from the host", async () => {
@@ -106,7 +106,7 @@ describe.runIf(run)("host components on a test host (root login)", () => {
         expect(r.stdout).toMatch(/1 updated/);
         expect(r.stdout).toMatch(/-\s*ClientAliveInterval 300/);
         expect(r.stdout).toMatch(/\+\s*ClientAliveInterval 120/);
-        expect(await sshRun(h, "sshd -T | grep ^clientaliveinterval")).toBe("clientaliveinterval 120\n");
+        expect(await sshRun(h, "sshd -T | grep ^clientaliveinterval")).toBe("clientaliveinterval 120");
         expect(hostExec(h, "stat -c %Y /etc/sysctl.d/99-conntune-tcp.conf")).toBe(sysctlBefore);
     });
 
@@ -120,7 +120,7 @@ describe.runIf(run)("host components on a test host (root login)", () => {
     it("restores every file byte for byte and the kernel values on destroy", async () => {
         await stack.destroy();
         expect(snapshot(h)).toBe(before);
-        expect(await sshRun(h, "sshd -T | grep ^clientaliveinterval; ulimit -n")).toBe("clientaliveinterval 0\n1024\n");
+        expect(await sshRun(h, "sshd -T | grep ^clientaliveinterval; ulimit -n")).toBe("clientaliveinterval 0\n1024");
     });
 });
 
@@ -151,7 +151,7 @@ describe.runIf(run)("host components refuse what would break a host", () => {
         expect(r.code).not.toBe(0);
         expect(`${r.stdout}${r.stderr}`).toMatch(/sshd -t rejects the new drop-in/);
         expect(hostExec(h, "ls /etc/ssh/sshd_config.d/")).toBe("");
-        expect(await sshRun(h, "echo still-in")).toBe("still-in\n");
+        expect(await sshRun(h, "echo still-in")).toBe("still-in");
     });
 
     it("reports a key shadowed by another drop-in, naming that file", async () => {
@@ -161,7 +161,7 @@ describe.runIf(run)("host components refuse what would break a host", () => {
             const r = await stack.up([], true);
             expect(r.code).not.toBe(0);
             expect(`${r.stdout}${r.stderr}`).toMatch(/clientaliveinterval: wanted '300' but sshd uses '0'; set first by: \/etc\/ssh\/sshd_config.d\/00-aaa-local.conf/);
-            expect(hostExec(h, "ls /etc/ssh/sshd_config.d/")).toBe("00-aaa-local.conf\n");
+            expect(hostExec(h, "ls /etc/ssh/sshd_config.d/")).toBe("00-aaa-local.conf");
         } finally {
             hostExec(h, "rm -f /etc/ssh/sshd_config.d/00-aaa-local.conf");
         }
@@ -213,8 +213,8 @@ describe.runIf(run)("host components through a non-root user with a sudo passwor
 
     it("applies, verifies and restores the same way as root", async () => {
         await stack.up();
-        expect(await sshRun(h, "sshd -T | grep ^clientaliveinterval; sysctl -n net.ipv4.tcp_keepalive_time")).toBe("clientaliveinterval 300\n600\n");
-        expect(await sshRun(h, "ulimit -Sn; ulimit -Hn", "sudo")).toBe("4096\n16384\n");
+        expect(await sshRun(h, "sshd -T | grep ^clientaliveinterval; sysctl -n net.ipv4.tcp_keepalive_time")).toBe("clientaliveinterval 300\n600");
+        expect(await sshRun(h, "ulimit -Sn; ulimit -Hn", "sudo")).toBe("4096\n16384");
         await stack.destroy();
         expect(snapshot(h)).toBe(before);
     });

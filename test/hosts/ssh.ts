@@ -36,7 +36,7 @@ export async function login(h: TestHost, as: "root" | "sudo" = "root"): Promise<
     };
 }
 
-/** One command over a fresh login; throws on a non-zero exit. */
+/** One command over a fresh login; throws on a non-zero exit. Output is trimmed (node-ssh). */
 export async function sshRun(h: TestHost, command: string, as: "root" | "sudo" = "root"): Promise<string> {
     const l = await login(h, as);
     try {
