@@ -19,9 +19,9 @@ function load() {
 
 const { config, connections } = load();
 
-const hosts = Object.fromEntries(
-    config.hosts.map((h) => [h.name, new TunedHost(h.name, { config: h, connection: connections[h.name] }).outputs]),
-);
+const hosts = config.hosts.map((h) => [h.name, new TunedHost(h.name, { config: h, connection: connections[h.name] })] as const);
 
-/** Per host: effective sshd / sysctl / limits / override values read back from the host, and the managed files. */
-export const effective = hosts;
+/** Per host: effective sshd / sysctl / limits / override values read back from the host after the apply. */
+export const effective = Object.fromEntries(hosts.map(([name, t]) => [name, t.outputs]));
+/** Per host: every file conntune manages, line by line (known at preview: the preview shows the change). */
+export const files = Object.fromEntries(hosts.map(([name, t]) => [name, t.files]));

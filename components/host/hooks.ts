@@ -205,7 +205,9 @@ echo "ct:DefaultLimitNOFILE=$hard"; echo "ct:DefaultLimitNOFILESoft=$soft"
 export function overrideHooks(): FileHooks {
     const restart = `
 ct_apply_unit() {
-  systemctl daemon-reload || return 1
+  # A reload racing another manager operation can drop off the bus: retry briefly.
+  local i
+  for i in 1 2 3 4 5; do systemctl daemon-reload && break; [ "$i" = 5 ] && return 1; sleep 1; done
   case "$CT_RESTART" in
     restart) systemctl try-restart "$CT_UNIT" ;;
     reload) if systemctl is-active -q "$CT_UNIT"; then systemctl reload "$CT_UNIT"; fi ;;

@@ -22,29 +22,33 @@ export interface TunedHostOutputs {
     sysctlWarnings?: string[];
     limits?: Record<string, string>;
     overrides: Record<string, Record<string, string>>;
-    /** Every managed file with the content conntune writes: previews show their change. */
-    files: Record<string, string>;
 }
 
 export class TunedHost extends pulumi.ComponentResource {
+    /** Effective values read back from the host (known after the apply). */
     public readonly outputs: pulumi.Output<TunedHostOutputs>;
+    /** Every managed file with the content conntune writes, as lines: known at preview, shown in full. */
+    public readonly files: Record<string, string[]>;
 
     constructor(name: string, args: TunedHostArgs, opts?: pulumi.ComponentResourceOptions) {
         super("conntune:host:TunedHost", name, {}, opts);
         const h = args.config;
         const conn = args.connection;
-        const files: Record<string, string> = {};
+        const files: Record<string, string[]> = {};
+        const lines = (text: string) => text.replace(/\n$/, "").split("\n");
         // sshd first: the other files are written over connections that the new sshd settings govern.
         const sshd = h.sshd.enabled ? new SshdHardening(`${name}-sshd`, { connection: conn, settings: h.sshd }, { parent: this }) : undefined;
-        if (sshd) files[sshd.path] = sshd.content;
+        if (sshd) files[sshd.path] = lines(sshd.content);
         const after = sshd ? { dependsOn: [sshd] } : {};
         const sysctl = h.sysctl.enabled ? new SysctlProfile(`${name}-sysctl`, { connection: conn, settings: h.sysctl }, { parent: this, ...after }) : undefined;
-        if (sysctl) files[sysctl.path] = sysctl.content;
+        if (sysctl) files[sysctl.path] = lines(sysctl.content);
         const limits = h.limits.enabled ? new FileDescriptorLimits(`${name}-limits`, { connection: conn, settings: h.limits }, { parent: this, ...after }) : undefined;
-        if (limits) Object.assign(files, limits.files);
+        if (limits) for (const [p, c] of Object.entries(limits.files)) files[p] = lines(c);
+        // Unit drop-ins reload systemd: never while the limits component re-executes it (the bus drops).
+        const afterLimits = { dependsOn: [...(sshd ? [sshd] : []), ...(limits ? [limits] : [])] };
         const overrides = h.systemdOverrides.map((o) => {
-            const c = new SystemdUnitOverride(`${name}-${o.unit}-${o.fileName}`, { connection: conn, settings: o }, { parent: this, ...after });
-            files[c.path] = c.content;
+            const c = new SystemdUnitOverride(`${name}-${o.unit}-${o.fileName}`, { connection: conn, settings: o }, { parent: this, ...afterLimits });
+            files[c.path] = lines(c.content);
             return [`${o.unit}/${o.fileName}`, c.effective] as const;
         });
         const none = pulumi.output<Record<string, string> | undefined>(undefined);
@@ -56,7 +60,8 @@ export class TunedHost extends pulumi.ComponentResource {
                 limits?.effective ?? none,
                 pulumi.all(Object.fromEntries(overrides)) as pulumi.Output<Record<string, Record<string, string>>>,
             ])
-            .apply(([s, sy, sw, l, ov]) => ({ sshd: s, sysctl: sy, sysctlWarnings: sw, limits: l, overrides: ov, files }));
-        this.registerOutputs({ outputs: this.outputs });
+            .apply(([s, sy, sw, l, ov]) => ({ sshd: s, sysctl: sy, sysctlWarnings: sw, limits: l, overrides: ov }));
+        this.files = files;
+        this.registerOutputs({ outputs: this.outputs, files: this.files });
     }
 }

@@ -109,7 +109,8 @@ export class Stack {
 
     /** Replace the whole `conntune:hosts` value (JSON). */
     async setHosts(hosts: unknown): Promise<void> {
-        await this.run(["config", "set", ...this.cf(), "--json", "conntune:hosts", JSON.stringify(hosts)]);
+        const v = JSON.stringify(hosts);
+        await this.run(["config", "set-all", ...this.cf(), "--json", JSON.stringify({ "conntune:hosts": { value: v, objectValue: hosts, secret: false } })]);
     }
 
     preview(extra: string[] = [], allowFail = false): Promise<RunResult> {
