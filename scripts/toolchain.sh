@@ -177,13 +177,30 @@ SH
   chmod +x "$BIN/pulumi-resource-pulumi-nodejs" "$BIN/pulumi-analyzer-policy"
 }
 
+# A user's machine with the official CLI: use it when its version is at least ours.
+use_installed_cli() {
+  local ext v
+  ext=$(PATH=$(printf '%s' "$PATH" | tr ':' '\n' | grep -vxF "$BIN" | paste -sd:) command -v pulumi 2>/dev/null) || return 1
+  v=$("$ext" version 2>/dev/null | sed 's/^v//') || return 1
+  node -e 'const a=process.argv[1].split(/[.-]/).map(Number), b=process.argv[2].split(".").map(Number); for (let i=0;i<3;i++){ if((a[i]||0)!==b[i]) process.exit((a[i]||0)>b[i]?0:1);} process.exit(0)' "$v" "$PULUMI_VERSION" || {
+    log "pulumi $v on PATH ($ext) is older than $PULUMI_VERSION: building $PULUMI_VERSION instead"; return 1; }
+  ln -sf "$ext" "$BIN/pulumi"
+  log "using the installed pulumi v$v ($ext)"
+}
+
 main() {
   if $CHECK_ONLY; then
     [ -x "$BIN/pulumi" ] && [ -x "$BIN/pulumi-language-nodejs" ] && plugin_present kubernetes "$(sdk_plugin_version @pulumi/kubernetes)" \
       && plugin_present command "$(sdk_plugin_version @pulumi/command)" && exit 0 || exit 1
   fi
-  if [ ! -x "$BIN/pulumi" ]; then need_go; build_cli; else log "pulumi CLI v$PULUMI_VERSION: cached"; fi
-  if [ ! -x "$BIN/pulumi-language-nodejs" ]; then need_go; build_langhost; else log "language host: cached"; fi
+  if [ ! -x "$BIN/pulumi" ]; then
+    if use_installed_cli; then :; else need_go; build_cli; fi
+  else log "pulumi CLI: cached ($(readlink -f "$BIN/pulumi"))"; fi
+  if [ ! -x "$BIN/pulumi-language-nodejs" ]; then
+    local bundled; bundled="$(dirname "$(readlink -f "$BIN/pulumi")")/pulumi-language-nodejs"
+    if [ -x "$bundled" ]; then ln -sf "$bundled" "$BIN/pulumi-language-nodejs"; log "language host: the installed CLI's ($bundled)"
+    else need_go; build_langhost; fi
+  else log "language host: cached"; fi
   write_shims
   local kv; kv=$(sdk_plugin_version @pulumi/kubernetes)
   if plugin_present kubernetes "$kv"; then log "plugin kubernetes v$kv: cached"; else
