@@ -1,0 +1,28 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { describe, expect, it } from "vitest";
+import { connectionSchema, limitsSchema, overrideSchema, sshdSchema, SYSCTL_CATALOG, sysctlSchema } from "../../components/config";
+
+const readme = fs.readFileSync(path.join(__dirname, "..", "..", "README.md"), "utf8");
+
+function keysOf(schema: { def?: unknown; _zod?: { def: { shape?: Record<string, unknown>; in?: unknown; schema?: unknown } } }): string[] {
+    // Walk through refinements/pipes to the object shape.
+    let def = (schema as { _zod: { def: Record<string, unknown> } })._zod.def;
+    while (!def.shape && (def.in || def.schema)) def = ((def.in ?? def.schema) as { _zod: { def: Record<string, unknown> } })._zod.def;
+    return Object.keys(def.shape as Record<string, unknown>);
+}
+
+describe("the README", () => {
+    it.each([
+        ["connection", connectionSchema], ["sshd", sshdSchema], ["sysctl", sysctlSchema], ["limits", limitsSchema], ["systemdOverrides", overrideSchema],
+    ])("documents every %s setting", (_name, schema) => {
+        for (const key of keysOf(schema as never)) expect(readme, `README lacks \`${key}\``).toContain(`| \`${key}\` |`);
+    });
+
+    it("names every known sysctl key's range", () => {
+        for (const key of Object.keys(SYSCTL_CATALOG)) {
+            const short = key.split(".").pop()!.replace(/^tcp_keepalive_/, "");
+            expect(readme).toContain(short);
+        }
+    });
+});
