@@ -20,6 +20,7 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   command -v ip >/dev/null || missing+=(iproute2)
   command -v ssh-keygen >/dev/null || missing+=(openssh-client)
   command -v nsenter >/dev/null || missing+=(util-linux)
+  command -v redis-server >/dev/null || missing+=(redis-server)   # proves rendered redis.conf files
   if [ ${#missing[@]} -gt 0 ]; then
     log "installing Debian packages: ${missing[*]}"
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >/tmp/conntune-apt.log 2>&1 || {
