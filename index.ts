@@ -3,7 +3,9 @@
  * report back (the effective values) and the files conntune manages.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { ConfigError, loadConfig, TunedHost } from "./components";
+import * as path from "node:path";
+import * as k8s from "@pulumi/kubernetes";
+import { ConfigError, loadConfig, RedisConfigMap, TunedHost } from "./components";
 
 function load() {
     try {
@@ -25,3 +27,24 @@ const hosts = config.hosts.map((h) => [h.name, new TunedHost(h.name, { config: h
 export const effective = Object.fromEntries(hosts.map(([name, t]) => [name, t.outputs]));
 /** Per host: every file conntune manages, line by line (known at preview: the preview shows the change). */
 export const files = Object.fromEntries(hosts.map(([name, t]) => [name, t.files]));
+
+/** The Redis ConfigMap (k8s stack): rendered config, checksum, and in live mode the object's identity. */
+export const redis = config.redis
+    ? (() => {
+          const r = config.redis;
+          const provider =
+              r.mode === "render"
+                  ? new k8s.Provider("render", { renderYamlToDirectory: path.resolve(r.renderDir) })
+                  : new k8s.Provider("cluster", { kubeconfig: r.kubeconfig, context: r.context });
+          const cm = new RedisConfigMap("redis", { namespace: r.namespace, name: r.name, shape: r.shape, settings: r.settings, workload: r.workload, provider });
+          return {
+              mode: r.mode,
+              renderDir: r.mode === "render" ? r.renderDir : undefined,
+              rendered: cm.rendered.replace(/\n$/, "").split("\n"),
+              checksum: cm.checksum,
+              name: cm.configMapName,
+              namespace: cm.configMapNamespace,
+              resourceVersion: r.mode === "live" ? cm.resourceVersion : undefined,
+          };
+      })()
+    : undefined;

@@ -4,6 +4,7 @@
  * `path: message`, so `pulumi preview` fails before any resource exists.
  */
 import { z } from "zod";
+import { redisSettingsSchema } from "./redis/settings";
 
 // ---------------------------------------------------------------------------------------------
 // Shared patterns: names that become paths, unit names or shell arguments.
@@ -246,9 +247,37 @@ export const hostSchema = z
         });
     });
 
+// ---------------------------------------------------------------------------------------------
+// Redis on Kubernetes (seed 003)
+// ---------------------------------------------------------------------------------------------
+
+const dnsLabel = z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, "must be a DNS-1123 label (lowercase letters, digits, -)");
+const dnsName = z.string().regex(/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/, "must be a DNS-1123 name (lowercase letters, digits, - and .)");
+
+export const redisStackSchema = z
+    .object({
+        /** render: write manifests to renderDir for Argo CD / Flux; live: apply through the cluster API. */
+        mode: z.enum(["render", "live"], { error: "must be 'render' or 'live'" }).default("render"),
+        /** Where render mode writes manifests (relative to the project). */
+        renderDir: z.string().regex(/^[A-Za-z0-9_./-]+$/, "must be a path of letters, digits and _ . / -").refine((p) => !p.split("/").includes(".."), "must not contain '..'").default("rendered/k8s"),
+        /** Live mode: kubeconfig file; default: the usual KUBECONFIG / ~/.kube/config. */
+        kubeconfig: z.string().regex(/^[A-Za-z0-9_./~-]+$/, "must be a file path").optional(),
+        /** Live mode: kubeconfig context. */
+        context: z.string().regex(/^[A-Za-z0-9_.@:/-]+$/, "must be a context name").optional(),
+        namespace: dnsLabel,
+        name: dnsName,
+        shape: z.enum(["operatorExternalConfig", "plainRedisConf"], { error: "must be 'operatorExternalConfig' or 'plainRedisConf'" }).default("operatorExternalConfig"),
+        workload: z.object({ kind: z.enum(["StatefulSet", "Deployment"], { error: "must be StatefulSet or Deployment" }), name: dnsName }).strict().optional(),
+        settings: redisSettingsSchema,
+    })
+    .strict();
+
+export type RedisStackConfig = z.infer<typeof redisStackSchema>;
+
 export const stackSchema = z
     .object({
         hosts: z.array(hostSchema).default([]),
+        redis: redisStackSchema.optional(),
     })
     .superRefine((s, ctx) => {
         const names = new Set<string>();

@@ -1,0 +1,82 @@
+/**
+ * RedisConfigMap through the real CLI: GitOps render mode (the k8s stack's default) writes the
+ * manifests; a change moves the checksum; live mode runs against a real kube-apiserver (see below).
+ */
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { seed003 } from "../fixtures/redis";
+import { conntuneProject, e2eGate, noChanges, Stack } from "./pulumi";
+
+const run = e2eGate(undefined);
+
+function readManifests(dir: string): Array<{ file: string; text: string }> {
+    return fs
+        .readdirSync(dir, { recursive: true })
+        .map(String)
+        .filter((f) => f.endsWith(".yaml"))
+        .sort()
+        .map((f) => ({ file: f, text: fs.readFileSync(path.join(dir, f), "utf8") }));
+}
+
+describe.runIf(run)("the k8s stack in GitOps render mode", () => {
+    let stack: Stack;
+    let renderDir: string;
+    const redis = (over: Record<string, unknown> = {}) => ({
+        mode: "render", renderDir, namespace: "redis", name: "redis-standalone-ext-config", shape: "operatorExternalConfig",
+        workload: { kind: "StatefulSet", name: "redis-standalone" }, settings: { ...seed003(), ...over },
+    });
+
+    beforeAll(async () => {
+        renderDir = fs.mkdtempSync(path.join(os.tmpdir(), "conntune-gitops-"));
+        stack = new Stack(conntuneProject(), "e2e-k8s-render");
+        await stack.init();
+        await stack.run(["config", "set-all", "--stack", stack.name, "--json", JSON.stringify({ "conntune:redis": { value: JSON.stringify(redis()), objectValue: redis(), secret: false } })]);
+    });
+
+    afterAll(async () => {
+        await stack?.destroy(true);
+        await stack?.remove();
+        fs.rmSync(renderDir, { recursive: true, force: true });
+    });
+
+    it("writes the ConfigMap (redis-additional.conf, seed-003 values) and the rollout patch", async () => {
+        await stack.up();
+        const m = readManifests(renderDir);
+        const cm = m.find((x) => /kind: ConfigMap/.test(x.text))!;
+        expect(cm.text).toContain("name: redis-standalone-ext-config");
+        expect(cm.text).toContain("namespace: redis");
+        expect(cm.text).toMatch(/^ {2}redis-additional\.conf: \|-?$/m);
+        expect(cm.text).toMatch(/^ {4}maxmemory 30236569763$/m);
+        expect(cm.text).toContain("io-threads 3");
+        expect(cm.text).toContain("appendfsync everysec");
+        const out = await stack.outputs();
+        const r = out.redis as { checksum: string; rendered: string[] };
+        expect(cm.text).toContain(`conntune.io/redis-config-checksum: ${r.checksum}`);
+        const sts = m.find((x) => /kind: StatefulSet/.test(x.text));
+        expect(sts?.text).toContain(`conntune.io/redis-config-checksum: ${r.checksum}`);
+        expect(r.rendered).toContain("maxmemory-policy allkeys-lru");
+    });
+
+    it("moves the checksum on the pod template when a setting changes", async () => {
+        const before = ((await stack.outputs()).redis as { checksum: string }).checksum;
+        await stack.run(["config", "set-all", "--stack", stack.name, "--json", JSON.stringify({ "conntune:redis": { value: JSON.stringify(redis({ hz: 50 })), objectValue: redis({ hz: 50 }), secret: false } })]);
+        await stack.up();
+        const after = ((await stack.outputs()).redis as { checksum: string }).checksum;
+        expect(after).not.toBe(before);
+        const m = readManifests(renderDir);
+        expect(m.find((x) => /kind: ConfigMap/.test(x.text))!.text).toContain("hz 50");
+        expect(m.find((x) => /kind: StatefulSet/.test(x.text))!.text).toContain(after);
+        expect(noChanges((await stack.up()).stdout)).toBe(true);
+    });
+
+    it("rejects an invalid Redis setting at preview, naming the field and range", async () => {
+        const bad = redis({ ioThreads: 9 });
+        await stack.run(["config", "set-all", "--stack", stack.name, "--json", JSON.stringify({ "conntune:redis": { value: JSON.stringify(bad), objectValue: bad, secret: false } })]);
+        const r = await stack.preview([], true);
+        expect(r.code).not.toBe(0);
+        expect(`${r.stdout}${r.stderr}`).toContain("conntune:redis.settings.ioThreads: must not exceed the CPU limit (4 cores)");
+        await stack.run(["config", "set-all", "--stack", stack.name, "--json", JSON.stringify({ "conntune:redis": { value: JSON.stringify(redis({ hz: 50 })), objectValue: redis({ hz: 50 }), secret: false } })]);
+    });
+});
