@@ -34,8 +34,9 @@ export const redis = config.redis
           const r = config.redis;
           const provider =
               r.mode === "render"
-                  ? new k8s.Provider("render", { renderYamlToDirectory: path.resolve(r.renderDir) })
-                  : new k8s.Provider("cluster", { kubeconfig: r.kubeconfig, context: r.context });
+                  ? new k8s.Provider("render", { renderYamlToDirectory: path.resolve(r.renderDir), enableConfigMapMutable: true })
+                  : // A config change updates the ConfigMap in place; the checksum annotation rolls the pods.
+                    new k8s.Provider("cluster", { kubeconfig: r.kubeconfig, context: r.context, enableConfigMapMutable: true });
           const cm = new RedisConfigMap("redis", { namespace: r.namespace, name: r.name, shape: r.shape, settings: r.settings, workload: r.workload, provider });
           return {
               mode: r.mode,

@@ -267,7 +267,15 @@ export const redisStackSchema = z
         namespace: dnsLabel,
         name: dnsName,
         shape: z.enum(["operatorExternalConfig", "plainRedisConf"], { error: "must be 'operatorExternalConfig' or 'plainRedisConf'" }).default("operatorExternalConfig"),
-        workload: z.object({ kind: z.enum(["StatefulSet", "Deployment"], { error: "must be StatefulSet or Deployment" }), name: dnsName }).strict().optional(),
+        workload: z
+            .object({
+                kind: z.enum(["StatefulSet", "Deployment"], { error: "must be StatefulSet or Deployment" }),
+                name: dnsName,
+                /** Live mode: wait for the rollout the checksum change starts (false: return once patched). */
+                awaitRollout: z.boolean().default(true),
+            })
+            .strict()
+            .optional(),
         settings: redisSettingsSchema,
     })
     .strict();

@@ -21,6 +21,8 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   command -v ssh-keygen >/dev/null || missing+=(openssh-client)
   command -v nsenter >/dev/null || missing+=(util-linux)
   command -v redis-server >/dev/null || missing+=(redis-server)   # proves rendered redis.conf files
+  command -v etcd >/dev/null || missing+=(etcd-server)            # backs the test kube-apiserver
+  command -v openssl >/dev/null || missing+=(openssl)
   if [ ${#missing[@]} -gt 0 ]; then
     log "installing Debian packages: ${missing[*]}"
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >/tmp/conntune-apt.log 2>&1 || {
@@ -38,6 +40,8 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
 fi
 
 bash scripts/toolchain.sh >/dev/null
+# kube-apiserver for the live-mode Kubernetes tests, built from its Go module (cached).
+if command -v go >/dev/null; then bash scripts/kube-apiserver.sh >/dev/null; fi
 
 if [ "$(id -u)" = 0 ] && command -v debootstrap >/dev/null; then
   bash scripts/hostimage.sh >/dev/null

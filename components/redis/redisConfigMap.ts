@@ -21,7 +21,7 @@ export interface RedisConfigMapArgs {
     /** Validated Redis settings. */
     settings: RedisSettings;
     /** The workload that reads the config: its pod template gets the checksum annotation. */
-    workload?: { kind: "StatefulSet" | "Deployment"; name: string };
+    workload?: { kind: "StatefulSet" | "Deployment"; name: string; awaitRollout?: boolean };
     /** The Kubernetes provider (render-to-directory or a live cluster). */
     provider: k8s.Provider;
 }
@@ -50,7 +50,11 @@ export class RedisConfigMap extends pulumi.ComponentResource {
                     name: args.name,
                     namespace: args.namespace,
                     labels: { "app.kubernetes.io/managed-by": "conntune" },
-                    annotations: { [CHECKSUM_ANNOTATION]: this.checksum },
+                    annotations: {
+                        [CHECKSUM_ANNOTATION]: this.checksum,
+                        // A ConfigMap has no dependents: delete it at once, without waiting for a garbage collector.
+                        "pulumi.com/deletionPropagationPolicy": "background",
+                    },
                 },
                 data: { [configMapKey(args.shape)]: this.rendered },
             },
@@ -58,7 +62,14 @@ export class RedisConfigMap extends pulumi.ComponentResource {
         );
         if (args.workload) {
             const patchArgs = {
-                metadata: { name: args.workload.name, namespace: args.namespace, annotations: { "pulumi.com/patchForce": "true" } },
+                metadata: {
+                    name: args.workload.name,
+                    namespace: args.namespace,
+                    annotations: {
+                        "pulumi.com/patchForce": "true",
+                        ...(args.workload.awaitRollout === false ? { "pulumi.com/skipAwait": "true" } : {}),
+                    },
+                },
                 spec: { template: { metadata: { annotations: { [CHECKSUM_ANNOTATION]: this.checksum } } } },
             };
             const after = { ...child, dependsOn: [cm] };

@@ -7,6 +7,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { seed003 } from "../fixtures/redis";
+import { KubeApi, kubeUnavailable, startKubeApi } from "../hosts/kube";
 import { conntuneProject, e2eGate, noChanges, Stack } from "./pulumi";
 
 const run = e2eGate(undefined);
@@ -78,5 +79,76 @@ describe.runIf(run)("the k8s stack in GitOps render mode", () => {
         expect(r.code).not.toBe(0);
         expect(`${r.stdout}${r.stderr}`).toContain("conntune:redis.settings.ioThreads: must not exceed the CPU limit (4 cores)");
         await stack.run(["config", "set-all", "--stack", stack.name, "--json", JSON.stringify({ "conntune:redis": { value: JSON.stringify(redis({ hz: 50 })), objectValue: redis({ hz: 50 }), secret: false } })]);
+    });
+});
+
+const kubeReason = kubeUnavailable();
+const live = e2eGate(kubeReason);
+
+describe.runIf(live)("the Redis ConfigMap in live mode against a real kube-apiserver", () => {
+    let kube: KubeApi;
+    let stack: Stack;
+    const redis = (over: Record<string, unknown> = {}) => ({
+        mode: "live", kubeconfig: kube.kubeconfig, namespace: "redis", name: "redis-standalone-ext-config", shape: "operatorExternalConfig",
+        // The test API server has no nodes or controllers: no pod will ever roll, so do not wait for it.
+        workload: { kind: "StatefulSet", name: "redis-standalone", awaitRollout: false }, settings: { ...seed003(), ...over },
+    });
+    const setRedis = (v: unknown) => stack.run(["config", "set-all", "--stack", stack.name, "--json", JSON.stringify({ "conntune:redis": { value: JSON.stringify(v), objectValue: v, secret: false } })]);
+    const getJson = (...args: string[]) => JSON.parse(kube.kubectl("get", "-n", "redis", ...args, "-o", "json")) as {
+        metadata: { resourceVersion: string; annotations?: Record<string, string> };
+        data?: Record<string, string>;
+        spec?: { template: { metadata: { annotations?: Record<string, string> } } };
+    };
+
+    beforeAll(async () => {
+        kube = await startKubeApi();
+        kube.kubectl("create", "namespace", "redis");
+        const sts = path.join(os.tmpdir(), `conntune-sts-${process.pid}.yaml`);
+        fs.writeFileSync(sts, [
+            "apiVersion: apps/v1", "kind: StatefulSet", "metadata:", "  name: redis-standalone", "  namespace: redis", "spec:",
+            "  serviceName: redis-standalone", "  replicas: 1", "  selector:", "    matchLabels: {app: redis}", "  template:",
+            "    metadata:", "      labels: {app: redis}", "    spec:", "      containers:", "      - name: redis", "        image: redis:7.4", "",
+        ].join("\n"));
+        kube.kubectl("apply", "-f", sts);
+        fs.rmSync(sts);
+        stack = new Stack(conntuneProject(), "e2e-k8s-live");
+        await stack.init();
+        await setRedis(redis());
+    });
+
+    afterAll(async () => {
+        await stack?.destroy(true);
+        await stack?.remove();
+        await kube?.stop();
+    });
+
+    it("creates the ConfigMap and puts its checksum on the StatefulSet's pod template", async () => {
+        await stack.up();
+        const out = (await stack.outputs()).redis as { checksum: string; resourceVersion: string; name: string; namespace: string };
+        const cm = getJson("configmap", "redis-standalone-ext-config");
+        expect(cm.data!["redis-additional.conf"]).toContain("maxmemory 30236569763\n");
+        expect(cm.metadata.annotations!["conntune.io/redis-config-checksum"]).toBe(out.checksum);
+        expect(out.resourceVersion).toBe(cm.metadata.resourceVersion);
+        expect([out.name, out.namespace]).toEqual(["redis-standalone-ext-config", "redis"]);
+        expect(getJson("statefulset", "redis-standalone").spec!.template.metadata.annotations!["conntune.io/redis-config-checksum"]).toBe(out.checksum);
+    });
+
+    it("updates the ConfigMap on a change and moves the checksum annotation (the pods roll)", async () => {
+        const before = getJson("configmap", "redis-standalone-ext-config");
+        await setRedis(redis({ hz: 50 }));
+        await stack.up();
+        const out = (await stack.outputs()).redis as { checksum: string };
+        const after = getJson("configmap", "redis-standalone-ext-config");
+        expect(after.metadata.resourceVersion).not.toBe(before.metadata.resourceVersion);
+        expect(after.data!["redis-additional.conf"]).toContain("hz 50\n");
+        expect(getJson("statefulset", "redis-standalone").spec!.template.metadata.annotations!["conntune.io/redis-config-checksum"]).toBe(out.checksum);
+        expect(out.checksum).not.toBe(before.metadata.annotations!["conntune.io/redis-config-checksum"]);
+    });
+
+    it("removes the ConfigMap and the annotation on destroy, leaving the StatefulSet", async () => {
+        await stack.destroy();
+        expect(() => kube.kubectl("get", "-n", "redis", "configmap", "redis-standalone-ext-config")).toThrow(/NotFound|not found/);
+        const sts = getJson("statefulset", "redis-standalone");
+        expect(sts.spec!.template.metadata.annotations?.["conntune.io/redis-config-checksum"]).toBeUndefined();
     });
 });
