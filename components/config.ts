@@ -227,6 +227,18 @@ export const overrideSchema = z
 // Hosts and the stack
 // ---------------------------------------------------------------------------------------------
 
+/** Redis on the host itself (seed 002): the whole redis.conf, applied live where Redis allows. */
+export const hostRedisSchema = z
+    .object({
+        enabled: z.boolean().default(true),
+        /** The config file the service reads. */
+        path: z.string().regex(/^\/(?:[A-Za-z0-9_.@-]+\/)*[A-Za-z0-9_.@-]+\.conf$/, "must be an absolute path to a .conf file").default("/etc/redis/redis.conf"),
+        /** The systemd unit running it. */
+        service: unitName.default("redis-server.service"),
+        settings: redisSettingsSchema,
+    })
+    .strict();
+
 export const hostSchema = z
     .object({
         /** Short name, used in resource names and outputs. */
@@ -236,6 +248,7 @@ export const hostSchema = z
         sysctl: sysctlSchema.default(sysctlSchema.parse({})),
         limits: limitsSchema.default(limitsSchema.parse({})),
         systemdOverrides: z.array(overrideSchema).default([]),
+        redis: hostRedisSchema.optional(),
     })
     .strict()
     .superRefine((h, ctx) => {
@@ -301,6 +314,7 @@ export type SshdSettings = z.infer<typeof sshdSchema>;
 export type SysctlSettings = z.infer<typeof sysctlSchema>;
 export type LimitsSettings = z.infer<typeof limitsSchema>;
 export type OverrideSettings = z.infer<typeof overrideSchema>;
+export type HostRedisSettings = z.infer<typeof hostRedisSchema>;
 
 /** Thrown with every problem of a config, one `path: message` per line. */
 export class ConfigError extends Error {

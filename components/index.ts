@@ -9,6 +9,7 @@ export * from "./host/sysctl";
 export * from "./host/limits";
 export * from "./host/systemdOverride";
 export * from "./host/tunedHost";
+export * from "./host/redisServer";
 export * from "./redis/settings";
 export * from "./redis/redisConf";
 export * from "./redis/redisConfigMap";

@@ -251,3 +251,59 @@ exit $bad`,
 ct_apply_unit`,
     };
 }
+
+/**
+ * Redis on a host (seed 002): the whole redis.conf. Variables: CT_REDIS_PORT (the running
+ * instance), CT_REDIS_SERVICE (systemd unit), CT_REDIS_RESTART_ONLY ("a;b": directives CONFIG SET
+ * refuses), CT_REDIS_ACTIVEDEFRAG (yes when the file asks for it).
+ */
+export function redisHooks(activedefrageProbe: string): FileHooks {
+    const cli = `ct_cli() { redis-cli -p "$CT_REDIS_PORT" "$@"; }
+ct_directives() { grep -vE '^[[:space:]]*(#|$)' "$1"; }`;
+    return {
+        preflight: `
+command -v redis-server >/dev/null || { echo "redis-server is not installed on this host"; exit 1; }
+if [ "$CT_REDIS_ACTIVEDEFRAG" = yes ]; then
+  ( ${activedefrageProbe} ) || { echo "activedefrag: yes needs a Redis built with its own jemalloc (Debian's is not); set activedefrag: false or install a Redis that supports it"; exit 1; }
+fi`,
+        // Start the host's own redis-server with the candidate on a spare loopback port, in a temp dir,
+        // persistence off: proves the file without touching the running instance or its data.
+        validate: `
+t=$(mktemp -d); chmod 755 "$t"
+port=$(( 20000 + RANDOM % 20000 ))
+timeout 3 redis-server "$NEW" --port "$port" --bind 127.0.0.1 --dir "$t" --daemonize no --supervised no \\
+  --pidfile "$t/pid" --logfile "" --appendonly no --save "" >"$t/out" 2>&1
+rc=$?; out=$(tail -n 6 "$t/out" | tr '\\n' ' '); rm -rf "$t"
+[ "$rc" = 124 ] || { echo "redis-server refuses the new config: $out"; exit 1; }`,
+        activate: `${cli}
+if ! systemctl is-active -q "$CT_REDIS_SERVICE"; then echo "ct:redis_applied=file only ($CT_REDIS_SERVICE is not running)"; exit 0; fi
+restart_for=""; live=""
+while read -r k v; do
+  cur=$(ct_cli config get "$k" 2>/dev/null | sed -n 2p)
+  [ "$v" = '""' ] && v=""
+  [ "$cur" = "$v" ] && continue
+  case ";$CT_REDIS_RESTART_ONLY;" in *";$k;"*) restart_for="$restart_for $k"; continue ;; esac
+  r=$(ct_cli config set "$k" "$v" 2>&1)
+  [ "$r" = OK ] && live="$live $k" || restart_for="$restart_for $k"
+done < <(ct_directives "$CT_PATH")
+if [ -n "$restart_for" ]; then
+  systemctl restart "$CT_REDIS_SERVICE" || exit 1
+  for i in $(seq 1 50); do ct_cli ping >/dev/null 2>&1 && break; sleep 0.1; done
+  echo "ct:redis_restarted_for=\${restart_for# }"
+fi
+echo "ct:redis_applied_live=\${live# }"`,
+        verify: `${cli}
+systemctl is-active -q "$CT_REDIS_SERVICE" || { echo "ct:redis_running=no"; exit 0; }
+bad=0
+while read -r k v; do
+  [ "$v" = '""' ] && v=""
+  case "$k" in include|rename-command) continue ;; esac
+  got=$(ct_cli config get "$k" | sed -n 2p)
+  echo "ct:$k=$got"
+  [ "$got" = "$v" ] || { echo "redis reports $k=$got, wanted $v"; bad=1; }
+done < <(ct_directives "$CT_PATH")
+exit $bad`,
+        deactivate: `
+if systemctl is-active -q "$CT_REDIS_SERVICE"; then systemctl restart "$CT_REDIS_SERVICE"; fi`,
+    };
+}

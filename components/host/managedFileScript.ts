@@ -132,6 +132,8 @@ if [ "$same" = 0 ]; then
     rollback
     fail "activating the new $CT_PATH failed; the previous file is back: $act_out"
   fi
+  printf '%s\n' "$act_out" | grep -E '^ct(-warn)?:'
+  true
 fi
 if ! ver_out=$(ct_verify 2>&1); then
   [ "$same" = 0 ] && rollback

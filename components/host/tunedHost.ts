@@ -5,6 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { HostConfig } from "../config";
 import { HostConnection } from "./connection";
 import { FileDescriptorLimits } from "./limits";
+import { RedisServerConfig } from "./redisServer";
 import { SshdHardening } from "./sshd";
 import { SysctlProfile } from "./sysctl";
 import { SystemdUnitOverride } from "./systemdOverride";
@@ -22,6 +23,7 @@ export interface TunedHostOutputs {
     sysctlWarnings?: string[];
     limits?: Record<string, string>;
     overrides: Record<string, Record<string, string>>;
+    redis?: Record<string, string>;
 }
 
 export class TunedHost extends pulumi.ComponentResource {
@@ -51,6 +53,12 @@ export class TunedHost extends pulumi.ComponentResource {
             files[c.path] = lines(c.content);
             return [`${o.unit}/${o.fileName}`, c.effective] as const;
         });
+        // Redis last: its restart (if any) should see the host's new limits and kernel settings.
+        const redis =
+            h.redis && h.redis.enabled
+                ? new RedisServerConfig(`${name}-redis`, { connection: conn, settings: h.redis }, { parent: this, dependsOn: [...afterLimits.dependsOn, ...(sysctl ? [sysctl] : [])] })
+                : undefined;
+        if (redis) files[redis.path] = lines(redis.content);
         const none = pulumi.output<Record<string, string> | undefined>(undefined);
         this.outputs = pulumi
             .all([
@@ -59,8 +67,9 @@ export class TunedHost extends pulumi.ComponentResource {
                 sysctl?.warnings ?? pulumi.output<string[] | undefined>(undefined),
                 limits?.effective ?? none,
                 pulumi.all(Object.fromEntries(overrides)) as pulumi.Output<Record<string, Record<string, string>>>,
+                redis?.effective ?? none,
             ])
-            .apply(([s, sy, sw, l, ov]) => ({ sshd: s, sysctl: sy, sysctlWarnings: sw, limits: l, overrides: ov }));
+            .apply(([s, sy, sw, l, ov, rd]) => ({ sshd: s, sysctl: sy, sysctlWarnings: sw, limits: l, overrides: ov, redis: rd }));
         this.files = files;
         this.registerOutputs({ outputs: this.outputs, files: this.files });
     }
