@@ -1,0 +1,103 @@
+/**
+ * Drift: what a host stack wants (pure, from the validated config) versus what each host shows.
+ * The probe script and the comparison are pure; scripts/drift.ts runs them over one SSH login per host.
+ */
+import { createHash } from "node:crypto";
+import { HostConfig } from "./config";
+import { expectedProperties } from "./host/systemdOverride";
+import { loginCovered } from "./host/limits";
+import { renderHostRedisConf } from "./host/redisServer";
+import { renderLimits, renderOverride, renderSshd, renderSysctl, renderSystemdDefaultLimit, sshdDirectives, sysctlEntries } from "./host/render";
+import { shq } from "./host/shell";
+
+export interface Wanted {
+    /** setting id → wanted value; "skipped-ok" values accept "skipped". */
+    values: Record<string, string>;
+    /** Settings whose value may be "skipped" on this host (sysctl policy skip). */
+    skippable: Set<string>;
+}
+
+const sha = (s: string) => createHash("sha256").update(s).digest("hex");
+
+/** Everything a host should show after `pulumi up`, keyed by a readable setting id. */
+export function wantedState(h: HostConfig): Wanted {
+    const values: Record<string, string> = {};
+    const skippable = new Set<string>();
+    if (h.sshd.enabled) {
+        values[`file:/etc/ssh/sshd_config.d/${h.sshd.fileName}`] = sha(renderSshd(h.sshd));
+        for (const [k, v] of sshdDirectives(h.sshd).slice(0, 6)) values[`sshd:${k.toLowerCase()}`] = v;
+    }
+    if (h.sysctl.enabled) {
+        values[`file:/etc/sysctl.d/${h.sysctl.fileName}`] = sha(renderSysctl(h.sysctl));
+        for (const e of sysctlEntries(h.sysctl)) {
+            values[`sysctl:${e.key}`] = e.value;
+            if (e.policy === "skip") skippable.add(`sysctl:${e.key}`);
+        }
+    }
+    if (h.limits.enabled) {
+        values[`file:/etc/security/limits.d/${h.limits.fileName}`] = sha(renderLimits(h.limits));
+        if (h.limits.systemdDefault !== null) values[`file:/etc/systemd/system.conf.d/${h.limits.systemdFileName}`] = sha(renderSystemdDefaultLimit(h.limits));
+        if (loginCovered(h.connection.user, h.limits.domains)) {
+            values["limits:login_soft"] = String(h.limits.soft);
+            values["limits:login_hard"] = String(h.limits.hard);
+        }
+    }
+    for (const o of h.systemdOverrides) {
+        values[`file:/etc/systemd/system/${o.unit}.d/${o.fileName}`] = sha(renderOverride(o));
+        for (const [k, v] of Object.entries(expectedProperties(o))) values[`unit:${o.unit}:${k}`] = v;
+    }
+    if (h.redis?.enabled) values[`file:${h.redis.path}`] = sha(renderHostRedisConf(h.redis));
+    return { values, skippable };
+}
+
+/** One script that prints `id=value` for every wanted setting (run as root; the login's limits are read before sudo). */
+export function probeScript(w: Wanted): string {
+    const lines: string[] = ['sshd_t=$(sshd -T 2>/dev/null)'];
+    for (const id of Object.keys(w.values)) {
+        const [kind, ...rest] = id.split(":");
+        const arg = rest.join(":");
+        if (kind === "file") lines.push(`printf '%s=%s\\n' ${shq(id)} "$( [ -f ${shq(arg)} ] && sha256sum ${shq(arg)} | cut -d' ' -f1 || echo missing)"`);
+        else if (kind === "sshd") lines.push(`printf '%s=%s\\n' ${shq(id)} "$(awk -v k=${shq(arg)} '$1==k{ $1=""; sub(/^ /,""); print; exit }' <<<"$sshd_t")"`);
+        else if (kind === "sysctl" && w.skippable.has(id)) {
+            // A skip-policy key counts as "skipped" where the host cannot set it (a no-op write tells).
+            lines.push(`f=/proc/sys/$(tr . / <<<${shq(arg)}); if [ -e "$f" ] && (v=$(cat "$f") && printf '%s\\n' "$v" >"$f") 2>/dev/null; then printf '%s=%s\\n' ${shq(id)} "$(sysctl -n ${shq(arg)} | tr -s '\\t ' ' ')"; else printf '%s=skipped\\n' ${shq(id)}; fi`);
+        } else if (kind === "sysctl") lines.push(`printf '%s=%s\\n' ${shq(id)} "$(sysctl -n ${shq(arg)} 2>/dev/null | tr -s '\\t ' ' ')"`);
+        else if (kind === "unit") {
+            const [unit, prop] = arg.split(":");
+            lines.push(`printf '%s=%s\\n' ${shq(id)} "$(systemctl show -p ${shq(prop)} --value ${shq(unit)} 2>/dev/null)"`);
+        }
+    }
+    return lines.join("\n");
+}
+
+export interface DriftRow {
+    setting: string;
+    wanted: string;
+    found: string;
+    status: "ok" | "drift";
+}
+
+/** Compare probe output (plus the login's own limits) with what is wanted. */
+export function compare(w: Wanted, found: Record<string, string>): DriftRow[] {
+    return Object.entries(w.values).map(([setting, wanted]) => {
+        const f = found[setting] ?? "(not read)";
+        const ok = f === wanted || (w.skippable.has(setting) && f === "skipped");
+        const short = (v: string) => (setting.startsWith("file:") && v.length === 64 ? `sha256:${v.slice(0, 12)}` : v);
+        return { setting, wanted: short(wanted), found: short(f), status: ok ? "ok" : "drift" };
+    });
+}
+
+export function parseProbe(out: string): Record<string, string> {
+    const r: Record<string, string> = {};
+    for (const line of out.split("\n")) {
+        const i = line.indexOf("=");
+        if (i > 0) r[line.slice(0, i)] = line.slice(i + 1).trim();
+    }
+    return r;
+}
+
+export function formatTable(host: string, rows: DriftRow[]): string {
+    const w = [Math.max(7, ...rows.map((r) => r.setting.length)), Math.max(6, ...rows.map((r) => r.wanted.length)), Math.max(5, ...rows.map((r) => r.found.length))];
+    const line = (c: string[]) => `${c[0].padEnd(w[0])}  ${c[1].padEnd(w[1])}  ${c[2].padEnd(w[2])}  ${c[3]}`;
+    return [`host ${host}`, line(["setting", "wanted", "found", "status"]), ...rows.map((r) => line([r.setting, r.wanted, r.found, r.status === "ok" ? "ok" : "DRIFT"]))].join("\n");
+}

@@ -1,0 +1,89 @@
+/**
+ * Drift detection: for every host of a host stack, ONE SSH login (pinned host key), read the
+ * effective state and compare it with what the stack wants. A table per host (or --json); exit 1 on
+ * drift, 2 on an error, so a scheduled pipeline job can alert.
+ *
+ *   npm run drift -- --stack NAME [--json] [--parallel 4] [--project-dir DIR]
+ */
+import { execFileSync } from "node:child_process";
+import * as path from "node:path";
+import { NodeSSH } from "node-ssh";
+import { parseStackConfig } from "../components/config";
+import { compare, DriftRow, formatTable, parseProbe, probeScript, wantedState } from "../components/drift";
+import { asRoot } from "../components/host/connection";
+
+const REPO = path.resolve(__dirname, "..");
+
+function arg(name: string): string | undefined {
+    const i = process.argv.indexOf(`--${name}`);
+    return i > 0 ? process.argv[i + 1] : undefined;
+}
+
+function pulumiConfig(stack: string): Record<string, unknown> {
+    const dir = arg("project-dir") ?? REPO;
+    const out = execFileSync("bash", [path.join(REPO, "scripts", "pulumi.sh"), "--cwd", dir, "config", "--json", "--show-secrets", "--stack", stack], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
+    const raw = JSON.parse(out) as Record<string, { value?: string; objectValue?: unknown }>;
+    return Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, v.objectValue ?? v.value]));
+}
+
+async function checkHost(h: ReturnType<typeof parseStackConfig>["hosts"][number], cfg: Record<string, unknown>): Promise<DriftRow[]> {
+    const c = h.connection;
+    const privateKey = cfg[`conntune:${c.privateKeySecret}`] as string | undefined;
+    if (!privateKey) throw new Error(`conntune:${c.privateKeySecret} is not set for ${h.name}`);
+    const sudoPassword = c.sudoPasswordSecret ? (cfg[`conntune:${c.sudoPasswordSecret}`] as string) : undefined;
+    const blob = Buffer.from(c.hostKey.split(" ")[1], "base64");
+    const ssh = new NodeSSH();
+    await ssh.connect({ host: c.host, port: c.port, username: c.user, privateKey, readyTimeout: 15_000, hostVerifier: (k: Buffer) => k.equals(blob) });
+    try {
+        const wanted = wantedState(h);
+        // This login is itself a fresh login: its limits are what pam_limits gives.
+        const login = await ssh.execCommand("echo limits:login_soft=$(ulimit -Sn); echo limits:login_hard=$(ulimit -Hn)");
+        const sudo = c.sudo ?? c.user !== "root";
+        const probe = await ssh.execCommand(asRoot({ sudo, sudoPassword }, probeScript(wanted)), { stdin: sudoPassword === undefined ? "" : `${sudoPassword}\n` });
+        if (probe.code !== 0) throw new Error(`probe on ${h.name} failed: ${probe.stderr}`);
+        return compare(wanted, { ...parseProbe(login.stdout), ...parseProbe(probe.stdout) });
+    } finally {
+        ssh.dispose();
+    }
+}
+
+async function main(): Promise<number> {
+    const stack = arg("stack");
+    if (!stack) throw new Error("usage: npm run drift -- --stack NAME [--json] [--parallel N]");
+    const parallel = Math.max(1, Number(arg("parallel") ?? 4));
+    const cfg = pulumiConfig(stack);
+    const config = parseStackConfig({ hosts: cfg["conntune:hosts"], redis: cfg["conntune:redis"] });
+    const results: Record<string, DriftRow[] | { error: string }> = {};
+    const queue = [...config.hosts];
+    await Promise.all(
+        Array.from({ length: Math.min(parallel, queue.length) }, async () => {
+            for (let h = queue.shift(); h; h = queue.shift()) {
+                try {
+                    results[h.name] = await checkHost(h, cfg);
+                } catch (e) {
+                    results[h.name] = { error: (e as Error).message };
+                }
+            }
+        }),
+    );
+    const drift = Object.values(results).some((r) => Array.isArray(r) && r.some((x) => x.status === "drift"));
+    const errors = Object.values(results).some((r) => !Array.isArray(r));
+    if (process.argv.includes("--json")) console.log(JSON.stringify({ stack, drift, hosts: results }, null, 2));
+    else {
+        for (const h of config.hosts) {
+            const r = results[h.name];
+            console.log(Array.isArray(r) ? formatTable(h.name, r) : `host ${h.name}\nERROR: ${r.error}`);
+            console.log("");
+        }
+        console.log(errors ? "drift check incomplete: see errors above" : drift ? "DRIFT found" : "no drift");
+    }
+    return errors ? 2 : drift ? 1 : 0;
+}
+
+main().then(
+    (code) => process.exit(code),
+    (e) => {
+        console.error(`drift: ${(e as Error).message}`);
+        process.exit(2);
+    },
+);

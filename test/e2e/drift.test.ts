@@ -1,0 +1,67 @@
+/**
+ * Drift detection on a real test host: a change behind conntune's back is reported (exactly that
+ * key), over one SSH login per host, with a non-zero exit; a clean host reports no drift.
+ */
+import { spawnSync } from "node:child_process";
+import * as path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { capability, hostExec, startHost, stopHosts, TestHost } from "../hosts/harness";
+import { conntuneProject, e2eGate, REPO, Stack } from "./pulumi";
+
+const cap = capability();
+const run = e2eGate(cap.ok ? undefined : cap.reason);
+
+interface Report { drift: boolean; hosts: Record<string, Array<{ setting: string; wanted: string; found: string; status: string }>> }
+
+describe.runIf(run)("npm run drift", () => {
+    let h: TestHost;
+    let stack: Stack;
+    const drift = () => {
+        const r = spawnSync("npx", ["tsx", path.join(REPO, "scripts/drift.ts"), "--stack", stack.name, "--json", "--project-dir", stack.projectDir], { env: stack.env, encoding: "utf8", cwd: REPO });
+        return { code: r.status, report: JSON.parse(r.stdout) as Report, stderr: r.stderr };
+    };
+    const logins = () => Number(hostExec(h, "journalctl -t sshd -o cat --no-pager | grep -c '^Accepted' || true").trim());
+
+    beforeAll(async () => {
+        h = await startHost();
+        stack = new Stack(conntuneProject(), "e2e-drift");
+        await stack.init();
+        await stack.setConfig("conntune:sshPrivateKey", h.privateKey, true);
+        await stack.setHosts([{
+            name: "web1", connection: { host: h.address, user: "root", hostKey: h.hostKey },
+            sysctl: { keyPolicy: { "net.netfilter.nf_conntrack_max": "skip" } }, limits: { soft: 4096, hard: 16384, systemdDefault: null },
+        }]);
+        await stack.up();
+    });
+
+    afterAll(async () => {
+        await stack?.destroy(true);
+        await stack?.remove();
+        if (h) await stopHosts([h]);
+    });
+
+    it("reports no drift right after up, with one SSH login", () => {
+        const before = logins();
+        const r = drift();
+        expect(r.code, r.stderr).toBe(0);
+        expect(r.report.drift).toBe(false);
+        expect(r.report.hosts.web1.find((x) => x.setting === "sysctl:net.ipv4.tcp_keepalive_time")).toMatchObject({ wanted: "600", found: "600", status: "ok" });
+        expect(logins() - before).toBe(1);
+    });
+
+    it("reports exactly the key changed behind conntune's back and exits non-zero", () => {
+        hostExec(h, "sysctl -w net.ipv4.tcp_keepalive_time=7200");
+        const r = drift();
+        expect(r.code).toBe(1);
+        const drifted = r.report.hosts.web1.filter((x) => x.status === "drift");
+        expect(drifted).toEqual([{ setting: "sysctl:net.ipv4.tcp_keepalive_time", wanted: "600", found: "7200", status: "drift" }]);
+        hostExec(h, "sysctl -w net.ipv4.tcp_keepalive_time=600");
+    });
+
+    it("reports an edited managed file by its content hash", () => {
+        hostExec(h, "echo 'ClientAliveInterval 0' >> /etc/ssh/sshd_config.d/00-conntune.conf");
+        const r = drift();
+        expect(r.code).toBe(1);
+        expect(r.report.hosts.web1.filter((x) => x.status === "drift").map((x) => x.setting)).toEqual(["file:/etc/ssh/sshd_config.d/00-conntune.conf"]);
+    });
+});
