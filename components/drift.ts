@@ -15,6 +15,8 @@ export interface Wanted {
     values: Record<string, string>;
     /** Settings whose value may be "skipped" on this host (sysctl policy skip). */
     skippable: Set<string>;
+    /** setting id → the managed file it lives in (what a repair re-applies). */
+    fileOf: Record<string, string>;
 }
 
 const sha = (s: string) => createHash("sha256").update(s).digest("hex");
@@ -23,31 +25,41 @@ const sha = (s: string) => createHash("sha256").update(s).digest("hex");
 export function wantedState(h: HostConfig): Wanted {
     const values: Record<string, string> = {};
     const skippable = new Set<string>();
+    const fileOf: Record<string, string> = {};
+    let current = "";
+    const put = (id: string, v: string) => {
+        values[id] = v;
+        fileOf[id] = id.startsWith("file:") ? id.slice(5) : current;
+    };
     if (h.sshd.enabled) {
-        values[`file:/etc/ssh/sshd_config.d/${h.sshd.fileName}`] = sha(renderSshd(h.sshd));
-        for (const [k, v] of sshdDirectives(h.sshd).slice(0, 6)) values[`sshd:${k.toLowerCase()}`] = v;
+        current = `/etc/ssh/sshd_config.d/${h.sshd.fileName}`;
+        put(`file:${current}`, sha(renderSshd(h.sshd)));
+        for (const [k, v] of sshdDirectives(h.sshd).slice(0, 6)) put(`sshd:${k.toLowerCase()}`, v);
     }
     if (h.sysctl.enabled) {
-        values[`file:/etc/sysctl.d/${h.sysctl.fileName}`] = sha(renderSysctl(h.sysctl));
+        current = `/etc/sysctl.d/${h.sysctl.fileName}`;
+        put(`file:${current}`, sha(renderSysctl(h.sysctl)));
         for (const e of sysctlEntries(h.sysctl)) {
-            values[`sysctl:${e.key}`] = e.value;
+            put(`sysctl:${e.key}`, e.value);
             if (e.policy === "skip") skippable.add(`sysctl:${e.key}`);
         }
     }
     if (h.limits.enabled) {
-        values[`file:/etc/security/limits.d/${h.limits.fileName}`] = sha(renderLimits(h.limits));
-        if (h.limits.systemdDefault !== null) values[`file:/etc/systemd/system.conf.d/${h.limits.systemdFileName}`] = sha(renderSystemdDefaultLimit(h.limits));
+        current = `/etc/security/limits.d/${h.limits.fileName}`;
+        put(`file:${current}`, sha(renderLimits(h.limits)));
         if (loginCovered(h.connection.user, h.limits.domains)) {
-            values["limits:login_soft"] = String(h.limits.soft);
-            values["limits:login_hard"] = String(h.limits.hard);
+            put("limits:login_soft", String(h.limits.soft));
+            put("limits:login_hard", String(h.limits.hard));
         }
+        if (h.limits.systemdDefault !== null) put(`file:/etc/systemd/system.conf.d/${h.limits.systemdFileName}`, sha(renderSystemdDefaultLimit(h.limits)));
     }
     for (const o of h.systemdOverrides) {
-        values[`file:/etc/systemd/system/${o.unit}.d/${o.fileName}`] = sha(renderOverride(o));
-        for (const [k, v] of Object.entries(expectedProperties(o))) values[`unit:${o.unit}:${k}`] = v;
+        current = `/etc/systemd/system/${o.unit}.d/${o.fileName}`;
+        put(`file:${current}`, sha(renderOverride(o)));
+        for (const [k, v] of Object.entries(expectedProperties(o))) put(`unit:${o.unit}:${k}`, v);
     }
-    if (h.redis?.enabled) values[`file:${h.redis.path}`] = sha(renderHostRedisConf(h.redis));
-    return { values, skippable };
+    if (h.redis?.enabled) put(`file:${h.redis.path}`, sha(renderHostRedisConf(h.redis)));
+    return { values, skippable, fileOf };
 }
 
 /** One script that prints `id=value` for every wanted setting (run as root; the login's limits are read before sudo). */

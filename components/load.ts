@@ -14,7 +14,7 @@ export interface LoadedStack {
 
 /** Load and validate `conntune:*` config. Every problem is reported at once, naming the field. */
 export function loadConfig(cfg: pulumi.Config = new pulumi.Config("conntune")): LoadedStack {
-    const config = parseStackConfig({ hosts: cfg.getObject<unknown>("hosts"), redis: cfg.getObject<unknown>("redis") });
+    const config = parseStackConfig({ hosts: cfg.getObject<unknown>("hosts"), redis: cfg.getObject<unknown>("redis"), repair: cfg.getObject<unknown>("repair") });
     const problems: string[] = [];
     const connections: Record<string, HostConnection> = {};
     config.hosts.forEach((h: HostConfig, i) => {

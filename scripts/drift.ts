@@ -4,6 +4,7 @@
  * drift, 2 on an error, so a scheduled pipeline job can alert.
  *
  *   npm run drift -- --stack NAME [--json] [--parallel 4] [--project-dir DIR]
+ *   npm run drift -- --stack NAME --repair     re-apply exactly the drifted files with `pulumi up`
  */
 import { execFileSync } from "node:child_process";
 import * as path from "node:path";
@@ -24,6 +25,24 @@ function pulumiConfig(stack: string): Record<string, unknown> {
     const out = execFileSync("bash", [path.join(REPO, "scripts", "pulumi.sh"), "--cwd", dir, "config", "--json", "--show-secrets", "--stack", stack], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
     const raw = JSON.parse(out) as Record<string, { value?: string; objectValue?: unknown }>;
     return Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, v.objectValue ?? v.value]));
+}
+
+/** Mark the drifted files for re-apply (a new repair token each) and run `pulumi up`. */
+function repair(stack: string, config: ReturnType<typeof parseStackConfig>, results: Record<string, DriftRow[] | { error: string }>): void {
+    const dir = arg("project-dir") ?? REPO;
+    const tokens: Record<string, Record<string, string>> = JSON.parse(JSON.stringify(config.repair));
+    const token = Date.now().toString(36);
+    for (const h of config.hosts) {
+        const rows = results[h.name];
+        if (!Array.isArray(rows)) continue;
+        const fileOf = wantedState(h).fileOf;
+        for (const r of rows.filter((x) => x.status === "drift")) (tokens[h.name] ??= {})[fileOf[r.setting]] = token;
+    }
+    const v = JSON.stringify({ "conntune:repair": { value: JSON.stringify(tokens), objectValue: tokens, secret: false } });
+    execFileSync("bash", [path.join(REPO, "scripts", "pulumi.sh"), "--cwd", dir, "config", "set-all", "--stack", stack, "--json", v], { stdio: ["ignore", "ignore", "inherit"] });
+    execFileSync("bash", [path.join(REPO, "scripts", "pulumi.sh"), "--cwd", dir, "up", "--yes", "--skip-preview", "--diff", "--stack", stack, "--message", "conntune drift repair"], {
+        stdio: ["ignore", process.argv.includes("--json") ? "ignore" : "inherit", "inherit"],
+    });
 }
 
 async function checkHost(h: ReturnType<typeof parseStackConfig>["hosts"][number], cfg: Record<string, unknown>): Promise<DriftRow[]> {
@@ -52,7 +71,7 @@ async function main(): Promise<number> {
     if (!stack) throw new Error("usage: npm run drift -- --stack NAME [--json] [--parallel N]");
     const parallel = Math.max(1, Number(arg("parallel") ?? 4));
     const cfg = pulumiConfig(stack);
-    const config = parseStackConfig({ hosts: cfg["conntune:hosts"], redis: cfg["conntune:redis"] });
+    const config = parseStackConfig({ hosts: cfg["conntune:hosts"], redis: cfg["conntune:redis"], repair: cfg["conntune:repair"] });
     const results: Record<string, DriftRow[] | { error: string }> = {};
     const queue = [...config.hosts];
     await Promise.all(
@@ -66,7 +85,18 @@ async function main(): Promise<number> {
             }
         }),
     );
-    const drift = Object.values(results).some((r) => Array.isArray(r) && r.some((x) => x.status === "drift"));
+    let drift = Object.values(results).some((r) => Array.isArray(r) && r.some((x) => x.status === "drift"));
+    if (drift && process.argv.includes("--repair")) {
+        repair(stack, config, results);
+        for (const h of config.hosts) {
+            try {
+                results[h.name] = await checkHost(h, cfg);
+            } catch (e) {
+                results[h.name] = { error: (e as Error).message };
+            }
+        }
+        drift = Object.values(results).some((r) => Array.isArray(r) && r.some((x) => x.status === "drift"));
+    }
     const errors = Object.values(results).some((r) => !Array.isArray(r));
     if (process.argv.includes("--json")) console.log(JSON.stringify({ stack, drift, hosts: results }, null, 2));
     else {

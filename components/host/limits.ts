@@ -17,6 +17,8 @@ import { shq } from "./shell";
 export interface FileDescriptorLimitsArgs {
     /** How to reach the host. */
     connection: HostConnection;
+    /** Repair tokens by path (see ManagedFile). */
+    repair?: Record<string, string>;
     /** Validated limits (components/config.ts `limitsSchema`). */
     settings: LimitsSettings;
 }
@@ -50,7 +52,7 @@ export class FileDescriptorLimits extends pulumi.ComponentResource {
         this.files = { [limitsPath]: limitsContent };
         const limitsFile = new ManagedFile(
             `${name}-limits`,
-            { connection: args.connection, content: limitsContent, spec: { path: limitsPath, mode: "0644", hooks: limitsHooks() } },
+            { connection: args.connection, repair: args.repair, content: limitsContent, spec: { path: limitsPath, mode: "0644", hooks: limitsHooks() } },
             { parent: this },
         );
         let systemdValues: pulumi.Output<Record<string, string>> = pulumi.output<Record<string, string>>({});
@@ -62,6 +64,7 @@ export class FileDescriptorLimits extends pulumi.ComponentResource {
                 `${name}-systemd-default`,
                 {
                     connection: args.connection,
+                    repair: args.repair,
                     content,
                     spec: { path: p, mode: "0644", vars: { CT_WANT_SOFT: l.soft, CT_WANT_HARD: l.hard }, hooks: systemdDefaultHooks() },
                 },

@@ -16,6 +16,11 @@ export interface ManagedFileArgs {
     spec: FileSpec;
     /** The rendered file content. */
     content: pulumi.Input<string>;
+    /**
+     * Repair tokens by path (set by `npm run drift -- --repair`): a new token for this file re-runs
+     * its apply, re-activating even when the content on the host is already right (runtime drift).
+     */
+    repair?: Record<string, string>;
 }
 
 export class ManagedFile extends pulumi.ComponentResource {
@@ -29,7 +34,9 @@ export class ManagedFile extends pulumi.ComponentResource {
 
     constructor(name: string, args: ManagedFileArgs, opts?: pulumi.ComponentResourceOptions) {
         super("conntune:host:ManagedFile", name, {}, opts);
-        const apply = asRoot(args.connection, applyScript(args.spec));
+        const token = args.repair?.[args.spec.path];
+        const spec = token === undefined ? args.spec : { ...args.spec, vars: { ...args.spec.vars, CT_FORCE_ACTIVATE: 1, CT_REPAIR: token } };
+        const apply = asRoot(args.connection, applyScript(spec));
         const cmd = new command.remote.Command(
             `${name}-apply`,
             {

@@ -35,6 +35,8 @@ export function renderHostRedisConf(r: HostRedisSettings): string {
 export interface RedisServerConfigArgs {
     /** How to reach the host. */
     connection: HostConnection;
+    /** Repair tokens by path (see ManagedFile). */
+    repair?: Record<string, string>;
     /** Validated settings (components/config.ts `hostRedisSchema`). */
     settings: HostRedisSettings;
 }
@@ -54,6 +56,7 @@ export class RedisServerConfig extends pulumi.ComponentResource {
             `${name}-conf`,
             {
                 connection: args.connection,
+                repair: args.repair,
                 content: this.content,
                 spec: {
                     path: r.path,

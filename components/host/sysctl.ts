@@ -13,6 +13,8 @@ import { renderSysctl, sysctlEntries } from "./render";
 export interface SysctlProfileArgs {
     /** How to reach the host. */
     connection: HostConnection;
+    /** Repair tokens by path (see ManagedFile). */
+    repair?: Record<string, string>;
     /** Validated sysctl settings (components/config.ts `sysctlSchema`). */
     settings: SysctlSettings;
 }
@@ -34,6 +36,7 @@ export class SysctlProfile extends pulumi.ComponentResource {
             `${name}-file`,
             {
                 connection: args.connection,
+                repair: args.repair,
                 content: this.content,
                 spec: {
                     path: this.path,

@@ -16,8 +16,8 @@ interface Report { drift: boolean; hosts: Record<string, Array<{ setting: string
 describe.runIf(run)("npm run drift", () => {
     let h: TestHost;
     let stack: Stack;
-    const drift = () => {
-        const r = spawnSync("npx", ["tsx", path.join(REPO, "scripts/drift.ts"), "--stack", stack.name, "--json", "--project-dir", stack.projectDir], { env: stack.env, encoding: "utf8", cwd: REPO });
+    const drift = (...extra: string[]) => {
+        const r = spawnSync("npx", ["tsx", path.join(REPO, "scripts/drift.ts"), "--stack", stack.name, "--json", "--project-dir", stack.projectDir, ...extra], { env: stack.env, encoding: "utf8", cwd: REPO });
         return { code: r.status, report: JSON.parse(r.stdout) as Report, stderr: r.stderr };
     };
     const logins = () => Number(hostExec(h, "journalctl -t sshd -o cat --no-pager | grep -c '^Accepted' || true").trim());
@@ -63,5 +63,17 @@ describe.runIf(run)("npm run drift", () => {
         const r = drift();
         expect(r.code).toBe(1);
         expect(r.report.hosts.web1.filter((x) => x.status === "drift").map((x) => x.setting)).toEqual(["file:/etc/ssh/sshd_config.d/00-conntune.conf"]);
+    });
+
+    it("repairs drift with pulumi up, re-applying only the drifted files, and is clean after", () => {
+        hostExec(h, "sysctl -w net.ipv4.tcp_keepalive_time=7200");
+        const limitsBefore = hostExec(h, "stat -c %Y:%i /etc/security/limits.d/90-conntune-nofile.conf");
+        const r = drift("--repair");
+        expect(r.code, r.stderr).toBe(0);
+        expect(r.report.drift).toBe(false);
+        expect(hostExec(h, "sysctl -n net.ipv4.tcp_keepalive_time").trim()).toBe("600");
+        expect(hostExec(h, "grep -c 'ClientAliveInterval 0' /etc/ssh/sshd_config.d/00-conntune.conf || true").trim()).toBe("0");
+        expect(hostExec(h, "stat -c %Y:%i /etc/security/limits.d/90-conntune-nofile.conf")).toBe(limitsBefore);
+        expect(drift().code).toBe(0);
     });
 });

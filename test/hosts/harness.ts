@@ -237,6 +237,7 @@ function waitForSsh(address: string, port: number, timeoutMs: number): Promise<v
     });
 }
 
+/** The container's init: the child of systemd-nspawn that runs systemd (nspawn forks helpers first). */
 function findLeader(nspawnPid: number, timeoutMs: number): number {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
@@ -246,13 +247,19 @@ function findLeader(nspawnPid: number, timeoutMs: number): number {
                 .flatMap((t) => fs.readFileSync(`/proc/${nspawnPid}/task/${t}/children`, "utf8").trim().split(/\s+/))
                 .filter(Boolean)
                 .map(Number);
-            if (kids.length > 0) return kids[0];
+            for (const k of kids) {
+                try {
+                    if (fs.readFileSync(`/proc/${k}/comm`, "utf8").trim() === "systemd") return k;
+                } catch {
+                    /* exited meanwhile */
+                }
+            }
         } catch {
             /* not yet */
         }
         spawnSync("sleep", ["0.05"]);
     }
-    throw new Error(`systemd-nspawn (pid ${nspawnPid}) started no container init`);
+    throw new Error(`systemd-nspawn (pid ${nspawnPid}) started no container init (systemd)`);
 }
 
 export interface StartOptions {
@@ -320,6 +327,9 @@ export async function startHost(opts: StartOptions = {}): Promise<TestHost> {
         partial.leaderPid = findLeader(partial.nspawnPid, 10_000);
         fs.writeFileSync(path.join(dir, "leader.pid"), String(partial.leaderPid));
         await waitForSsh(address, 22, 60_000);
+        // Once sshd answers, the init is surely the final one: resolve it again for the back door.
+        partial.leaderPid = findLeader(partial.nspawnPid, 10_000);
+        fs.writeFileSync(path.join(dir, "leader.pid"), String(partial.leaderPid));
         return partial;
     } catch (e) {
         let consoleTail = "";
