@@ -42,6 +42,8 @@ fi
 bash scripts/toolchain.sh >/dev/null
 # kube-apiserver for the live-mode Kubernetes tests, built from its Go module (cached).
 if command -v go >/dev/null; then bash scripts/kube-apiserver.sh >/dev/null; fi
+# actionlint checks the GitOps workflows (built from its Go module, cached).
+if command -v go >/dev/null; then bash scripts/actionlint.sh >/dev/null; fi
 
 if [ "$(id -u)" = 0 ] && command -v debootstrap >/dev/null; then
   bash scripts/hostimage.sh >/dev/null
