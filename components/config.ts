@@ -227,6 +227,29 @@ export const overrideSchema = z
 // Hosts and the stack
 // ---------------------------------------------------------------------------------------------
 
+/** Connection-health monitor (seeds 000 §5 and 001): a systemd service + timer logging to the journal. */
+export const monitorSchema = z
+    .object({
+        enabled: z.boolean().default(true),
+        /** Ports whose established connections are counted (Redis, Postgres, SSH). */
+        ports: z.array(int(1, 65535)).min(1, "must list at least one port").default([6379, 5432, 22]),
+        /** The port whose count sets the level (seed 001: Redis). */
+        alertPort: int(1, 65535).default(6379),
+        /** Level limits (seed 001): healthy ≤ 25, warning 26–49, leak 50–99, critical ≥ 100. */
+        healthyMax: int(0, 1000000).default(25),
+        warningMax: int(0, 1000000).default(49),
+        leakMax: int(0, 1000000).default(99),
+        /** Services whose open files are reported (seed 000: python, uvicorn, vllm). */
+        services: z.array(unitName).default([]),
+        /** At critical: restart this unit (seed 001: batch-writer), at most once per cooldown. */
+        criticalAction: z.object({ restartUnit: unitName, cooldownSeconds: int(60, 86400).default(300) }).strict().optional(),
+        /** How often the timer runs the check. */
+        intervalSeconds: int(10, 86400).default(60),
+    })
+    .strict()
+    .refine((m) => m.healthyMax < m.warningMax && m.warningMax < m.leakMax, { path: ["warningMax"], message: "levels must rise: healthyMax < warningMax < leakMax" })
+    .refine((m) => m.ports.includes(m.alertPort), { path: ["alertPort"], message: "must be one of ports" });
+
 /** Redis on the host itself (seed 002): the whole redis.conf, applied live where Redis allows. */
 export const hostRedisSchema = z
     .object({
@@ -249,6 +272,7 @@ export const hostSchema = z
         limits: limitsSchema.default(limitsSchema.parse({})),
         systemdOverrides: z.array(overrideSchema).default([]),
         redis: hostRedisSchema.optional(),
+        monitor: monitorSchema.optional(),
     })
     .strict()
     .superRefine((h, ctx) => {
@@ -317,6 +341,7 @@ export type SysctlSettings = z.infer<typeof sysctlSchema>;
 export type LimitsSettings = z.infer<typeof limitsSchema>;
 export type OverrideSettings = z.infer<typeof overrideSchema>;
 export type HostRedisSettings = z.infer<typeof hostRedisSchema>;
+export type MonitorSettings = z.infer<typeof monitorSchema>;
 
 /** Thrown with every problem of a config, one `path: message` per line. */
 export class ConfigError extends Error {

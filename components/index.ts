@@ -10,6 +10,7 @@ export * from "./host/limits";
 export * from "./host/systemdOverride";
 export * from "./host/tunedHost";
 export * from "./host/redisServer";
+export * from "./host/monitor";
 export * from "./redis/settings";
 export * from "./redis/redisConf";
 export * from "./redis/redisConfigMap";

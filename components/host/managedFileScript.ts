@@ -31,6 +31,8 @@ export interface FileHooks {
     saveOriginal?: string;
     /** Runs on destroy after the file is restored, before deactivate (e.g. restore runtime values). */
     restoreOriginal?: string;
+    /** Runs on destroy before the file is restored (e.g. disable a unit while its file still exists). */
+    beforeRestore?: string;
 }
 
 export interface FileSpec {
@@ -151,7 +153,9 @@ export function deleteScript(spec: FileSpec): string {
         header(spec),
         fn("ct_deactivate", h.deactivate ?? h.activate),
         fn("ct_restore_original", h.restoreOriginal),
-        `if [ -e "$CT_ORIG.meta" ]; then
+        fn("ct_before_restore", h.beforeRestore),
+        `( ct_before_restore ) || echo "conntune: preparing to restore $CT_PATH failed" >&2
+if [ -e "$CT_ORIG.meta" ]; then
   if [ "$(head -n1 "$CT_ORIG.meta")" = present ]; then
     cp -a "$CT_ORIG.orig" "$CT_PATH.conntune-rs" && mv -f "$CT_PATH.conntune-rs" "$CT_PATH" || fail "cannot restore $CT_PATH"
   else

@@ -6,6 +6,7 @@ import { HostConfig } from "../config";
 import { HostConnection } from "./connection";
 import { FileDescriptorLimits } from "./limits";
 import { RedisServerConfig } from "./redisServer";
+import { ConnectionMonitor } from "./monitor";
 import { SshdHardening } from "./sshd";
 import { SysctlProfile } from "./sysctl";
 import { SystemdUnitOverride } from "./systemdOverride";
@@ -26,6 +27,7 @@ export interface TunedHostOutputs {
     limits?: Record<string, string>;
     overrides: Record<string, Record<string, string>>;
     redis?: Record<string, string>;
+    monitor?: Record<string, string>;
 }
 
 export class TunedHost extends pulumi.ComponentResource {
@@ -61,6 +63,11 @@ export class TunedHost extends pulumi.ComponentResource {
                 ? new RedisServerConfig(`${name}-redis`, { connection: conn, repair: args.repair, settings: h.redis }, { parent: this, dependsOn: [...afterLimits.dependsOn, ...(sysctl ? [sysctl] : [])] })
                 : undefined;
         if (redis) files[redis.path] = lines(redis.content);
+        const monitor =
+            h.monitor && h.monitor.enabled
+                ? new ConnectionMonitor(`${name}-monitor`, { connection: conn, repair: args.repair, settings: h.monitor }, { parent: this, ...afterLimits })
+                : undefined;
+        if (monitor) for (const [p, c] of Object.entries(monitor.files)) files[p] = lines(c);
         const none = pulumi.output<Record<string, string> | undefined>(undefined);
         this.outputs = pulumi
             .all([
@@ -70,8 +77,9 @@ export class TunedHost extends pulumi.ComponentResource {
                 limits?.effective ?? none,
                 pulumi.all(Object.fromEntries(overrides)) as pulumi.Output<Record<string, Record<string, string>>>,
                 redis?.effective ?? none,
+                monitor?.effective ?? none,
             ])
-            .apply(([s, sy, sw, l, ov, rd]) => ({ sshd: s, sysctl: sy, sysctlWarnings: sw, limits: l, overrides: ov, redis: rd }));
+            .apply(([s, sy, sw, l, ov, rd, mo]) => ({ sshd: s, sysctl: sy, sysctlWarnings: sw, limits: l, overrides: ov, redis: rd, monitor: mo }));
         this.files = files;
         this.registerOutputs({ outputs: this.outputs, files: this.files });
     }
