@@ -6,7 +6,7 @@ import { spawnSync } from "node:child_process";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { capability, hostExec, startHost, stopHosts, TestHost } from "../hosts/harness";
-import { conntuneProject, e2eGate, REPO, Stack } from "./pulumi";
+import { dispose, e2eGate, hostStack, REPO, Stack } from "./pulumi";
 
 const cap = capability();
 const run = e2eGate(cap.ok ? undefined : cap.reason);
@@ -24,9 +24,7 @@ describe.runIf(run)("npm run drift", () => {
 
     beforeAll(async () => {
         h = await startHost();
-        stack = new Stack(conntuneProject(), "e2e-drift");
-        await stack.init();
-        await stack.setConfig("conntune:sshPrivateKey", h.privateKey, true);
+        stack = await hostStack(h, "e2e-drift");
         await stack.setHosts([{
             name: "web1", connection: { host: h.address, user: "root", hostKey: h.hostKey },
             sysctl: { keyPolicy: { "net.netfilter.nf_conntrack_max": "skip" } }, limits: { soft: 4096, hard: 16384, systemdDefault: null },
@@ -35,8 +33,7 @@ describe.runIf(run)("npm run drift", () => {
     });
 
     afterAll(async () => {
-        await stack?.destroy(true);
-        await stack?.remove();
+        await dispose(stack);
         if (h) await stopHosts([h]);
     });
 

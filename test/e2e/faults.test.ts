@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { capability, hostExec, startHost, stopHosts, TestHost } from "../hosts/harness";
-import { conntuneProject, e2eGate, Stack } from "./pulumi";
+import { dispose, e2eGate, hostStack, Stack } from "./pulumi";
 
 const cap = capability();
 const run = e2eGate(cap.ok ? undefined : cap.reason);
@@ -18,14 +18,11 @@ describe.runIf(run)("bad input and faults through the real CLI", () => {
 
     beforeAll(async () => {
         h = await startHost();
-        stack = new Stack(conntuneProject(), "e2e-faults2");
-        await stack.init();
-        await stack.setConfig("conntune:sshPrivateKey", h.privateKey, true);
+        stack = await hostStack(h, "e2e-faults2");
     });
 
     afterAll(async () => {
-        await stack?.destroy(true);
-        await stack?.remove();
+        await dispose(stack);
         if (h) await stopHosts([h]);
     });
 

@@ -7,7 +7,7 @@ import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { capability, hostExec, startHost, stopHosts, TestHost } from "../hosts/harness";
 import { sshRun } from "../hosts/ssh";
-import { e2eGate, noChanges, projectCopy, REPO, Stack } from "./pulumi";
+import { dispose, e2eGate, noChanges, projectCopy, REPO, Stack } from "./pulumi";
 
 const cap = capability();
 const run = e2eGate(cap.ok ? undefined : cap.reason);
@@ -35,8 +35,7 @@ describe.runIf(run)("the real Pulumi CLI with @pulumi/command on a test host", (
     });
 
     afterAll(async () => {
-        await stack?.destroy(true);
-        await stack?.remove();
+        await dispose(stack);
         if (host) await stopHosts([host]);
     });
 
@@ -112,8 +111,7 @@ describe.runIf(run)("the real Pulumi CLI with @pulumi/kubernetes in renderYamlTo
     });
 
     afterAll(async () => {
-        await stack?.destroy(true);
-        await stack?.remove();
+        await dispose(stack);
         fs.rmSync(renderDir, { recursive: true, force: true });
     });
 

@@ -6,7 +6,7 @@ import * as fs from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { capability, hostExec, startHosts, stopHosts, TestHost } from "../hosts/harness";
 import { login, sshRun } from "../hosts/ssh";
-import { conntuneProject, e2eGate, noChanges, Stack } from "./pulumi";
+import { dispose, e2eGate, hostStack, noChanges, Stack } from "./pulumi";
 
 const cap = capability();
 const run = e2eGate(cap.ok ? undefined : cap.reason);
@@ -38,13 +38,6 @@ function hostEntry(h: TestHost, over: Record<string, unknown> = {}, sudo = false
     };
 }
 
-async function newStack(h: TestHost, name: string, sudo = false): Promise<Stack> {
-    const s = new Stack(conntuneProject(), name);
-    await s.init();
-    await s.setConfig("conntune:sshPrivateKey", h.privateKey, true);
-    if (sudo) await s.setConfig("conntune:sudoPassword", h.sudoPassword, true);
-    return s;
-}
 
 describe.runIf(run)("host components on a test host (root login)", () => {
     let hosts: TestHost[] = [];
@@ -57,13 +50,12 @@ describe.runIf(run)("host components on a test host (root login)", () => {
         h = hosts[0];
         hostExec(h, "systemctl start llm-gateway.service");
         before = snapshot(h);
-        stack = await newStack(h, "e2e-components");
+        stack = await hostStack(h, "e2e-components");
         await stack.setHosts([hostEntry(h)]);
     });
 
     afterAll(async () => {
-        await stack?.destroy(true);
-        await stack?.remove();
+        await dispose(stack);
         await stopHosts(hosts);
     });
 
@@ -132,12 +124,11 @@ describe.runIf(run)("host components refuse what would break a host", () => {
     beforeAll(async () => {
         hosts = await startHosts(1);
         h = hosts[0];
-        stack = await newStack(h, "e2e-faults");
+        stack = await hostStack(h, "e2e-faults");
     });
 
     afterAll(async () => {
-        await stack?.destroy(true);
-        await stack?.remove();
+        await dispose(stack);
         await stopHosts(hosts);
     });
 
@@ -201,13 +192,12 @@ describe.runIf(run)("host components through a non-root user with a sudo passwor
         hosts = await startHosts(1, { prepare: (root) => fs.writeFileSync(`${root}/etc/systemd/system/llm-gateway.service`, GATEWAY_UNIT) });
         h = hosts[0];
         before = snapshot(h);
-        stack = await newStack(h, "e2e-sudo", true);
+        stack = await hostStack(h, "e2e-sudo", true);
         await stack.setHosts([hostEntry(h, {}, true)]);
     });
 
     afterAll(async () => {
-        await stack?.destroy(true);
-        await stack?.remove();
+        await dispose(stack);
         await stopHosts(hosts);
     });
 

@@ -5,7 +5,7 @@
 import * as fs from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { capability, hostExec, startHost, stopHosts, TestHost } from "../hosts/harness";
-import { conntuneProject, e2eGate, Stack } from "./pulumi";
+import { dispose, e2eGate, hostStack, Stack } from "./pulumi";
 
 const cap = capability();
 const run = e2eGate(cap.ok ? undefined : cap.reason);
@@ -27,9 +27,7 @@ describe.runIf(run)("ConnectionMonitor", () => {
         h = await startHost({ prepare: (root) => fs.writeFileSync(`${root}/etc/systemd/system/batch-writer.service`, "[Service]\nExecStart=/bin/sleep infinity\n") });
         hostExec(h, "systemctl start redis-server.service batch-writer.service");
         before = hostExec(h, "find /etc/systemd/system /usr/local/lib -xdev | sort");
-        stack = new Stack(conntuneProject(), "e2e-monitor");
-        await stack.init();
-        await stack.setConfig("conntune:sshPrivateKey", h.privateKey, true);
+        stack = await hostStack(h, "e2e-monitor");
         await stack.setHosts([{
             name: "redis1", connection: { host: h.address, user: "root", hostKey: h.hostKey },
             sshd: { enabled: false }, sysctl: { enabled: false }, limits: { enabled: false, soft: 4096, hard: 16384 },
@@ -38,8 +36,7 @@ describe.runIf(run)("ConnectionMonitor", () => {
     });
 
     afterAll(async () => {
-        await stack?.destroy(true);
-        await stack?.remove();
+        await dispose(stack);
         if (h) await stopHosts([h]);
     });
 

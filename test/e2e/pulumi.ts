@@ -164,3 +164,18 @@ export function e2eGate(reason: string | undefined): boolean {
     console.warn(`SKIPPING e2e tests: ${reason}`);
     return false;
 }
+
+/** A stack of the conntune project for a test host: the host's login key (and sudo password) as secrets. */
+export async function hostStack(h: { privateKey: string; sudoPassword: string }, name: string, sudo = false): Promise<Stack> {
+    const s = new Stack(conntuneProject(), name);
+    await s.init();
+    await s.setConfig("conntune:sshPrivateKey", h.privateKey, true);
+    if (sudo) await s.setConfig("conntune:sudoPassword", h.sudoPassword, true);
+    return s;
+}
+
+/** Destroy what a stack still holds (tolerating failure), then remove it with its files. */
+export async function dispose(stack: Stack | undefined): Promise<void> {
+    await stack?.destroy(true);
+    await stack?.remove();
+}

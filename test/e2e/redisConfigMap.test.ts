@@ -8,7 +8,7 @@ import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { seed003 } from "../fixtures/redis";
 import { KubeApi, kubeUnavailable, startKubeApi } from "../hosts/kube";
-import { conntuneProject, e2eGate, noChanges, Stack } from "./pulumi";
+import { conntuneProject, dispose, e2eGate, noChanges, Stack } from "./pulumi";
 
 const run = e2eGate(undefined);
 
@@ -37,8 +37,7 @@ describe.runIf(run)("the k8s stack in GitOps render mode", () => {
     });
 
     afterAll(async () => {
-        await stack?.destroy(true);
-        await stack?.remove();
+        await dispose(stack);
         fs.rmSync(renderDir, { recursive: true, force: true });
     });
 
@@ -117,8 +116,7 @@ describe.runIf(live)("the Redis ConfigMap in live mode against a real kube-apise
     });
 
     afterAll(async () => {
-        await stack?.destroy(true);
-        await stack?.remove();
+        await dispose(stack);
         await kube?.stop();
     });
 

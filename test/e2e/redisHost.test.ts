@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { capability, hostExec, startHost, stopHosts, TestHost } from "../hosts/harness";
 import { sshRun } from "../hosts/ssh";
-import { conntuneProject, e2eGate, Stack } from "./pulumi";
+import { dispose, e2eGate, hostStack, Stack } from "./pulumi";
 
 const cap = capability();
 const run = e2eGate(cap.ok ? undefined : cap.reason);
@@ -29,14 +29,11 @@ describe.runIf(run)("Redis on a host (seed 002)", () => {
         h = await startHost();
         hostExec(h, "systemctl start redis-server.service");
         original = hostExec(h, "sha256sum /etc/redis/redis.conf; stat -c '%a %U %G' /etc/redis/redis.conf");
-        stack = new Stack(conntuneProject(), "e2e-redis-vm");
-        await stack.init();
-        await stack.setConfig("conntune:sshPrivateKey", h.privateKey, true);
+        stack = await hostStack(h, "e2e-redis-vm");
     });
 
     afterAll(async () => {
-        await stack?.destroy(true);
-        await stack?.remove();
+        await dispose(stack);
         if (h) await stopHosts([h]);
     });
 

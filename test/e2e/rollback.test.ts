@@ -8,7 +8,7 @@ import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { capability, hostExec, startHost, stopHosts, TestHost } from "../hosts/harness";
 import { sshRun } from "../hosts/ssh";
-import { conntuneProject, e2eGate, REPO, Stack } from "./pulumi";
+import { dispose, e2eGate, hostStack, REPO, Stack } from "./pulumi";
 
 const cap = capability();
 const run = e2eGate(cap.ok ? undefined : cap.reason);
@@ -26,14 +26,11 @@ describe.runIf(run)("npm run rollback", () => {
 
     beforeAll(async () => {
         h = await startHost();
-        stack = new Stack(conntuneProject(), "e2e-rollback");
-        await stack.init();
-        await stack.setConfig("conntune:sshPrivateKey", h.privateKey, true);
+        stack = await hostStack(h, "e2e-rollback");
     });
 
     afterAll(async () => {
-        await stack?.destroy(true);
-        await stack?.remove();
+        await dispose(stack);
         if (h) await stopHosts([h]);
     });
 
