@@ -104,7 +104,14 @@ ct_dir_existed=1
 find "$ct_dir" -maxdepth 1 -name '.conntune-new.*' -mmin +10 -delete 2>/dev/null
 NEW=$(mktemp "$ct_dir/.conntune-new.XXXXXX") || fail "cannot create a temp file in $ct_dir"
 PREV=""
-cleanup() { rm -f "$NEW" \${PREV:+"$PREV"}; }
+cleanup() {
+  local rc=$?
+  rm -f "$NEW" \${PREV:+"$PREV"}
+  # A failed first apply into a directory conntune created leaves nothing behind (no empty dir, no record).
+  if [ "$rc" != 0 ] && [ "$ct_dir_existed" = 0 ] && [ ! -e "$CT_PATH" ]; then
+    rm -f "$CT_ORIG.meta" "$CT_ORIG.madedir" "$CT_ORIG.orig"; rmdir "$ct_dir" 2>/dev/null
+  fi
+}
 trap cleanup EXIT
 cat >"$NEW" || fail "could not receive the file content"
 chmod "$CT_MODE" "$NEW"

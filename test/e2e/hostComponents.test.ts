@@ -173,6 +173,16 @@ describe.runIf(run)("host components refuse what would break a host", () => {
         await stack.setHosts(sshdOnly({}));
     });
 
+    it("treats systemd-analyze's warning on an unknown directive in the drop-in as an error", async () => {
+        hostExec(h, "printf '[Service]\\nExecStart=/bin/sleep infinity\\n' > /etc/systemd/system/llm-gateway.service && systemctl daemon-reload");
+        await stack.setHosts([{ ...hostEntry(h), sshd: { enabled: false }, sysctl: { enabled: false }, limits: { enabled: false, soft: 4096, hard: 16384 },
+            systemdOverrides: [{ unit: "llm-gateway.service", settings: { Service: { LimitNOFILEE: 16384 } } }] }]);
+        const r = await stack.up([], true);
+        expect(r.code).not.toBe(0);
+        expect(`${r.stdout}${r.stderr}`).toMatch(/systemd-analyze verify rejects the drop-in: .*Unknown key '?LimitNOFILEE/);
+        expect(hostExec(h, "ls /etc/systemd/system/llm-gateway.service.d/ 2>/dev/null || echo none")).toBe("none\n");
+    });
+
     it("fails on a sysctl key the host cannot set when its policy is fail, naming the key", async () => {
         await stack.setHosts([{ ...hostEntry(h), sshd: { enabled: false }, limits: { enabled: false, soft: 4096, hard: 16384 }, systemdOverrides: [], sysctl: {} }]);
         const r = await stack.up([], true);

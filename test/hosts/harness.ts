@@ -88,6 +88,9 @@ let handlersInstalled = false;
 function installExitHandlers(): void {
     if (handlersInstalled) return;
     handlersInstalled = true;
+    // Hosts of earlier runs that died without teardown (SIGKILL, a crash) go first.
+    const swept = sweepStaleHosts();
+    if (swept.length) console.warn(`removed test hosts left behind by dead processes: ${swept.join(" ")}`);
     process.on("exit", () => stopAllSync());
     for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
         process.once(sig, () => {

@@ -1,7 +1,8 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { connectionSchema, limitsSchema, overrideSchema, sshdSchema, SYSCTL_CATALOG, sysctlSchema } from "../../components/config";
+import { connectionSchema, hostRedisSchema, limitsSchema, monitorSchema, overrideSchema, redisStackSchema, sshdSchema, SYSCTL_CATALOG, sysctlSchema } from "../../components/config";
+import { redisSettingsSchema } from "../../components/redis/settings";
 
 const readme = fs.readFileSync(path.join(__dirname, "..", "..", "README.md"), "utf8");
 
@@ -15,8 +16,13 @@ function keysOf(schema: { def?: unknown; _zod?: { def: { shape?: Record<string, 
 describe("the README", () => {
     it.each([
         ["connection", connectionSchema], ["sshd", sshdSchema], ["sysctl", sysctlSchema], ["limits", limitsSchema], ["systemdOverrides", overrideSchema],
+        ["redis (host)", hostRedisSchema],
     ])("documents every %s setting", (_name, schema) => {
         for (const key of keysOf(schema as never)) expect(readme, `README lacks \`${key}\``).toContain(`| \`${key}\` |`);
+    });
+
+    it.each([["monitor", monitorSchema], ["redis (k8s)", redisStackSchema], ["Redis settings", redisSettingsSchema]])("names every %s setting", (_name, schema) => {
+        for (const key of keysOf(schema as never)) expect(readme, `README lacks ${key}`).toMatch(new RegExp(`\`[^\`]*\\b${key}\\b[^\`]*\``));
     });
 
     it("names every known sysctl key's range", () => {
