@@ -151,9 +151,30 @@ function isNspawnChild(pid: number): boolean {
     }
 }
 
+/** Every process in the container's PID namespace (recorded at boot), init first. */
+function namespaceMembers(dir: string): number[] {
+    let ns = "";
+    try {
+        ns = fs.readFileSync(path.join(dir, "pidns"), "utf8").trim();
+    } catch {
+        return [];
+    }
+    const members: number[] = [];
+    for (const e of fs.readdirSync("/proc")) {
+        if (!/^\d+$/.test(e)) continue;
+        try {
+            if (fs.readlinkSync(`/proc/${e}/ns/pid`) === ns) members.push(Number(e));
+        } catch {
+            /* gone, or not ours to read */
+        }
+    }
+    return members.sort((a, b) => a - b);
+}
+
 function teardown(name: string, dir: string, leaderPid: number, nspawnPid: number): void {
-    // SIGKILL the container's init: a polite poweroff can hang for 90 s.
-    for (const pid of [leaderPid, nspawnPid]) {
+    // SIGKILL the container's whole PID namespace (its init first: the kernel then kills the rest),
+    // then systemd-nspawn. A polite poweroff can hang for 90 s.
+    for (const pid of [...namespaceMembers(dir), leaderPid, nspawnPid]) {
         if (pid > 1 && isNspawnChild(pid)) {
             try {
                 process.kill(pid, "SIGKILL");
@@ -165,6 +186,8 @@ function teardown(name: string, dir: string, leaderPid: number, nspawnPid: numbe
     if (nspawnPid > 1) {
         for (let i = 0; i < 100 && isNspawnChild(nspawnPid); i++) spawnSync("sleep", ["0.05"]);
     }
+    // Wait until the container's processes are really gone (SIGKILL is asynchronous).
+    for (let i = 0; i < 60 && namespaceMembers(dir).some((p) => !isZombie(p)); i++) spawnSync("sleep", ["0.05"]);
     const merged = path.join(dir, "merged");
     for (let i = 0; i < 20; i++) {
         if (!isMounted(merged)) break;
@@ -175,6 +198,14 @@ function teardown(name: string, dir: string, leaderPid: number, nspawnPid: numbe
     trySh("ip", ["netns", "del", name]);
     trySh("ip", ["link", "del", `${name}-h`]);
     fs.rmSync(dir, { recursive: true, force: true });
+}
+
+function isZombie(pid: number): boolean {
+    try {
+        return /^State:\s+Z/m.test(fs.readFileSync(`/proc/${pid}/status`, "utf8"));
+    } catch {
+        return true;
+    }
 }
 
 function isMounted(p: string): boolean {
@@ -330,9 +361,11 @@ export async function startHost(opts: StartOptions = {}): Promise<TestHost> {
         partial.leaderPid = findLeader(partial.nspawnPid, 10_000);
         fs.writeFileSync(path.join(dir, "leader.pid"), String(partial.leaderPid));
         await waitForSsh(address, 22, 60_000);
-        // Once sshd answers, the init is surely the final one: resolve it again for the back door.
+        // Once sshd answers, the init is surely the final one: resolve it again for the back door,
+        // and record its PID namespace so that teardown can kill every process in it.
         partial.leaderPid = findLeader(partial.nspawnPid, 10_000);
         fs.writeFileSync(path.join(dir, "leader.pid"), String(partial.leaderPid));
+        fs.writeFileSync(path.join(dir, "pidns"), fs.readlinkSync(`/proc/${partial.leaderPid}/ns/pid`));
         return partial;
     } catch (e) {
         let consoleTail = "";
