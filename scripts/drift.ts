@@ -6,30 +6,20 @@
  *   npm run drift -- --stack NAME [--json] [--parallel 4] [--project-dir DIR]
  *   npm run drift -- --stack NAME --repair     re-apply exactly the drifted files with `pulumi up`
  */
-import { execFileSync } from "node:child_process";
-import * as path from "node:path";
 import { NodeSSH } from "node-ssh";
 import { parseStackConfig } from "../components/config";
 import { compare, DriftRow, formatTable, parseProbe, probeScript, wantedState } from "../components/drift";
 import { asRoot } from "../components/host/connection";
-
-const REPO = path.resolve(__dirname, "..");
-
-function arg(name: string): string | undefined {
-    const i = process.argv.indexOf(`--${name}`);
-    return i > 0 ? process.argv[i + 1] : undefined;
-}
+import { arg, objectConfig, pulumi } from "./cli";
 
 function pulumiConfig(stack: string): Record<string, unknown> {
-    const dir = arg("project-dir") ?? REPO;
-    const out = execFileSync("bash", [path.join(REPO, "scripts", "pulumi.sh"), "--cwd", dir, "config", "--json", "--show-secrets", "--stack", stack], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
+    const out = pulumi(["config", "--json", "--show-secrets", "--stack", stack], "capture");
     const raw = JSON.parse(out) as Record<string, { value?: string; objectValue?: unknown }>;
     return Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, v.objectValue ?? v.value]));
 }
 
 /** Mark the drifted files for re-apply (a new repair token each) and run `pulumi up`. */
 function repair(stack: string, config: ReturnType<typeof parseStackConfig>, results: Record<string, DriftRow[] | { error: string }>): void {
-    const dir = arg("project-dir") ?? REPO;
     const tokens: Record<string, Record<string, string>> = JSON.parse(JSON.stringify(config.repair));
     const token = Date.now().toString(36);
     for (const h of config.hosts) {
@@ -38,11 +28,8 @@ function repair(stack: string, config: ReturnType<typeof parseStackConfig>, resu
         const fileOf = wantedState(h).fileOf;
         for (const r of rows.filter((x) => x.status === "drift")) (tokens[h.name] ??= {})[fileOf[r.setting]] = token;
     }
-    const v = JSON.stringify({ "conntune:repair": { value: JSON.stringify(tokens), objectValue: tokens, secret: false } });
-    execFileSync("bash", [path.join(REPO, "scripts", "pulumi.sh"), "--cwd", dir, "config", "set-all", "--stack", stack, "--json", v], { stdio: ["ignore", "ignore", "inherit"] });
-    execFileSync("bash", [path.join(REPO, "scripts", "pulumi.sh"), "--cwd", dir, "up", "--yes", "--skip-preview", "--diff", "--stack", stack, "--message", "conntune drift repair"], {
-        stdio: ["ignore", process.argv.includes("--json") ? "ignore" : "inherit", "inherit"],
-    });
+    pulumi(["config", "set-all", "--stack", stack, "--json", objectConfig("conntune:repair", tokens)], "quiet");
+    pulumi(["up", "--yes", "--skip-preview", "--diff", "--stack", stack, "--message", "conntune drift repair"], process.argv.includes("--json") ? "quiet" : "show");
 }
 
 async function checkHost(h: ReturnType<typeof parseStackConfig>["hosts"][number], cfg: Record<string, unknown>): Promise<DriftRow[]> {

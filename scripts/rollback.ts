@@ -9,11 +9,9 @@
  * N counts the stack's history from 1 (oldest) as `--list` shows it (the file backend numbers every
  * update 0, so the position is the only stable name).
  */
-import { execFileSync, spawnSync } from "node:child_process";
-import * as path from "node:path";
+import { execFileSync } from "node:child_process";
 import * as readline from "node:readline/promises";
-
-const REPO = path.resolve(__dirname, "..");
+import { arg, projectDir, pulumi } from "./cli";
 
 interface ConfigValue {
     value?: string;
@@ -29,30 +27,14 @@ interface HistoryEntry {
     config?: Record<string, ConfigValue>;
 }
 
-function arg(name: string): string | undefined {
-    const i = process.argv.indexOf(`--${name}`);
-    return i > 0 ? process.argv[i + 1] : undefined;
-}
-
-const projectDir = arg("project-dir") ?? REPO;
-
-function pulumi(args: string[], opts: { capture?: boolean } = {}): string {
-    const r = spawnSync("bash", [path.join(REPO, "scripts", "pulumi.sh"), "--cwd", projectDir, ...args], {
-        encoding: "utf8",
-        stdio: opts.capture ? ["ignore", "pipe", "pipe"] : ["ignore", "inherit", "inherit"],
-    });
-    if (r.status !== 0) throw new Error(`pulumi ${args[0]} failed${opts.capture ? `: ${r.stderr}` : ""}`);
-    return r.stdout ?? "";
-}
-
 function history(stack: string): HistoryEntry[] {
-    const h = JSON.parse(pulumi(["stack", "history", "--json", "--show-secrets", "--stack", stack], { capture: true })) as HistoryEntry[];
+    const h = JSON.parse(pulumi(["stack", "history", "--json", "--show-secrets", "--stack", stack], "capture")) as HistoryEntry[];
     return h.reverse(); // oldest first: update 1 is the first one
 }
 
 function gitHead(): string | undefined {
     try {
-        return execFileSync("git", ["-C", projectDir, "rev-parse", "HEAD"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
+        return execFileSync("git", ["-C", projectDir(), "rev-parse", "HEAD"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
     } catch {
         return undefined;
     }
@@ -81,9 +63,9 @@ async function main(): Promise<void> {
         console.warn(`note: update ${n} ran program revision ${recorded}; this checkout is ${head}.\n      The config is rolled back; check out ${recorded} first to roll back the program as well.`);
     }
     // Update N's config replaces the current one: keys it did not have are removed.
-    const current = JSON.parse(pulumi(["config", "--json", "--stack", stack], { capture: true })) as Record<string, ConfigValue>;
-    for (const key of Object.keys(current)) if (!(key in target.config)) pulumi(["config", "rm", "--stack", stack, key], { capture: true });
-    pulumi(["config", "set-all", "--stack", stack, "--json", JSON.stringify(target.config)], { capture: true });
+    const current = JSON.parse(pulumi(["config", "--json", "--stack", stack], "capture")) as Record<string, ConfigValue>;
+    for (const key of Object.keys(current)) if (!(key in target.config)) pulumi(["config", "rm", "--stack", stack, key], "capture");
+    pulumi(["config", "set-all", "--stack", stack, "--json", JSON.stringify(target.config)], "capture");
     console.log(`config of stack ${stack} restored to update ${n} (${target.startTime}); preview:`);
     pulumi(["preview", "--diff", "--stack", stack]);
     if (!process.argv.includes("--yes")) {

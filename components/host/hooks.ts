@@ -1,7 +1,7 @@
 /**
  * Host-side hook snippets (bash) for each kind of managed file. Pure text; the values they act on
- * arrive as quoted variables (see managedFileScript.ts). Kept together so the e2e tests and the
- * drift check read the host the same way the apply does.
+ * arrive as quoted variables (see managedFileScript.ts). (The drift check has its own read-only
+ * probe in components/drift.ts: it must not write, and reads all settings in one round trip.)
  */
 import type { FileHooks } from "./managedFileScript";
 

@@ -28,8 +28,6 @@ export class ManagedFile extends pulumi.ComponentResource {
     public readonly values: pulumi.Output<Record<string, string>>;
     /** Warnings printed by the hooks (e.g. skipped keys). */
     public readonly warnings: pulumi.Output<string[]>;
-    /** The content that was applied. */
-    public readonly content: pulumi.Output<string>;
     public readonly path: string;
 
     constructor(name: string, args: ManagedFileArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -53,7 +51,6 @@ export class ManagedFile extends pulumi.ComponentResource {
         const stdout = pulumi.unsecret(cmd.stdout);
         this.values = stdout.apply(parseValues);
         this.warnings = stdout.apply(parseWarnings);
-        this.content = pulumi.output(args.content);
         this.path = args.spec.path;
         this.registerOutputs({ values: this.values, warnings: this.warnings, path: this.path });
     }

@@ -5,6 +5,7 @@ import { execFileSync, spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { objectConfig } from "../../scripts/cli";
 
 export const REPO = path.resolve(__dirname, "..", "..");
 
@@ -107,10 +108,14 @@ export class Stack {
         await this.run(["config", "set", ...this.cf(), "--path", pathKey, value]);
     }
 
-    /** Replace the whole `conntune:hosts` value (JSON). */
-    async setHosts(hosts: unknown): Promise<void> {
-        const v = JSON.stringify(hosts);
-        await this.run(["config", "set-all", ...this.cf(), "--json", JSON.stringify({ "conntune:hosts": { value: v, objectValue: hosts, secret: false } })]);
+    /** Replace one structured config value, e.g. `conntune:redis`. */
+    async setObject(key: string, value: unknown): Promise<void> {
+        await this.run(["config", "set-all", ...this.cf(), "--json", objectConfig(key, value)]);
+    }
+
+    /** Replace the whole `conntune:hosts` value. */
+    setHosts(hosts: unknown): Promise<void> {
+        return this.setObject("conntune:hosts", hosts);
     }
 
     preview(extra: string[] = [], allowFail = false): Promise<RunResult> {

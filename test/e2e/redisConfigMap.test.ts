@@ -33,7 +33,7 @@ describe.runIf(run)("the k8s stack in GitOps render mode", () => {
         renderDir = fs.mkdtempSync(path.join(os.tmpdir(), "conntune-gitops-"));
         stack = new Stack(conntuneProject(), "e2e-k8s-render");
         await stack.init();
-        await stack.run(["config", "set-all", "--stack", stack.name, "--json", JSON.stringify({ "conntune:redis": { value: JSON.stringify(redis()), objectValue: redis(), secret: false } })]);
+        await stack.setObject("conntune:redis", redis());
     });
 
     afterAll(async () => {
@@ -61,7 +61,7 @@ describe.runIf(run)("the k8s stack in GitOps render mode", () => {
 
     it("moves the checksum on the pod template when a setting changes", async () => {
         const before = ((await stack.outputs()).redis as { checksum: string }).checksum;
-        await stack.run(["config", "set-all", "--stack", stack.name, "--json", JSON.stringify({ "conntune:redis": { value: JSON.stringify(redis({ hz: 50 })), objectValue: redis({ hz: 50 }), secret: false } })]);
+        await stack.setObject("conntune:redis", redis({ hz: 50 }));
         await stack.up();
         const after = ((await stack.outputs()).redis as { checksum: string }).checksum;
         expect(after).not.toBe(before);
@@ -73,11 +73,11 @@ describe.runIf(run)("the k8s stack in GitOps render mode", () => {
 
     it("rejects an invalid Redis setting at preview, naming the field and range", async () => {
         const bad = redis({ ioThreads: 9 });
-        await stack.run(["config", "set-all", "--stack", stack.name, "--json", JSON.stringify({ "conntune:redis": { value: JSON.stringify(bad), objectValue: bad, secret: false } })]);
+        await stack.setObject("conntune:redis", bad);
         const r = await stack.preview([], true);
         expect(r.code).not.toBe(0);
         expect(`${r.stdout}${r.stderr}`).toContain("conntune:redis.settings.ioThreads: must not exceed the CPU limit (4 cores)");
-        await stack.run(["config", "set-all", "--stack", stack.name, "--json", JSON.stringify({ "conntune:redis": { value: JSON.stringify(redis({ hz: 50 })), objectValue: redis({ hz: 50 }), secret: false } })]);
+        await stack.setObject("conntune:redis", redis({ hz: 50 }));
     });
 });
 
@@ -92,7 +92,7 @@ describe.runIf(live)("the Redis ConfigMap in live mode against a real kube-apise
         // The test API server has no nodes or controllers: no pod will ever roll, so do not wait for it.
         workload: { kind: "StatefulSet", name: "redis-standalone", awaitRollout: false }, settings: { ...seed003(), ...over },
     });
-    const setRedis = (v: unknown) => stack.run(["config", "set-all", "--stack", stack.name, "--json", JSON.stringify({ "conntune:redis": { value: JSON.stringify(v), objectValue: v, secret: false } })]);
+    const setRedis = (v: unknown) => stack.setObject("conntune:redis", v);
     const getJson = (...args: string[]) => JSON.parse(kube.kubectl("get", "-n", "redis", ...args, "-o", "json")) as {
         metadata: { resourceVersion: string; annotations?: Record<string, string> };
         data?: Record<string, string>;
