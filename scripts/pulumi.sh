@@ -12,4 +12,7 @@ if [ -z "${PULUMI_BACKEND_URL:-}" ]; then
   export PULUMI_BACKEND_URL="file://$ROOT/.pulumi-state"
 fi
 cd "$ROOT"
+# Transpile only (tsconfig.pulumi.json, noCheck): type checking is `npm run typecheck`. Pulumi.yaml
+# names that file too, but the language host built here (v3.68) only reads it from this variable.
+export PULUMI_NODEJS_TSCONFIG_PATH="${PULUMI_NODEJS_TSCONFIG_PATH:-tsconfig.pulumi.json}"
 exec pulumi "$@"

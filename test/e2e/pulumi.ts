@@ -44,7 +44,7 @@ export function projectCopy(source: string, extra: string[] = []): string {
 /** The conntune project itself (program, components, package.json), copied for a test stack. */
 export function conntuneProject(): string {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "conntune-proj-"));
-    for (const f of ["Pulumi.yaml", "index.ts", "components", "package.json", "tsconfig.json"]) {
+    for (const f of ["Pulumi.yaml", "index.ts", "components", "package.json", "tsconfig.json", "tsconfig.pulumi.json"]) {
         fs.cpSync(path.join(REPO, f), path.join(dir, f), { recursive: true });
     }
     fs.symlinkSync(path.join(REPO, "node_modules"), path.join(dir, "node_modules"));
@@ -70,6 +70,8 @@ export class Stack {
             PULUMI_SKIP_CONFIRMATIONS: "true",
             NO_COLOR: "1",
         };
+        // Transpile only, as scripts/pulumi.sh does (type checking is `npm run typecheck`).
+        if (fs.existsSync(path.join(projectDir, "tsconfig.pulumi.json"))) this.env.PULUMI_NODEJS_TSCONFIG_PATH = "tsconfig.pulumi.json";
     }
 
     run(args: string[], opts: { input?: string; allowFail?: boolean } = {}): Promise<RunResult> {
