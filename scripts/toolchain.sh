@@ -141,15 +141,23 @@ build_command() { # $1 = version the SDK asks for
 
 go 1.26"
   if (cd "$d" && go get "github.com/pulumi/pulumi-command/provider@v$v" >"$WORK/command-upstream.log" 2>&1); then
-    with_progress "build upstream pulumi-resource-command v$v" bash -c "cd '$d' && go build -trimpath -ldflags '-s -w -X github.com/pulumi/pulumi-command/provider/pkg/version.Version=$v' -o '$WORK/pulumi-resource-command' github.com/pulumi/pulumi-command/provider/cmd/pulumi-resource-command"
+    with_progress "build upstream pulumi-resource-command v$v" bash -c "cd '$d' && go build -trimpath -ldflags '-s -w -X github.com/pulumi/pulumi-command/provider/pkg/version.Version=$v' -o '$WORK/pulumi-resource-command.$$' github.com/pulumi/pulumi-command/provider/cmd/pulumi-resource-command"
     COMMAND_PROVIDER_KIND=upstream
   else
     log "the upstream module github.com/pulumi/pulumi-command/provider@v$v is not served here: $(grep -m1 -E '403|404|not available|does not contain' "$WORK/command-upstream.log" | cut -c1-160)"
     log "building conntune's own command:remote:Command provider from tools/command-provider instead"
-    with_progress "build tools/command-provider as pulumi-resource-command v$v" bash -c "cd '$ROOT/tools/command-provider' && go build -trimpath -ldflags '-s -w -X main.version=$v' -o '$WORK/pulumi-resource-command' ."
+    with_progress "build tools/command-provider as pulumi-resource-command v$v" bash -c "cd '$ROOT/tools/command-provider' && go build -trimpath -ldflags '-s -w -X main.version=$v' -o '$WORK/pulumi-resource-command.$$' ."
     COMMAND_PROVIDER_KIND=conntune
   fi
   echo "$COMMAND_PROVIDER_KIND" >"$CACHE/command-provider-kind"
+}
+
+# conntune's own command provider is rebuilt when its source changes (the plugin version stays the
+# SDK's, so the plugin cache alone cannot tell).
+command_provider_src() { cat "$ROOT"/tools/command-provider/*.go "$ROOT"/tools/command-provider/go.mod "$ROOT"/tools/command-provider/go.sum | sha256sum | cut -d' ' -f1; }
+command_provider_current() {
+  [ "$(cat "$CACHE/command-provider-kind" 2>/dev/null)" = conntune ] || return 0
+  [ "$(cat "$CACHE/command-provider-src" 2>/dev/null)" = "$(command_provider_src)" ]
 }
 
 # Register a provider binary in the plugin cache at the exact version the SDK asks for.
@@ -191,7 +199,7 @@ use_installed_cli() {
 main() {
   if $CHECK_ONLY; then
     [ -x "$BIN/pulumi" ] && [ -x "$BIN/pulumi-language-nodejs" ] && plugin_present kubernetes "$(sdk_plugin_version @pulumi/kubernetes)" \
-      && plugin_present command "$(sdk_plugin_version @pulumi/command)" && exit 0 || exit 1
+      && plugin_present command "$(sdk_plugin_version @pulumi/command)" && command_provider_current && exit 0 || exit 1
   fi
   if [ ! -x "$BIN/pulumi" ]; then
     if use_installed_cli; then :; else need_go; build_cli; fi
@@ -207,8 +215,9 @@ main() {
     need_go; build_kubernetes "$kv"; register_plugin kubernetes "$kv" "$WORK/pulumi-resource-kubernetes"; rm -f "$WORK/pulumi-resource-kubernetes"
   fi
   local cv; cv=$(sdk_plugin_version @pulumi/command)
-  if plugin_present command "$cv"; then log "plugin command v$cv: cached ($(cat "$CACHE/command-provider-kind" 2>/dev/null || echo unknown) build)"; else
-    need_go; build_command "$cv"; register_plugin command "$cv" "$WORK/pulumi-resource-command"; rm -f "$WORK/pulumi-resource-command"
+  if plugin_present command "$cv" && command_provider_current; then log "plugin command v$cv: cached ($(cat "$CACHE/command-provider-kind" 2>/dev/null || echo unknown) build)"; else
+    need_go; build_command "$cv"; register_plugin command "$cv" "$WORK/pulumi-resource-command.$$"; rm -f "$WORK/pulumi-resource-command.$$"
+    [ "$COMMAND_PROVIDER_KIND" = conntune ] && command_provider_src >"$CACHE/command-provider-src"
   fi
   write_env
 }

@@ -15,36 +15,49 @@ else
 fi`;
 
 /**
- * Lockout guard: after the reload, log in again as the same user to the same address and port,
- * with a throwaway key authorized for this host's own addresses only for the length of the probe.
+ * A brand-new SSH login from the host itself, as the login user, to the address and port this
+ * connection came in on: with a throwaway key authorized for this host's own addresses only for the
+ * length of the login. Runs as root (it edits the user's authorized_keys, keeping inode, owner and
+ * mode). `ct_fresh_login CMD` prints CMD's output; on failure it prints why on stderr.
+ *
+ * Used by the lockout guard (after an sshd reload, new logins must still work) and by the limits
+ * check (only a new login shows what pam_limits gives: conntune's provider shares one connection per
+ * host for all commands, and PAM set that connection's limits when it was opened).
  */
 export const LOGIN_PROBE = `
-ct_login_probe() {
-  local sip sport u home tmp akf marker created ok i err
+ct_fresh_login() {
+  local sip sport u home tmp akf marker created ok i
   read -r _ _ sip sport <<<"$CT_SSH_CONNECTION"
-  if [ -z "\${sip:-}" ]; then echo "ct-warn:lockout guard skipped: not running over SSH"; return 0; fi
+  if [ -z "\${sip:-}" ]; then echo "not running over SSH" >&2; return 2; fi
   u="$CT_LOGIN_USER"; home=$(getent passwd "$u" | cut -d: -f6)
   tmp=$(mktemp -d) || return 1
-  ssh-keygen -q -t ed25519 -N '' -C conntune-lockout-probe -f "$tmp/k" || { rm -rf "$tmp"; return 1; }
+  ssh-keygen -q -t ed25519 -N '' -C conntune-login-probe -f "$tmp/k" || { rm -rf "$tmp"; return 1; }
   akf=$(sshd -T -C "user=$u,host=localhost,addr=$sip" 2>/dev/null | awk '$1=="authorizedkeysfile"{print $2; exit}')
   [ -n "$akf" ] || akf=.ssh/authorized_keys
   akf=\${akf//%h/$home}; akf=\${akf//%u/$u}; akf=\${akf//%%/%}
   case "$akf" in /*) ;; *) akf="$home/$akf" ;; esac
-  marker="conntune-lockout-probe-$$-$RANDOM"
+  marker="conntune-login-probe-$$-$RANDOM"
   created=0
   if [ ! -e "$akf" ]; then install -d -m 700 -o "$u" "$(dirname "$akf")"; : >"$akf"; chown "$u" "$akf"; chmod 600 "$akf"; created=1; fi
   printf 'from="127.0.0.1,::1,%s",no-pty,no-agent-forwarding,no-port-forwarding,no-X11-forwarding %s %s\\n' "$sip" "$(cut -d' ' -f1,2 "$tmp/k.pub")" "$marker" >>"$akf"
   ok=1
   for i in 1 2 3 4 5 6; do
     if ssh -q -i "$tmp/k" -p "$sport" -o BatchMode=yes -o IdentitiesOnly=yes -o StrictHostKeyChecking=no \\
-        -o UserKnownHostsFile=/dev/null -o ConnectTimeout=5 -l "$u" "$sip" true </dev/null 2>"$tmp/err"; then ok=0; break; fi
+        -o UserKnownHostsFile=/dev/null -o ConnectTimeout=5 -l "$u" "$sip" "$1" </dev/null >"$tmp/out" 2>"$tmp/err"; then ok=0; break; fi
     sleep 0.5
   done
   # Remove the probe key, keeping the file's inode, owner and mode.
   grep -v -F "$marker" "$akf" >"$tmp/ak"; cat "$tmp/ak" >"$akf"
   [ "$created" = 1 ] && [ ! -s "$akf" ] && rm -f "$akf"
-  err=$(tr '\\n' ' ' <"$tmp/err"); rm -rf "$tmp"
-  if [ "$ok" != 0 ]; then echo "lockout guard: a new SSH login as $u to $sip port $sport failed after the reload: \${err:-refused}"; return 1; fi
+  if [ "$ok" = 0 ]; then cat "$tmp/out"; else echo "a new SSH login as $u to $sip port $sport failed: $(tr '\\n' ' ' <"$tmp/err")" >&2; fi
+  rm -rf "$tmp"
+  return $ok
+}
+ct_login_probe() {
+  local err rc
+  err=$(ct_fresh_login true 2>&1 >/dev/null); rc=$?
+  [ $rc = 2 ] && { echo "ct-warn:lockout guard skipped: not running over SSH"; return 0; }
+  [ $rc = 0 ] || { err=\${err:-a new SSH login failed: refused}; echo "lockout guard: \${err/ failed:/ failed after the reload:}"; return 1; }
 }`;
 
 /**

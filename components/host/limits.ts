@@ -7,8 +7,8 @@ import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { createHash } from "node:crypto";
 import { LimitsSettings } from "../config";
-import { commandConnection, HostConnection } from "./connection";
-import { limitsHooks, systemdDefaultHooks } from "./hooks";
+import { asRoot, commandConnection, HostConnection, rootStdin } from "./connection";
+import { limitsHooks, LOGIN_PROBE, systemdDefaultHooks } from "./hooks";
 import { ManagedFile } from "./managedFile";
 import { parseValues } from "./managedFileScript";
 import { renderLimits, renderSystemdDefaultLimit } from "./render";
@@ -28,11 +28,19 @@ export function loginCovered(user: string, domains: string[]): boolean {
     return user === "root" ? domains.includes("root") : domains.includes("*") || domains.includes(user);
 }
 
-/** The fresh-login check: prints the login's limits, fails when a covered user does not get them. */
-export function loginCheckCommand(user: string, l: LimitsSettings): string {
+/**
+ * The fresh-login check, run as root: a brand-new SSH login as the login user (LOGIN_PROBE, from the
+ * host itself) prints its limits; fails when a covered user does not get the wanted ones.
+ */
+export function loginCheckScript(user: string, l: LimitsSettings): string {
     const covered = loginCovered(user, l.domains);
     return [
-        `s=$(ulimit -Sn); h=$(ulimit -Hn); echo "ct:login_user=$(id -un)"; echo "ct:login_soft=$s"; echo "ct:login_hard=$h"`,
+        "set -uo pipefail",
+        'CT_SSH_CONNECTION="${1:-}"; CT_LOGIN_USER="${2:-root}"',
+        LOGIN_PROBE,
+        `out=$(ct_fresh_login 'echo "ct:login_user=$(id -un)"; echo "ct:login_soft=$(ulimit -Sn)"; echo "ct:login_hard=$(ulimit -Hn)"' 2>&1) || { echo "the fresh-login check: $out" >&2; exit 1; }`,
+        'printf "%s\\n" "$out"',
+        `s=$(sed -n 's/^ct:login_soft=//p' <<<"$out"); h=$(sed -n 's/^ct:login_hard=//p' <<<"$out")`,
         covered
             ? `[ "$s" = ${shq(l.soft)} ] && [ "$h" = ${shq(l.hard)} ] || { echo "a fresh login gets nofile $s/$h, wanted ${l.soft}/${l.hard} (pam_limits missing, or a hard limit above what the machine allows)" >&2; exit 1; }`
             : `echo "ct-warn:the login user is not among the limit domains: its limits are shown, not checked"`,
@@ -72,12 +80,13 @@ export class FileDescriptorLimits extends pulumi.ComponentResource {
             );
             systemdValues = sd.values;
         }
-        // A brand-new SSH login (its own connection, after the file is in place) shows what pam_limits gives.
+        // A brand-new SSH login (made from the host, after the file is in place) shows what pam_limits gives.
         const login = new command.remote.Command(
             `${name}-fresh-login`,
             {
                 connection: commandConnection(args.connection),
-                create: loginCheckCommand(args.connection.user, l),
+                create: asRoot(args.connection, loginCheckScript(args.connection.user, l)),
+                stdin: args.connection.sudoPassword === undefined ? undefined : rootStdin(args.connection, ""),
                 triggers: [createHash("sha256").update(limitsContent).digest("hex")],
                 logging: "stderr",
             },

@@ -47,6 +47,7 @@ func main() {
 	err := provider.Main("command", func(host *provider.HostClient) (pulumirpc.ResourceProviderServer, error) {
 		return &server{host: host}, nil
 	})
+	pool.closeAll()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
@@ -275,16 +276,11 @@ func (s *server) run(ctx context.Context, urn string, inputs resource.PropertyMa
 	if !ok || conn.ContainsUnknowns() {
 		return nil, errors.New("connection is unknown")
 	}
-	client, err := dial(ctx, reveal(conn).ObjectValue())
+	sess, release, err := pool.session(ctx, reveal(conn).ObjectValue())
 	if err != nil {
 		return nil, err
 	}
-	defer client.Close()
-	sess, err := client.NewSession()
-	if err != nil {
-		return nil, fmt.Errorf("ssh session: %w", err)
-	}
-	defer sess.Close()
+	defer release()
 	if env, ok := inputs["environment"]; ok && env.IsObject() {
 		keys := reveal(env).ObjectValue().StableKeys()
 		for _, k := range keys {
