@@ -6,6 +6,8 @@
  *         validate → remember the original once (for destroy) → keep the previous file → atomic
  *         rename → activate → verify (prints `ct:key=value` lines) → on any failure after the rename,
  *         put the previous file back and activate again, then exit non-zero with the reason.
+ *         A mark in the state dir covers rename → activation: an apply killed there (a dropped SSH
+ *         session) leaves it, and the next apply activates even if the file already has the content.
  * delete: put the original back byte for byte (cp -a), or remove the file if there was none, then
  *         run the deactivate step.
  *
@@ -109,7 +111,7 @@ cleanup() {
   rm -f "$NEW" \${PREV:+"$PREV"}
   # A failed first apply into a directory conntune created leaves nothing behind (no empty dir, no record).
   if [ "$rc" != 0 ] && [ "$ct_dir_existed" = 0 ] && [ ! -e "$CT_PATH" ]; then
-    rm -f "$CT_ORIG.meta" "$CT_ORIG.madedir" "$CT_ORIG.orig"; rmdir "$ct_dir" 2>/dev/null
+    rm -f "$CT_ORIG.meta" "$CT_ORIG.madedir" "$CT_ORIG.orig" "$CT_ORIG.pending"; rmdir "$ct_dir" 2>/dev/null
   fi
 }
 trap cleanup EXIT
@@ -118,7 +120,8 @@ chmod "$CT_MODE" "$NEW"
 pf_out=$(ct_preflight 2>&1) || fail "preflight for $CT_PATH failed: $pf_out"
 [ -n "$pf_out" ] && printf '%s\\n' "$pf_out"
 val_out=$(ct_validate 2>&1) || fail "validation of the new $CT_PATH failed, nothing was changed: $val_out"
-if cmp -s "$NEW" "$CT_PATH" 2>/dev/null && [ "\${CT_FORCE_ACTIVATE:-0}" != 1 ]; then
+# The file may already be new while its activation never finished (see the mark below).
+if cmp -s "$NEW" "$CT_PATH" 2>/dev/null && [ "\${CT_FORCE_ACTIVATE:-0}" != 1 ] && [ ! -e "$CT_ORIG.pending" ]; then
   same=1
 else
   same=0
@@ -131,16 +134,20 @@ if [ ! -e "$CT_ORIG.meta" ]; then
   echo "$CT_PATH" >>"$CT_ORIG.meta.tmp" && mv -f "$CT_ORIG.meta.tmp" "$CT_ORIG.meta" || fail "could not save the original $CT_PATH"
 fi
 rollback() {
+  : >"$CT_ORIG.pending"
   if [ -n "$PREV" ]; then cp -a "$PREV" "$CT_PATH.conntune-rb" && mv -f "$CT_PATH.conntune-rb" "$CT_PATH"; else rm -f "$CT_PATH"; fi
-  ( ct_activate ) >/dev/null 2>&1 || echo "conntune: re-activating the previous $CT_PATH also failed" >&2
+  if ( ct_activate ) >/dev/null 2>&1; then rm -f "$CT_ORIG.pending"; else echo "conntune: re-activating the previous $CT_PATH also failed" >&2; fi
 }
 if [ "$same" = 0 ]; then
   if [ -e "$CT_PATH" ]; then PREV=$(mktemp "$CT_STATE/prev.XXXXXX") && cp -a "$CT_PATH" "$PREV" || fail "cannot back up $CT_PATH"; fi
+  # Set from the rename until the activation is done: if this script dies in between, the next apply activates.
+  : >"$CT_ORIG.pending" || fail "cannot write $CT_ORIG.pending"
   mv -f "$NEW" "$CT_PATH" || fail "cannot rename the new file into $CT_PATH"
   if ! act_out=$(ct_activate 2>&1); then
     rollback
     fail "activating the new $CT_PATH failed; the previous file is back: $act_out"
   fi
+  rm -f "$CT_ORIG.pending"
   printf '%s\n' "$act_out" | grep -E '^ct(-warn)?:'
   true
 fi

@@ -6,7 +6,8 @@
  * read-only root filesystem (built once by scripts/hostimage.sh); all traffic goes over a veth pair
  * to 10.213.N.2. Teardown kills the container by PID, unmounts the overlay and deletes the namespace;
  * it runs from `stopHosts`, on process exit and on SIGINT/SIGTERM, and `sweepStaleHosts` removes
- * hosts whose owning process died without cleaning up.
+ * hosts whose owning process died without cleaning up. `rebootHost` powers a host off cleanly and
+ * boots it again on the same disk with a fresh network namespace (see there for boot-time sysctls).
  */
 import { execFileSync, spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
@@ -301,6 +302,52 @@ export interface StartOptions {
     prepare?: (root: string) => void;
 }
 
+/** Give the host's network namespace (which must exist) a veth pair: 10.213.N.1 here, 10.213.N.2 inside. */
+function setupNetwork(name: string, n: number): void {
+    sh("ip", ["link", "add", `${name}-h`, "type", "veth", "peer", "name", `${name}-c`]);
+    sh("ip", ["link", "set", `${name}-c`, "netns", name]);
+    sh("ip", ["addr", "add", `${SUBNET}.${n}.1/24`, "dev", `${name}-h`]);
+    sh("ip", ["link", "set", `${name}-h`, "up"]);
+    sh("ip", ["-n", name, "link", "set", "lo", "up"]);
+    sh("ip", ["-n", name, "link", "set", `${name}-c`, "name", "eth0"]);
+    sh("ip", ["-n", name, "addr", "add", `${SUBNET}.${n}.2/24`, "dev", "eth0"]);
+    sh("ip", ["-n", name, "link", "set", "eth0", "up"]);
+}
+
+/**
+ * Start systemd-nspawn on the host's overlay in its network namespace, wait for sshd, and record the
+ * PIDs (nspawn, the container's init, its PID namespace) that hostExec and teardown rely on.
+ */
+async function boot(h: TestHost, consoleFlags: "w" | "a"): Promise<void> {
+    const logFd = fs.openSync(path.join(h.dir, "console.log"), consoleFlags);
+    const child = spawn(
+        "systemd-nspawn",
+        ["-q", "-D", path.join(h.dir, "merged"), "--boot", "--register=no", "--keep-unit", `--network-namespace-path=/run/netns/${h.name}`,
+            `--machine=${h.name}`, "--console=pipe"],
+        { env: { ...process.env, SYSTEMD_NSPAWN_API_VFS_WRITABLE: "network" }, stdio: ["ignore", logFd, logFd], detached: true },
+    );
+    fs.closeSync(logFd);
+    child.unref();
+    h.nspawnPid = child.pid ?? 0;
+    fs.writeFileSync(path.join(h.dir, "nspawn.pid"), String(h.nspawnPid));
+    h.leaderPid = findLeader(h.nspawnPid, 10_000);
+    fs.writeFileSync(path.join(h.dir, "leader.pid"), String(h.leaderPid));
+    await waitForSsh(h.address, h.port, 60_000);
+    // Once sshd answers, the init is surely the final one: resolve it again for the back door,
+    // and record its PID namespace so that teardown can kill every process in it.
+    h.leaderPid = findLeader(h.nspawnPid, 10_000);
+    fs.writeFileSync(path.join(h.dir, "leader.pid"), String(h.leaderPid));
+    fs.writeFileSync(path.join(h.dir, "pidns"), fs.readlinkSync(`/proc/${h.leaderPid}/ns/pid`));
+}
+
+function consoleTail(dir: string): string {
+    try {
+        return fs.readFileSync(path.join(dir, "console.log"), "utf8").split("\n").slice(-15).join("\n");
+    } catch {
+        return "";
+    }
+}
+
 /** Boot one host. */
 export async function startHost(opts: StartOptions = {}): Promise<TestHost> {
     installExitHandlers();
@@ -319,14 +366,7 @@ export async function startHost(opts: StartOptions = {}): Promise<TestHost> {
     live.set(name, partial);
     try {
         // Network: a veth pair, host side in this namespace, container side in the host's namespace.
-        sh("ip", ["link", "add", `${name}-h`, "type", "veth", "peer", "name", `${name}-c`]);
-        sh("ip", ["link", "set", `${name}-c`, "netns", name]);
-        sh("ip", ["addr", "add", `${SUBNET}.${n}.1/24`, "dev", `${name}-h`]);
-        sh("ip", ["link", "set", `${name}-h`, "up"]);
-        sh("ip", ["-n", name, "link", "set", "lo", "up"]);
-        sh("ip", ["-n", name, "link", "set", `${name}-c`, "name", "eth0"]);
-        sh("ip", ["-n", name, "addr", "add", `${address}/24`, "dev", "eth0"]);
-        sh("ip", ["-n", name, "link", "set", "eth0", "up"]);
+        setupNetwork(name, n);
 
         // Filesystem: an overlay on the shared image.
         for (const d of ["upper", "work", "merged"]) fs.mkdirSync(path.join(dir, d), { recursive: true });
@@ -346,36 +386,49 @@ export async function startHost(opts: StartOptions = {}): Promise<TestHost> {
         sh("chroot", [root, "chpasswd"], `tuner:${partial.sudoPassword}\n`);
         opts.prepare?.(root);
 
-        // Boot.
-        const logFd = fs.openSync(path.join(dir, "console.log"), "w");
-        const child = spawn(
-            "systemd-nspawn",
-            ["-q", "-D", root, "--boot", "--register=no", "--keep-unit", `--network-namespace-path=/run/netns/${name}`,
-                `--machine=${name}`, "--console=pipe"],
-            { env: { ...process.env, SYSTEMD_NSPAWN_API_VFS_WRITABLE: "network" }, stdio: ["ignore", logFd, logFd], detached: true },
-        );
-        fs.closeSync(logFd);
-        child.unref();
-        partial.nspawnPid = child.pid ?? 0;
-        fs.writeFileSync(path.join(dir, "nspawn.pid"), String(partial.nspawnPid));
-        partial.leaderPid = findLeader(partial.nspawnPid, 10_000);
-        fs.writeFileSync(path.join(dir, "leader.pid"), String(partial.leaderPid));
-        await waitForSsh(address, 22, 60_000);
-        // Once sshd answers, the init is surely the final one: resolve it again for the back door,
-        // and record its PID namespace so that teardown can kill every process in it.
-        partial.leaderPid = findLeader(partial.nspawnPid, 10_000);
-        fs.writeFileSync(path.join(dir, "leader.pid"), String(partial.leaderPid));
-        fs.writeFileSync(path.join(dir, "pidns"), fs.readlinkSync(`/proc/${partial.leaderPid}/ns/pid`));
+        await boot(partial, "w");
         return partial;
     } catch (e) {
-        let consoleTail = "";
-        try {
-            consoleTail = fs.readFileSync(path.join(dir, "console.log"), "utf8").split("\n").slice(-15).join("\n");
-        } catch {
-            /* none */
-        }
+        const tail = consoleTail(dir);
         stopHostSync(partial);
-        throw new Error(`test host ${name} failed to start: ${(e as Error).message}${consoleTail ? `\n--- console ---\n${consoleTail}` : ""}`);
+        throw new Error(`test host ${name} failed to start: ${(e as Error).message}${tail ? `\n--- console ---\n${tail}` : ""}`);
+    }
+}
+
+/**
+ * Reboot a host the way a VM reboots: a clean `systemctl poweroff` inside (waiting for systemd-nspawn
+ * to exit), the disk (the overlay) kept, a fresh network namespace with the same name, veth and
+ * address (a new kernel network state: every per-namespace sysctl back to its default), then the same
+ * boot as startHost. The host key stays, so pinned connections keep working. `h` is updated in place
+ * (leaderPid, nspawnPid).
+ *
+ * Boot-time sysctls: Debian bookworm's systemd-sysctl.service has
+ * `ConditionPathIsReadWrite=/proc/sys/net/`, and /proc/sys/net is writable in these hosts
+ * (SYSTEMD_NSPAWN_API_VFS_WRITABLE=network), so it runs at every boot and applies the net.* keys of
+ * /etc/sysctl.d like on a VM, with no change to the image. Everything else under /proc/sys stays
+ * read-only inside nspawn: its writes to other keys (the image's fs.protected_* defaults) fail with EROFS, which
+ * systemd-sysctl logs and ignores, so a test host can never set vm./fs./kernel. keys on this machine.
+ */
+export async function rebootHost(h: TestHost, timeoutMs = 60_000): Promise<void> {
+    const n = Number(h.name.slice(NAME_PREFIX.length + 1));
+    hostTry(h, "systemctl poweroff");
+    const deadline = Date.now() + timeoutMs;
+    while (isNspawnChild(h.nspawnPid) || namespaceMembers(h.dir).some((p) => !isZombie(p))) {
+        if (Date.now() > deadline) {
+            throw new Error(`test host ${h.name} did not power off within ${timeoutMs} ms\n--- console ---\n${consoleTail(h.dir)}`);
+        }
+        await new Promise((r) => setTimeout(r, 100));
+    }
+    // The old namespace goes with its veth pair; the name is taken again at once (allocateIndex's lock).
+    trySh("ip", ["link", "del", `${h.name}-h`]);
+    trySh("ip", ["netns", "del", h.name]);
+    const made = trySh("ip", ["netns", "add", h.name]);
+    if (!made.ok) throw new Error(`rebooting ${h.name}: cannot create its network namespace again: ${made.out.trim()}`);
+    setupNetwork(h.name, n);
+    try {
+        await boot(h, "a");
+    } catch (e) {
+        throw new Error(`test host ${h.name} failed to boot again: ${(e as Error).message}\n--- console ---\n${consoleTail(h.dir)}`);
     }
 }
 

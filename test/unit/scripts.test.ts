@@ -1,4 +1,7 @@
 import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { asRoot } from "../../components/host/connection";
 import { limitsHooks, overrideHooks, sshdHooks, systemdDefaultHooks, sysctlHooks } from "../../components/host/hooks";
@@ -37,6 +40,38 @@ describe("the remote scripts", () => {
         const script = applyScript({ path: "/etc/sysctl.d/99-x.conf", mode: "0644", hooks: sysctlHooks() });
         expect(script).toContain('cat >"$NEW"');
         expect(script).not.toContain("tcp_keepalive_time = 600");
+    });
+
+    it("activate on the next apply when an apply was killed after the rename, even though the file is already new", () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "conntune-apply-"));
+        try {
+            const die = path.join(dir, "die");
+            const log = path.join(dir, "activations");
+            const spec = {
+                path: path.join(dir, "etc", "x.conf"),
+                mode: "0644",
+                // The state dir in the temp dir too; the activation SIGKILLs the script (and itself) like a dropped SSH session.
+                vars: { CT_STATE: path.join(dir, "state"), CT_DIE: die, CT_LOG: log },
+                hooks: { activate: '[ -e "$CT_DIE" ] && kill -KILL $$ $BASHPID\necho activated >>"$CT_LOG"' },
+            };
+            const apply = (content: string) => spawnSync("bash", ["-c", applyScript(spec)], { input: content, encoding: "utf8" });
+            fs.mkdirSync(path.dirname(spec.path));
+            fs.writeFileSync(spec.path, "old\n");
+            fs.writeFileSync(die, "");
+            expect(apply("new\n").signal).toBe("SIGKILL");
+            expect(fs.readFileSync(spec.path, "utf8")).toBe("new\n");
+            expect(fs.existsSync(log)).toBe(false);
+            fs.rmSync(die);
+            const retry = apply("new\n");
+            expect(retry.status, retry.stderr).toBe(0);
+            expect(parseValues(retry.stdout).changed).toBe("yes");
+            expect(fs.readFileSync(log, "utf8")).toBe("activated\n");
+            const again = apply("new\n");
+            expect(parseValues(again.stdout).changed).toBe("no");
+            expect(fs.readFileSync(log, "utf8")).toBe("activated\n");
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
     });
 
     it("parse ct: values and ct-warn: lines from the output", () => {
