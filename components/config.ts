@@ -3,6 +3,7 @@
  * (from the runbooks in the seeds); `loadConfig` validates once and lists every problem as
  * `path: message`, so `pulumi preview` fails before any resource exists.
  */
+import { isIP } from "node:net";
 import { z } from "zod";
 import { redisSettingsSchema } from "./redis/settings";
 
@@ -15,9 +16,11 @@ export const confFileName = z
     .string()
     .regex(/^[A-Za-z0-9][A-Za-z0-9_.@-]{0,100}\.conf$/, "must be a plain file name ending in .conf (letters, digits, _ . @ -; no '/', '..' or spaces)");
 
+const dnsHostName = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+/** An IP address, or a DNS name whose last label is not all digits (so 10.0.0.300 is a typo, not a name). */
 const hostAddress = z
     .string()
-    .regex(/^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$|^[0-9a-fA-F:]+$/, "must be an IP address or DNS name");
+    .refine((v) => isIP(v) !== 0 || (dnsHostName.test(v) && !/(^|\.)\d+$/.test(v)), "must be an IP address or DNS name");
 
 const userName = z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, "must be a Unix user name (lowercase letters, digits, _ -; at most 32)");
 
@@ -25,7 +28,7 @@ const hostKey = z
     .string({ error: (i) => (i.input === undefined ? "required: pin the host's key, e.g. `ssh-keyscan -t ed25519 HOST | cut -d' ' -f2-`" : "must be a string 'TYPE BASE64'") })
     .regex(
         /^(ssh-ed25519|ecdsa-sha2-nistp(256|384|521)|ssh-rsa) [A-Za-z0-9+/]+={0,2}$/,
-        "must be a public host key line 'TYPE BASE64' (e.g. from `ssh-keyscan -t ed25519 HOST | cut -d' ' -f2-`)",
+        "must be a public host key line 'TYPE BASE64', TYPE one of ssh-ed25519, ecdsa-sha2-nistp256/384/521, ssh-rsa (e.g. from `ssh-keyscan -t ed25519 HOST | cut -d' ' -f2-`)",
     );
 
 const configKeyName = z.string().regex(/^[A-Za-z][A-Za-z0-9_-]{0,63}$/, "must be a config key name (letters, digits, _ -)");
@@ -61,15 +64,27 @@ export const connectionSchema = z
 // ---------------------------------------------------------------------------------------------
 
 const maxStartups = z
-    .string()
+    .string({ error: `must be a string: 'start:rate:full' (e.g. "200:30:400") or one number in quotes (e.g. "10")` })
     .regex(/^\d+(:\d+:\d+)?$/, "must be 'start:rate:full' (e.g. 200:30:400) or a single number")
     .refine((v) => {
         const p = v.split(":").map(Number);
         return p.length === 1 ? p[0] >= 1 : p[0] >= 1 && p[1] >= 1 && p[1] <= 100 && p[2] >= p[0];
-    }, "start must be at least 1, rate from 1 to 100 (percent) and full at least start");
+    }, { message: "start must be at least 1, rate from 1 to 100 (percent) and full at least start", when: (payload) => payload.issues.length === 0 });
 
 const sshdDirective = z.string().regex(/^[A-Za-z][A-Za-z0-9]{1,40}$/, "must be an sshd_config keyword (letters and digits)");
-const sshdValue = z.string().min(1).regex(/^[^\n\r#\0]+$/, "must be one line without '#'");
+const sshdValue = z.string().min(1, "must not be empty").regex(/^[^\n\r#\0]+$/, "must be one line without '#'");
+/**
+ * Keywords `extra` may not set, lowercase → the typed field that owns them (sshd keeps the first
+ * value it reads, so a second one would be silently ignored). Match and Include are refused too.
+ */
+const SSHD_TYPED: Record<string, string> = {
+    clientaliveinterval: "clientAliveInterval",
+    clientalivecountmax: "clientAliveCountMax",
+    logingracetime: "loginGraceTime",
+    tcpkeepalive: "tcpKeepAlive",
+    maxstartups: "maxStartups",
+    maxsessions: "maxSessions",
+};
 
 export const sshdSchema = z
     .object({
@@ -91,7 +106,17 @@ export const sshdSchema = z
         /** More directives, written as `Keyword value` (checked by `sshd -t` on the host). */
         extra: z.record(sshdDirective, sshdValue).default({}),
     })
-    .strict();
+    .strict()
+    .superRefine((s, ctx) => {
+        const seen = new Map<string, string>();
+        for (const key of Object.keys(s.extra)) {
+            const lower = key.toLowerCase();
+            if (SSHD_TYPED[lower]) ctx.addIssue({ code: "custom", path: ["extra", key], message: `is a typed setting: set sshd.${SSHD_TYPED[lower]} instead` });
+            else if (lower === "match" || lower === "include") ctx.addIssue({ code: "custom", path: ["extra", key], message: "Match and Include are not allowed in a drop-in's extra directives (they change how every line after them applies)" });
+            else if (seen.has(lower)) ctx.addIssue({ code: "custom", path: ["extra", key], message: `repeats ${seen.get(lower)} (sshd keywords are case-insensitive and only the first value counts)` });
+            seen.set(lower, key);
+        }
+    });
 
 // ---------------------------------------------------------------------------------------------
 // sysctl (seed 000 §2, seed 004)
@@ -144,7 +169,9 @@ export const HIGH_CONCURRENCY_PRESET: Partial<Record<SysctlKey, number>> = {
 export const SYSCTL_PRESETS = { keepalive: KEEPALIVE_PRESET, highConcurrency: HIGH_CONCURRENCY_PRESET } as const;
 
 const sysctlKey = z.string().regex(/^[a-z0-9_]+(\.[a-z0-9_-]+)+$/, "must be a sysctl key like net.ipv4.tcp_keepalive_time");
-const sysctlValue = z.union([z.number().int(), z.string().regex(/^[A-Za-z0-9 ._:-]{1,200}$/, "must be a number or simple text")]);
+/** A value for any key (known keys are range-checked below), or null to remove a preset key. */
+const SYSCTL_VALUE = "must be an integer, simple text (letters, digits, space . _ : -), or null to remove a preset key";
+const sysctlValue = z.union([z.number().int(), z.string().regex(/^[A-Za-z0-9 ._:-]{1,200}$/, SYSCTL_VALUE), z.null()], { error: SYSCTL_VALUE });
 const unavailablePolicy = z.enum(["fail", "skip"], { error: "must be 'fail' or 'skip'" });
 
 export const sysctlSchema = z
@@ -155,7 +182,7 @@ export const sysctlSchema = z
         /** Presets applied in order, then `settings` on top. */
         presets: z.array(z.enum(["keepalive", "highConcurrency"], { error: "must be 'keepalive' or 'highConcurrency'" })).default(["keepalive"]),
         /** Settings on top of the presets; `null` removes a preset key. Known keys are range-checked. */
-        settings: z.record(sysctlKey, z.union([sysctlValue, z.null()])).default({}),
+        settings: z.record(sysctlKey, sysctlValue).default({}),
         /** What to do with a key the host cannot take (unknown, module not loaded, not writable in a container). */
         onUnavailable: unavailablePolicy.default("fail"),
         /** Per-key override of onUnavailable. */
@@ -170,6 +197,12 @@ export const sysctlSchema = z
                     ctx.addIssue({ code: "custom", path: ["settings", key], message: `must be an integer from ${known.min} to ${known.max}` });
                 }
             }
+        }
+        // A policy for a key that is not set is a typo that would only show on the host, mid-apply.
+        const set = new Set(s.presets.flatMap((p) => Object.keys(SYSCTL_PRESETS[p])));
+        for (const [key, value] of Object.entries(s.settings)) (value === null ? set.delete(key) : set.add(key));
+        for (const key of Object.keys(s.keyPolicy)) {
+            if (!set.has(key)) ctx.addIssue({ code: "custom", path: ["keyPolicy", key], message: `names a key that is not set: must be one of ${[...set].sort().join(", ") || "(none: no presets or settings)"}` });
         }
     });
 
@@ -217,7 +250,11 @@ export const overrideSchema = z
         /** Drop-in file name under /etc/systemd/system/UNIT.d/. */
         fileName: confFileName.default("50-conntune.conf"),
         /** Directives per section, e.g. { Service: { LimitNOFILE: 65536 } } (seed 000). */
-        settings: z.partialRecord(sectionName, z.record(directiveName, directiveValue)).refine((s) => Object.keys(s).length > 0, "must set at least one directive"),
+        settings: z.partialRecord(sectionName, z.record(directiveName, directiveValue)).refine((s) => Object.keys(s).length > 0, {
+            message: "must set at least one directive, e.g. { Service: { LimitNOFILE: 65536 } }",
+            // An unknown section is already reported; "empty" would only repeat it.
+            when: (payload) => payload.issues.length === 0,
+        }),
         /** After daemon-reload: restart the unit (limits only apply to new processes), reload, or nothing. */
         restart: z.enum(["restart", "reload", "none"], { error: "must be 'restart', 'reload' or 'none'" }).default("restart"),
     })
@@ -247,8 +284,12 @@ export const monitorSchema = z
         intervalSeconds: int(10, 86400).default(60),
     })
     .strict()
-    .refine((m) => m.healthyMax < m.warningMax && m.warningMax < m.leakMax, { path: ["warningMax"], message: "levels must rise: healthyMax < warningMax < leakMax" })
-    .refine((m) => m.ports.includes(m.alertPort), { path: ["alertPort"], message: "must be one of ports" });
+    .superRefine((m, ctx) => {
+        if (!(m.healthyMax < m.warningMax && m.warningMax < m.leakMax)) {
+            ctx.addIssue({ code: "custom", path: ["warningMax"], message: `levels must rise: healthyMax < warningMax < leakMax (here ${m.healthyMax}, ${m.warningMax}, ${m.leakMax})` });
+        }
+        if (!m.ports.includes(m.alertPort)) ctx.addIssue({ code: "custom", path: ["alertPort"], message: `must be one of ports (${m.ports.join(", ")})` });
+    });
 
 /** Redis on the host itself (seed 002): the whole redis.conf, applied live where Redis allows. */
 export const hostRedisSchema = z
@@ -315,7 +356,13 @@ export const redisStackSchema = z
             .optional(),
         settings: redisSettingsSchema,
     })
-    .strict();
+    .strict()
+    .superRefine((r, ctx) => {
+        // Render mode never reads them: a kubeconfig here means the author expected a live apply.
+        for (const key of ["kubeconfig", "context"] as const) {
+            if (r.mode === "render" && r[key] !== undefined) ctx.addIssue({ code: "custom", path: [key], message: "is only used with mode: live (mode is render): set mode: live or remove it" });
+        }
+    });
 
 export type RedisStackConfig = z.infer<typeof redisStackSchema>;
 
@@ -328,9 +375,15 @@ export const stackSchema = z
     })
     .superRefine((s, ctx) => {
         const names = new Set<string>();
+        const targets = new Map<string, number>();
         s.hosts.forEach((h, i) => {
             if (names.has(h.name)) ctx.addIssue({ code: "custom", path: ["hosts", i, "name"], message: `duplicate host name ${h.name}` });
             names.add(h.name);
+            // Two entries for one machine would manage the same files with different content.
+            const target = `${h.connection.host.toLowerCase()} port ${h.connection.port}`;
+            const first = targets.get(target);
+            if (first !== undefined) ctx.addIssue({ code: "custom", path: ["hosts", i, "connection", "host"], message: `${target} is already hosts[${first}] (${s.hosts[first].name}): one entry per machine` });
+            else targets.set(target, i);
         });
     });
 
@@ -355,18 +408,131 @@ function formatPath(prefix: string, p: PropertyKey[]): string {
     return p.reduce<string>((acc, seg) => (typeof seg === "number" ? `${acc}[${seg}]` : `${acc}.${String(seg)}`), prefix);
 }
 
+// ---------------------------------------------------------------------------------------------
+// Messages: zod's generic ones ("Invalid input: expected string, received undefined", "Unrecognized
+// key") say neither what is allowed nor what was meant; these read the schema at the issue's path.
+// ---------------------------------------------------------------------------------------------
+
+type Def = { type: string; [k: string]: unknown };
+const defOf = (s: unknown): Def => (s as { _zod: { def: Def } })._zod.def;
+const WRAPPERS = new Set(["optional", "default", "prefault", "nullable", "readonly", "catch", "pipe"]);
+
+function unwrap(s: unknown): unknown {
+    while (WRAPPERS.has(defOf(s).type)) s = defOf(s).type === "pipe" ? defOf(s).in : defOf(s).innerType;
+    return s;
+}
+
+/** The schema validating the value at `path` (undefined where the path leaves the schema). */
+function schemaAt(root: unknown, path: PropertyKey[]): unknown {
+    let s: unknown = root;
+    for (const seg of path) {
+        const d = defOf(unwrap(s));
+        if (d.type === "object") s = (d.shape as Record<string, unknown>)[String(seg)];
+        else if (d.type === "array") s = d.element;
+        else if (d.type === "record") s = d.valueType;
+        else if (d.type === "tuple") s = (d.items as unknown[])[Number(seg)];
+        else if (d.type === "union") s = (d.options as unknown[]).map((o) => defOf(unwrap(o))).find((o) => o.type === "object" && String(seg) in (o.shape as object))?.shape?.[String(seg) as never];
+        else return undefined;
+        if (s === undefined) return undefined;
+    }
+    return s;
+}
+
+/** What a schema allows, in words ("an integer from 1 to 65535", "true or false", "a mapping with keys …"). */
+function allowed(schema: unknown): string {
+    const s = unwrap(schema);
+    const d = defOf(s);
+    const checks = (d.checks as Array<{ _zod: { def: { format?: string; error?: () => string } } }> | undefined) ?? [];
+    switch (d.type) {
+        case "string": {
+            const msg = checks.map((c) => c._zod.def.error?.()).find((m) => typeof m === "string");
+            return msg ? msg.replace(/^must be /, "") : "a string";
+        }
+        case "number": {
+            const n = s as z.ZodNumber;
+            const bound = (v: number | null) => v !== null && Math.abs(v) < Number.MAX_SAFE_INTEGER;
+            const range = bound(n.minValue) && bound(n.maxValue) ? ` from ${n.minValue} to ${n.maxValue}` : bound(n.minValue) ? ` of at least ${n.minValue}` : "";
+            return `${n.isInt ? "an integer" : "a number"}${range}`;
+        }
+        case "boolean":
+            return "true or false";
+        case "null":
+            return "null";
+        case "enum":
+            return `one of ${Object.values(d.entries as Record<string, string>).join(", ")}`;
+        case "array":
+            return `a list, each ${allowed(d.element)}`;
+        case "tuple":
+            return `a list [${(d.items as unknown[]).map(allowed).join(", ")}]`;
+        case "record":
+            return `a mapping of ${allowed(d.keyType)} to ${allowed(d.valueType)}`;
+        case "object":
+            return `a mapping with keys ${Object.keys(d.shape as object).join(", ")}`;
+        case "union":
+            return (d.options as unknown[]).map(allowed).join(" or ");
+        default:
+            return "a valid value";
+    }
+}
+
+/** Edit distance, for "did you mean" on unknown keys. */
+function distance(a: string, b: string): number {
+    const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+    for (let i = 1; i <= a.length; i++) {
+        let prev = row[0];
+        row[0] = i;
+        for (let j = 1; j <= b.length; j++) {
+            const next = Math.min(row[j] + 1, row[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+            prev = row[j];
+            row[j] = next;
+        }
+    }
+    return row[b.length];
+}
+
+/** One issue as the words after `path: `, falling back to zod's own message. */
+function message(issue: z.core.$ZodIssue, root: unknown): string {
+    try {
+        return describeIssue(issue, root);
+    } catch {
+        return issue.message; // the schema walk reads zod internals: never let it hide the problem
+    }
+}
+
+function describeIssue(issue: z.core.$ZodIssue, root: unknown): string {
+    const at = () => schemaAt(root, issue.path);
+    if (issue.code === "invalid_key") {
+        // A bad record key: say which key and why (zod only says "Invalid key in record").
+        return `key not allowed: ${issue.issues[0]?.message ?? issue.message}`;
+    }
+    if (issue.code === "unrecognized_keys") {
+        const d = at() === undefined ? undefined : defOf(unwrap(at()));
+        // An object's fields, or the allowed keys of a record keyed by an enum (unit file sections).
+        const keys = d?.type === "object" ? Object.keys(d.shape as object) : d?.type === "record" ? Object.values((defOf(unwrap(d.keyType)).entries ?? {}) as Record<string, string>) : [];
+        const unknown = issue.keys.map((k) => {
+            const near = keys.filter((o) => o.toLowerCase() === k.toLowerCase() || distance(o.toLowerCase(), k.toLowerCase()) <= 2);
+            return `"${k}"${near.length ? ` (did you mean ${near.map((n) => `"${n}"`).join(" or ")}?)` : ""}`;
+        });
+        return `unknown key ${unknown.join(", ")}${keys.length ? `: allowed are ${keys.join(", ")}` : ""}`;
+    }
+    const schema = issue.code === "invalid_type" || issue.code === "invalid_union" ? at() : undefined;
+    if (schema !== undefined && /^Invalid input(: expected \S+, received \S+)?$/.test(issue.message)) {
+        return issue.message.endsWith("received undefined") ? `required: ${allowed(schema)}` : `must be ${allowed(schema)}`;
+    }
+    if (issue.code === "too_small" && issue.message.startsWith("Too small")) {
+        return issue.origin === "array" ? `must list at least ${issue.minimum}` : `must be at least ${issue.minimum}${issue.origin === "string" ? " characters" : ""}`;
+    }
+    if (issue.code === "too_big" && issue.message.startsWith("Too big")) {
+        return issue.origin === "array" ? `must list at most ${issue.maximum}` : `must be at most ${issue.maximum}${issue.origin === "string" ? " characters" : ""}`;
+    }
+    return issue.message;
+}
+
 /** Validate raw config (as read from Pulumi config: `{ hosts: … }`). Throws ConfigError. */
 export function parseStackConfig(raw: unknown, prefix = "conntune:"): StackConfig {
     const r = stackSchema.safeParse(raw);
     if (!r.success) {
-        throw new ConfigError(
-            r.error.issues.map((i) => {
-                const where = formatPath(prefix, i.path).replace(/^([a-z]+:)\./, "$1");
-                // A bad record key: say which key and why (zod only says "Invalid key in record").
-                const inner = i.code === "invalid_key" ? i.issues[0]?.message : undefined;
-                return inner ? `${where}: key not allowed: ${inner}` : `${where}: ${i.message}`;
-            }),
-        );
+        throw new ConfigError(r.error.issues.map((i) => `${formatPath(prefix, i.path).replace(/^([a-z]+:)\./, "$1")}: ${message(i, stackSchema)}`));
     }
     return r.data;
 }

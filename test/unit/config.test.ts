@@ -54,13 +54,35 @@ describe("the stack config schema", () => {
         ["an empty override", { hosts: [host({ systemdOverrides: [{ unit: "a.service", settings: {} }] })] }, "conntune:hosts[0].systemdOverrides[0].settings", "at least one directive"],
         ["two hosts with one name", { hosts: [host(), host()] }, "conntune:hosts[1].name", "duplicate host name"],
         ["a host name with capitals", { hosts: [host({ name: "RedFin" })] }, "conntune:hosts[0].name", "lowercase"],
-        ["hosts that is not a list", { hosts: { name: "x" } }, "conntune:hosts", "array"],
+        ["hosts that is not a list", { hosts: { name: "x" } }, "conntune:hosts", "must be a list"],
+        ["an IPv4 address with an octet above 255", { hosts: [host({ connection: { host: "10.0.0.300", hostKey: KEY } })] }, "conntune:hosts[0].connection.host", "IP address or DNS name"],
+        ["a malformed IPv6 address", { hosts: [host({ connection: { host: "fe80:::1::2", hostKey: KEY } })] }, "conntune:hosts[0].connection.host", "IP address or DNS name"],
+        ["a missing host address", { hosts: [host({ connection: { hostKey: KEY } })] }, "conntune:hosts[0].connection.host", "required: an IP address or DNS name"],
+        ["sudo given as text", { hosts: [host({ connection: { host: "h", hostKey: KEY, sudo: "yes" } })] }, "conntune:hosts[0].connection.sudo", "must be true or false"],
+        ["one machine listed twice", { hosts: [host(), host({ name: "other" })] }, "conntune:hosts[1].connection.host", "10.0.0.5 port 22 is already hosts[0] (redfin)"],
+        ["MaxStartups as an unquoted number", { hosts: [host({ sshd: { maxStartups: 10 } })] }, "conntune:hosts[0].sshd.maxStartups", "one number in quotes"],
+        ["an extra directive that a typed field owns", { hosts: [host({ sshd: { extra: { clientaliveinterval: "0" } } })] }, "conntune:hosts[0].sshd.extra.clientaliveinterval", "set sshd.clientAliveInterval instead"],
+        ["a Match block in extra", { hosts: [host({ sshd: { extra: { Match: "User x" } } })] }, "conntune:hosts[0].sshd.extra.Match", "not allowed"],
+        ["one extra keyword twice in other case", { hosts: [host({ sshd: { extra: { Banner: "/a", banner: "/b" } } })] }, "conntune:hosts[0].sshd.extra.banner", "repeats Banner"],
+        ["a key policy for a key that is not set", { hosts: [host({ sysctl: { keyPolicy: { "net.core.somaxconn": "skip" } } })] }, "conntune:hosts[0].sysctl.keyPolicy.net.core.somaxconn", "names a key that is not set: must be one of net.ipv4.tcp_fin_timeout"],
+        ["a sysctl value with shell characters", { hosts: [host({ sysctl: { settings: { "net.ipv4.ip_local_port_range": "1 2; reboot" } } })] }, "conntune:hosts[0].sysctl.settings.net.ipv4.ip_local_port_range", "simple text"],
+        ["DefaultLimitNOFILE 'infinity'", { hosts: [host({ limits: { systemdDefault: "infinity" } })] }, "conntune:hosts[0].limits.systemdDefault", "integer from 1024 to 1048576 or null"],
+        ["an alert port that is not watched", { hosts: [host({ monitor: { ports: [22], alertPort: 6379 } })] }, "conntune:hosts[0].monitor.alertPort", "must be one of ports (22)"],
+        ["a kubeconfig in render mode", { redis: { namespace: "redis", name: "r", kubeconfig: "k", settings: {} } }, "conntune:redis.kubeconfig", "only used with mode: live"],
+        ["a misspelt key", { hosts: [host({ limits: { sotf: 4096 } })] }, "conntune:hosts[0].limits", 'unknown key "sotf" (did you mean "soft"?): allowed are enabled, fileName, domains, soft, hard'],
     ])("rejects %s, naming the field", (_what, raw, field, allowed) => {
         const p = problems(raw);
         expect(p.length).toBeGreaterThan(0);
         const line = p.find((l) => l.startsWith(`${field}:`) || l.startsWith(`${field}`));
         expect(line, `no problem names ${field}: ${JSON.stringify(p)}`).toBeDefined();
         expect(line).toContain(allowed);
+    });
+
+    it("reports a bad MaxStartups once, and a misspelt section without calling the override empty", () => {
+        expect(problems({ hosts: [host({ sshd: { maxStartups: "lots" } })] })).toEqual(["conntune:hosts[0].sshd.maxStartups: must be 'start:rate:full' (e.g. 200:30:400) or a single number"]);
+        expect(problems({ hosts: [host({ systemdOverrides: [{ unit: "a.service", settings: { Servic: { LimitNOFILE: 1 } } }] })] })).toEqual([
+            'conntune:hosts[0].systemdOverrides[0].settings: unknown key "Servic" (did you mean "Service"?): allowed are Unit, Service, Socket, Timer, Install, Mount, Path, Slice',
+        ]);
     });
 
     it("lists every problem at once", () => {
