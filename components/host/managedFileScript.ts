@@ -104,6 +104,7 @@ ct_dir_existed=1
 [ -d "$ct_dir" ] || { ct_dir_existed=0; mkdir -p "$ct_dir" || fail "cannot create $ct_dir"; }
 # Leftovers of an apply that was killed half-way are never *.conf, so nothing reads them.
 find "$ct_dir" -maxdepth 1 -name '.conntune-new.*' -mmin +10 -delete 2>/dev/null
+find "$CT_STATE" -maxdepth 1 -name 'prev.*' -mmin +10 -delete 2>/dev/null
 NEW=$(mktemp "$ct_dir/.conntune-new.XXXXXX") || fail "cannot create a temp file in $ct_dir"
 PREV=""
 cleanup() {

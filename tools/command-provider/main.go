@@ -305,6 +305,11 @@ func (s *server) run(ctx context.Context, urn string, inputs resource.PropertyMa
 	outW.flush()
 	errW.flush()
 	if runErr != nil {
+		var missing *ssh.ExitMissingError
+		if errors.As(runErr, &missing) {
+			host, _ := str(reveal(conn).ObjectValue(), "host")
+			return nil, fmt.Errorf("%s command failed: the SSH connection to %s ended before the command finished (it may have done part of its work; the next update runs it again)%s", which, host, tail(stderr.String(), 30))
+		}
 		return nil, fmt.Errorf("%s command failed (%v)%s", which, runErr, tail(stderr.String(), 30))
 	}
 	so := strings.TrimSuffix(stdout.String(), "\n")
