@@ -319,6 +319,7 @@ export function renderReport(r: Report): string {
     p("- RedisServerConfig `maxclients 16000`, `tcp-backlog 10000` (restarts Redis: tcp-backlog cannot be set live).");
     p();
     p(`Every burst ran ${r.reps} times per state; a cell shows one value when all runs agree, else each run's value (run 1 / run 2 / …).`);
+    p("Counts (succeeded, rejected, overflows) are the result; times depend on how busy the machine was (see the load averages) and are only comparable within a column.");
     p();
     p("## Effective values");
     p();
@@ -383,6 +384,7 @@ export function renderReport(r: Report): string {
     p(`- \`pulumi destroy\` restored the host (every file conntune touched byte for byte, the sysctls, Redis's config and limits): **${r.restored ? "yes" : "NO"}**${r.restored ? "" : `\n\n\`\`\`\n${r.restoreDiff}\n\`\`\``}`);
     p(`- This machine's own values (vm.*, fs.*, root-namespace net.*) unchanged by the run: **${r.machineUnchanged ? "yes" : "NO"}**${r.machineUnchanged ? "" : `\n\n\`\`\`\n${r.machineDiff}\n\`\`\``}`);
     p("- Traffic: only inside the test host's network namespace, to 127.0.0.1:6379 (the client refuses any target but loopback or a test-host address).");
+    p("- The listen-queue effect is also asserted, without timing, by `test/e2e/burst.test.ts` (2000 connects against a SIGSTOPped Redis: overflows and SYN retransmissions before, none after).");
     p();
     return L.join("\n");
 }
