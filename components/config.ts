@@ -476,7 +476,7 @@ function allowed(schema: unknown): string {
 }
 
 /** Edit distance, for "did you mean" on unknown keys. */
-function distance(a: string, b: string): number {
+export function distance(a: string, b: string): number {
     const row = Array.from({ length: b.length + 1 }, (_, j) => j);
     for (let i = 1; i <= a.length; i++) {
         let prev = row[0];

@@ -3,13 +3,30 @@
  * secrets (private key, sudo password) from their own secret config keys.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { ConfigError, HostConfig, parseStackConfig, StackConfig } from "./config";
+import { ConfigError, distance, HostConfig, parseStackConfig, StackConfig } from "./config";
 import { HostConnection } from "./host/connection";
 
 export interface LoadedStack {
     config: StackConfig;
     /** Connection per host name, secrets attached. */
     connections: Record<string, HostConnection>;
+}
+
+/** The `conntune:` keys conntune reads, besides the secret keys that hosts name. */
+export const TOP_LEVEL_KEYS = ["hosts", "redis", "repair", "sshPrivateKey", "sudoPassword"];
+
+/**
+ * `conntune:` keys in the stack that nothing reads (a typo like `conntune:hots` would otherwise
+ * leave the stack silently empty), each with what is allowed and the nearest known key.
+ */
+export function unknownKeyProblems(present: string[], secretNames: string[]): string[] {
+    const known = [...new Set([...TOP_LEVEL_KEYS, ...secretNames])];
+    return present
+        .filter((k) => !known.includes(k))
+        .map((k) => {
+            const near = known.filter((o) => distance(o.toLowerCase(), k.toLowerCase()) <= 2);
+            return `conntune:${k}: unknown setting${near.length ? ` (did you mean conntune:${near[0]}?)` : ""}: conntune reads ${TOP_LEVEL_KEYS.slice(0, 3).map((t) => `conntune:${t}`).join(", ")} and the secrets the hosts name (${known.slice(3).map((t) => `conntune:${t}`).join(", ")})`;
+        });
 }
 
 /** Load and validate `conntune:*` config. Every problem is reported at once, naming the field. */
@@ -38,6 +55,8 @@ export function loadConfig(cfg: pulumi.Config = new pulumi.Config("conntune")): 
             sudoPassword,
         };
     });
+    const present = Object.keys(pulumi.runtime.allConfig()).filter((k) => k.startsWith("conntune:")).map((k) => k.slice("conntune:".length));
+    problems.push(...unknownKeyProblems(present, config.hosts.flatMap((h) => [h.connection.privateKeySecret, ...(h.connection.sudoPasswordSecret ? [h.connection.sudoPasswordSecret] : [])])));
     if (problems.length) throw new ConfigError(problems);
     return { config, connections };
 }

@@ -36,7 +36,7 @@ interface BadCase {
     /** What is wrong, as the test's name says it. */
     what: string;
     /** Stack config values under conntune:, e.g. { hosts: [...] }. */
-    config: { hosts?: unknown; redis?: unknown; repair?: unknown };
+    config: { hosts?: unknown; redis?: unknown; repair?: unknown; [other: string]: unknown };
     /** Every problem preview must report, exactly (no more, no fewer). */
     problems: string[];
 }
@@ -127,6 +127,7 @@ const CASES: BadCase[] = [
     // drift repair tokens (conntune:repair)
     { what: "a repair path that is not absolute", config: { hosts: [host()], repair: { web1: { "etc/ssh/sshd_config.d/00-conntune.conf": "r1" } } }, problems: ["conntune:repair.web1.etc/ssh/sshd_config.d/00-conntune.conf: key not allowed: must be an absolute path"] },
     { what: "a repair token with a space", config: { hosts: [host()], repair: { web1: { "/etc/sysctl.d/99-conntune-tcp.conf": "r 1" } } }, problems: ["conntune:repair.web1./etc/sysctl.d/99-conntune-tcp.conf: must be a token"] },
+    { what: "a misspelt top-level key (conntune:hots)", config: { hots: [host()] }, problems: ["conntune:hots: unknown setting (did you mean conntune:hosts?): conntune reads conntune:hosts, conntune:redis, conntune:repair and the secrets the hosts name (conntune:sshPrivateKey, conntune:sudoPassword)"] },
     { what: "repair that is not a mapping", config: { hosts: [host()], repair: ["web1"] }, problems: ["conntune:repair: must be a mapping of a string to a mapping of an absolute path to a token"] },
 ];
 

@@ -90,3 +90,13 @@ describe("the stack config schema", () => {
         expect(p).toHaveLength(2);
     });
 });
+
+describe("conntune: keys nothing reads", () => {
+    it("names a misspelt top-level key with the nearest known one, and accepts the secrets hosts name", async () => {
+        const { unknownKeyProblems } = await import("../../components/load");
+        expect(unknownKeyProblems(["hosts", "sshPrivateKey", "deployKey"], ["deployKey"])).toEqual([]);
+        const [p] = unknownKeyProblems(["hots"], []);
+        expect(p).toMatch(/^conntune:hots: unknown setting \(did you mean conntune:hosts\?\): conntune reads conntune:hosts, conntune:redis, conntune:repair/);
+        expect(unknownKeyProblems(["zzzzzz"], [])[0]).not.toContain("did you mean");
+    });
+});
