@@ -52,15 +52,18 @@ export class TunedHost extends pulumi.ComponentResource {
         if (limits) for (const [p, c] of Object.entries(limits.files)) files[p] = lines(c);
         // Unit drop-ins reload systemd: never while the limits component re-executes it (the bus drops).
         const afterLimits = { dependsOn: [...(sshd ? [sshd] : []), ...(limits ? [limits] : [])] };
+        const overrideResources: SystemdUnitOverride[] = [];
         const overrides = h.systemdOverrides.map((o) => {
             const c = new SystemdUnitOverride(`${name}-${o.unit}-${o.fileName}`, { connection: conn, repair: args.repair, settings: o }, { parent: this, ...afterLimits });
+            overrideResources.push(c);
             files[c.path] = lines(c.content);
             return [`${o.unit}/${o.fileName}`, c.effective] as const;
         });
-        // Redis last: its restart (if any) should see the host's new limits and kernel settings.
+        // Redis last: its restart (if any) should see the host's new limits, kernel settings and unit
+        // overrides (an override on redis-server.service restarts it too: never at the same time).
         const redis =
             h.redis && h.redis.enabled
-                ? new RedisServerConfig(`${name}-redis`, { connection: conn, repair: args.repair, settings: h.redis }, { parent: this, dependsOn: [...afterLimits.dependsOn, ...(sysctl ? [sysctl] : [])] })
+                ? new RedisServerConfig(`${name}-redis`, { connection: conn, repair: args.repair, settings: h.redis }, { parent: this, dependsOn: [...afterLimits.dependsOn, ...(sysctl ? [sysctl] : []), ...overrideResources] })
                 : undefined;
         if (redis) files[redis.path] = lines(redis.content);
         const monitor =
