@@ -3,7 +3,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import type * as command from "@pulumi/command";
-import { shq } from "./shell";
+import { gzipSync } from "node:zlib";
 
 export interface HostConnection {
     /** Address or DNS name of the host. */
@@ -44,9 +44,23 @@ export function commandConnection(c: HostConnection): command.types.input.remote
  */
 export function asRoot(c: Pick<HostConnection, "sudo" | "sudoPassword">, script: string): string {
     const args = `conntune "$SSH_CONNECTION" "$(id -un)"`;
-    if (!c.sudo) return `bash -c ${shq(script, true)} ${args}`;
+    const body = packScript(script);
+    if (!c.sudo) return `bash -c ${body} ${args}`;
     const sudo = c.sudoPassword === undefined ? "sudo -n" : "sudo -S -p ''";
-    return `${sudo} bash -c ${shq(script, true)} ${args}`;
+    return `${sudo} bash -c ${body} ${args}`;
+}
+
+/**
+ * The script as one shell word that the login shell unpacks: gzip + base64. The command text is
+ * stored in the stack state twice per command (inputs and outputs) and the file backend rewrites the
+ * whole state at every step of an update, so its size is paid hundreds of times: packed, a 10 kB
+ * script is about 4 kB. It is conntune's own code (settings show in the file diff on stdin). If the
+ * host cannot unpack it (no base64 or gzip), the command fails saying so: never an empty script.
+ */
+export function packScript(script: string): string {
+    // Fixed header (no mtime), so the same script always packs to the same text: no spurious diffs.
+    const packed = gzipSync(Buffer.from(script, "utf8"), { level: 9 }).toString("base64");
+    return `"$(echo ${packed} | base64 -d | gzip -dc || echo 'echo "conntune: cannot unpack the command: base64 and gzip are needed on the host" >&2; exit 127')"`;
 }
 
 /** stdin for a command run through `asRoot`: the sudo password line first when there is one. */

@@ -10,7 +10,7 @@ import { LimitsSettings } from "../config";
 import { asRoot, commandConnection, HostConnection, rootStdin } from "./connection";
 import { limitsHooks, LOGIN_PROBE, systemdDefaultHooks } from "./hooks";
 import { ManagedFile } from "./managedFile";
-import { parseValues } from "./managedFileScript";
+import { compact, parseValues } from "./managedFileScript";
 import { renderLimits, renderSystemdDefaultLimit } from "./render";
 import { shq } from "./shell";
 
@@ -85,7 +85,7 @@ export class FileDescriptorLimits extends pulumi.ComponentResource {
             `${name}-fresh-login`,
             {
                 connection: commandConnection(args.connection),
-                create: asRoot(args.connection, loginCheckScript(args.connection.user, l)),
+                create: asRoot(args.connection, compact(loginCheckScript(args.connection.user, l))),
                 stdin: args.connection.sudoPassword === undefined ? undefined : rootStdin(args.connection, ""),
                 triggers: [createHash("sha256").update(limitsContent).digest("hex")],
                 logging: "stderr",

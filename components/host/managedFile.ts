@@ -39,8 +39,9 @@ export class ManagedFile extends pulumi.ComponentResource {
             `${name}-apply`,
             {
                 connection: commandConnection(args.connection),
+                // No separate `update`: the provider runs `create` for an update too (as upstream
+                // does), and the script is stored once instead of twice in every checkpoint.
                 create: apply,
-                update: apply,
                 delete: asRoot(args.connection, deleteScript(args.spec)),
                 stdin: rootStdin(args.connection, args.content),
                 logging: "stderr",

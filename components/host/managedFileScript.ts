@@ -89,10 +89,24 @@ function fn(name: string, body: string | undefined): string {
     return `${name}() {\n${body && body.trim() ? body.trim() : ":"}\n}`;
 }
 
+/**
+ * Drop comment lines, blank lines and indentation from a generated script. The scripts are stored
+ * in the stack state (inputs and outputs of every command, rewritten at each checkpoint), so their
+ * size is paid many times per update. Safe for conntune's own scripts: no heredocs, and no quoted
+ * string spans lines (config values never contain newlines: see shq).
+ */
+export function compact(script: string): string {
+    return script
+        .split("\n")
+        .map((l) => l.trimStart())
+        .filter((l) => l !== "" && !l.startsWith("#"))
+        .join("\n");
+}
+
 /** The script that applies the file (stdin = the file's content). */
 export function applyScript(spec: FileSpec): string {
     const h = spec.hooks;
-    return [
+    return compact([
         header(spec),
         fn("ct_preflight", h.preflight),
         fn("ct_validate", h.validate),
@@ -158,13 +172,13 @@ if ! ver_out=$(ct_verify 2>&1); then
 fi
 printf '%s\\n' "$ver_out"
 echo "ct:changed=$([ "$same" = 0 ] && echo yes || echo no)"`,
-    ].join("\n");
+    ].join("\n"));
 }
 
 /** The script that undoes the file on destroy: the original back byte for byte, or no file. */
 export function deleteScript(spec: FileSpec): string {
     const h = spec.hooks;
-    return [
+    return compact([
         header(spec),
         fn("ct_deactivate", h.deactivate ?? h.activate),
         fn("ct_restore_original", h.restoreOriginal),
@@ -185,7 +199,7 @@ else
 fi
 out=$(ct_deactivate 2>&1) || fail "re-activating after restoring $CT_PATH failed: $out"
 echo "ct:restored=$CT_PATH"`,
-    ].join("\n");
+    ].join("\n"));
 }
 
 /** Parse `ct:key=value` lines (the verify output) into a map; other lines are ignored. */

@@ -80,3 +80,20 @@ describe("the remote scripts", () => {
         expect(parseWarnings(out)).toEqual(["sysctl vm.swappiness skipped: not writable"]);
     });
 });
+
+describe("packed commands (gzip + base64 in the stored command text)", () => {
+    it("run the script unchanged, with the login's arguments, through sh as the login shell", () => {
+        const script = 'set -u\necho "args=$1|$2"\nprintf "%s\\n" "it\'s $((6 * 7))"';
+        const r = spawnSync("sh", ["-c", asRoot({ sudo: false }, script)], { encoding: "utf8", env: { ...process.env, SSH_CONNECTION: "1.2.3.4 5 6.7.8.9 22" } });
+        expect(r.stdout).toBe(`args=1.2.3.4 5 6.7.8.9 22|${os.userInfo().username}\nit's 42\n`);
+        expect(asRoot({ sudo: false }, script)).toBe(asRoot({ sudo: false }, script));
+    });
+
+    it("fail loudly, never as an empty script, when the host cannot unpack them", () => {
+        const broken = asRoot({ sudo: false }, "echo should-not-run").replace(/echo ([A-Za-z0-9+/=]+) \|/, "echo not-base64!! |");
+        const r = spawnSync("sh", ["-c", broken], { encoding: "utf8" });
+        expect(r.status).toBe(127);
+        expect(r.stderr).toContain("conntune: cannot unpack the command: base64 and gzip are needed on the host");
+        expect(r.stdout).not.toContain("should-not-run");
+    });
+});
