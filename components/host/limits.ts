@@ -90,7 +90,7 @@ export class FileDescriptorLimits extends pulumi.ComponentResource {
                 triggers: [createHash("sha256").update(limitsContent).digest("hex")],
                 logging: "stderr",
             },
-            { parent: this, dependsOn: [limitsFile] },
+            { parent: this, dependsOn: [limitsFile.command] },
         );
         this.effective = pulumi
             .all([limitsFile.values, systemdValues, login.stdout])

@@ -23,15 +23,22 @@ export interface ManagedFileArgs {
     repair?: Record<string, string>;
 }
 
-export class ManagedFile extends pulumi.ComponentResource {
+/**
+ * Not a component resource of its own: the command is registered directly under the component that
+ * owns the file. Every resource costs the engine a registration and the file backend a rewrite of
+ * the whole state per step, so a wrapper per file made every update slower for nothing (an alias
+ * keeps stacks created with the earlier `conntune:host:ManagedFile` parent).
+ */
+export class ManagedFile {
     /** Effective values read back from the host after the apply (`ct:key=value` lines of verify). */
     public readonly values: pulumi.Output<Record<string, string>>;
     /** Warnings printed by the hooks (e.g. skipped keys). */
     public readonly warnings: pulumi.Output<string[]>;
     public readonly path: string;
+    /** The remote command that applies (and on destroy restores) the file. */
+    public readonly command: command.remote.Command;
 
-    constructor(name: string, args: ManagedFileArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("conntune:host:ManagedFile", name, {}, opts);
+    constructor(name: string, args: ManagedFileArgs, opts: { parent: pulumi.Resource; dependsOn?: pulumi.Resource[] }) {
         const token = args.repair?.[args.spec.path];
         const spec = token === undefined ? args.spec : { ...args.spec, vars: { ...args.spec.vars, CT_FORCE_ACTIVATE: 1, CT_REPAIR: token } };
         const apply = asRoot(args.connection, applyScript(spec));
@@ -46,13 +53,17 @@ export class ManagedFile extends pulumi.ComponentResource {
                 stdin: rootStdin(args.connection, args.content),
                 logging: "stderr",
             },
-            { parent: this },
+            {
+                parent: opts.parent,
+                dependsOn: opts.dependsOn,
+                aliases: [{ parent: pulumi.createUrn(name, "conntune:host:ManagedFile", opts.parent) }],
+            },
         );
+        this.command = cmd;
         // Derived values carry no secret even when stdin held the sudo password.
         const stdout = pulumi.unsecret(cmd.stdout);
         this.values = stdout.apply(parseValues);
         this.warnings = stdout.apply(parseWarnings);
         this.path = args.spec.path;
-        this.registerOutputs({ values: this.values, warnings: this.warnings, path: this.path });
     }
 }

@@ -110,7 +110,7 @@ export class ConnectionMonitor extends pulumi.ComponentResource {
                 content: this.files[service],
                 spec: { path: service, mode: "0644", hooks: { activate: "systemctl daemon-reload", deactivate: "systemctl daemon-reload" } },
             },
-            { parent: this, dependsOn: [script] },
+            { parent: this, dependsOn: [script.command] },
         );
         const t = shq(`${MONITOR_UNIT}.timer`);
         const tm = new ManagedFile(
@@ -129,7 +129,7 @@ export class ConnectionMonitor extends pulumi.ComponentResource {
                     },
                 },
             },
-            { parent: this, dependsOn: [unit] },
+            { parent: this, dependsOn: [unit.command] },
         );
         this.effective = tm.values.apply(({ changed: _c, ...rest }) => rest);
         this.registerOutputs({ effective: this.effective });

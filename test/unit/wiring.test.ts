@@ -66,8 +66,11 @@ describe("TunedHost wiring", () => {
         ]);
         expect(c.map((r) => r.type)).toEqual(expect.arrayContaining([
             "conntune:host:TunedHost", "conntune:host:SshdHardening", "conntune:host:SysctlProfile",
-            "conntune:host:FileDescriptorLimits", "conntune:host:SystemdUnitOverride", "conntune:host:ManagedFile",
+            "conntune:host:FileDescriptorLimits", "conntune:host:SystemdUnitOverride",
         ]));
+        // No wrapper resource per file: each one costs a registration and a state rewrite per update.
+        expect(c.map((r) => r.type)).not.toContain("conntune:host:ManagedFile");
+        expect(c).toHaveLength(11);
     });
 
     it("sends the rendered file on stdin, pins the host key and keeps the key out of commands", async () => {
