@@ -131,12 +131,13 @@ function opDurations(traceFile: string): OpStats {
     const spans = readSpans(traceFile);
     const root = spans.find((s) => s.svc === "pulumi-cli" && s.name === "pulumi");
     const regs = spans.filter((s) => s.svc === "pulumi-language-host" && s.name.endsWith("ResourceMonitor/RegisterResource"));
+    const commandRegs = regs.filter((r) => r.msg.includes("command:remote:Command"));
     const creates = spans.filter((s) => s.svc === "pulumi-cli" && /ResourceProvider\/(Create|Update)$/.test(s.name));
     if (!root || regs.length === 0) throw new Error("the trace has no update or registration spans");
     const byKind = new Map<string, number[]>();
     for (const c of creates) {
         // The registration that waited for this operation: the shortest one around it.
-        const reg = regs.filter((r) => r.start <= c.start && r.end >= c.end).sort((a, b) => a.end - c.end - (b.end - c.end))[0];
+        const reg = commandRegs.filter((r) => r.start <= c.start && r.end >= c.end).sort((a, b) => a.end - c.end - (b.end - c.end))[0];
         const name = /name:\\?"([^"\\]+)/.exec(reg?.msg ?? "")?.[1] ?? "unknown";
         const kind = /-(sshd-dropin|sysctl-file|limits-limits|limits-systemd-default|fresh-login|dropin)-?/.exec(name)?.[1] ?? name;
         const list = byKind.get(kind) ?? [];
