@@ -92,6 +92,7 @@ interface Span {
     start: number;
     end: number;
     msg: string;
+    attrs: Record<string, string>;
 }
 
 /** The spans of an OpenTelemetry trace file (`pulumi up --otel-traces file://…`), times in seconds. */
@@ -99,14 +100,15 @@ function readSpans(file: string): Span[] {
     const spans: Span[] = [];
     for (const line of fs.readFileSync(file, "utf8").split("\n")) {
         if (!line.trim()) continue;
-        type Attr = { key: string; value: { stringValue?: string } };
+        type Attr = { key: string; value: { stringValue?: string; intValue?: string } };
         const d = JSON.parse(line) as { resourceSpans: Array<{ resource: { attributes: Attr[] }; scopeSpans: Array<{ spans: Array<{ name: string; startTimeUnixNano: string; endTimeUnixNano: string; attributes?: Attr[] }> }> }> };
         for (const rs of d.resourceSpans) {
             const svc = rs.resource.attributes.find((a) => a.key === "service.name")?.value.stringValue ?? "";
             for (const ss of rs.scopeSpans) {
                 for (const sp of ss.spans) {
                     const msg = (sp.attributes ?? []).filter((a) => a.key === "Msg").map((a) => a.value.stringValue ?? "").join(" ");
-                    spans.push({ svc, name: sp.name, start: Number(BigInt(sp.startTimeUnixNano) / 1000n) / 1e6, end: Number(BigInt(sp.endTimeUnixNano) / 1000n) / 1e6, msg });
+                    const attrs = Object.fromEntries((sp.attributes ?? []).map((a) => [a.key, a.value.stringValue ?? a.value.intValue ?? ""]));
+                    spans.push({ svc, name: sp.name, start: Number(BigInt(sp.startTimeUnixNano) / 1000n) / 1e6, end: Number(BigInt(sp.endTimeUnixNano) / 1000n) / 1e6, msg, attrs });
                 }
             }
         }
@@ -122,8 +124,10 @@ export interface OpStats {
     /** From the last provider operation to the end of the update (outputs, state). */
     finish: number;
     total: number;
-    /** Per kind of managed file: provider Create durations (s). */
+    /** Per kind of managed file: provider Create/Update durations (s). */
     ops: Record<string, { count: number; median: number; max: number }>;
+    /** SSH connections the provider opened (one per host and login, shared by its commands). */
+    dials: { count: number; median: number };
 }
 
 /** Where an update's time went, from its trace: program start, provider operations, the rest. */
@@ -131,18 +135,19 @@ function opDurations(traceFile: string): OpStats {
     const spans = readSpans(traceFile);
     const root = spans.find((s) => s.svc === "pulumi-cli" && s.name === "pulumi");
     const regs = spans.filter((s) => s.svc === "pulumi-language-host" && s.name.endsWith("ResourceMonitor/RegisterResource"));
-    const commandRegs = regs.filter((r) => r.msg.includes("command:remote:Command"));
     const creates = spans.filter((s) => s.svc === "pulumi-cli" && /ResourceProvider\/(Create|Update)$/.test(s.name));
     if (!root || regs.length === 0) throw new Error("the trace has no update or registration spans");
+    // conntune's provider tags its spans with the resource's URN and the time of any SSH dial.
+    const ops_ = spans.filter((s) => s.svc === "command" && /ResourceProvider\/(Create|Update)$/.test(s.name) && s.attrs["pulumi.urn"]);
     const byKind = new Map<string, number[]>();
-    for (const c of creates) {
-        // The registration that waited for this operation: the shortest one around it.
-        const reg = commandRegs.filter((r) => r.start <= c.start && r.end >= c.end).sort((a, b) => a.end - c.end - (b.end - c.end))[0];
-        const name = /name:\\?"([^"\\]+)/.exec(reg?.msg ?? "")?.[1] ?? "unknown";
-        const kind = /-(sshd-dropin|sysctl-file|limits-limits|limits-systemd-default|fresh-login|dropin)-?/.exec(name)?.[1] ?? name;
+    const dials: number[] = [];
+    for (const c of ops_) {
+        const name = c.attrs["pulumi.urn"].split("::").pop() ?? "";
+        const kind = /-(sshd-dropin|sysctl-file|limits-limits|limits-systemd-default|fresh-login|dropin)(-apply)?$/.exec(name)?.[1] ?? name;
         const list = byKind.get(kind) ?? [];
         list.push(c.end - c.start);
         byKind.set(kind, list);
+        if (c.attrs["conntune.ssh_dial_ms"]) dials.push(Number(c.attrs["conntune.ssh_dial_ms"]) / 1000);
     }
     const ops: OpStats["ops"] = {};
     for (const [k, v] of byKind) {
@@ -152,7 +157,8 @@ function opDurations(traceFile: string): OpStats {
     const firstReg = Math.min(...regs.map((r) => r.start));
     const firstOp = creates.length ? Math.min(...creates.map((c) => c.start)) : firstReg;
     const lastOp = creates.length ? Math.max(...creates.map((c) => c.end)) : Math.max(...regs.map((r) => r.end));
-    return { programStart: firstReg - root.start, commands: lastOp - firstOp, finish: root.end - lastOp, total: root.end - root.start, ops };
+    dials.sort((a, b) => a - b);
+    return { programStart: firstReg - root.start, commands: lastOp - firstOp, finish: root.end - lastOp, total: root.end - root.start, ops, dials: { count: dials.length, median: dials[Math.floor(dials.length / 2)] ?? 0 } };
 }
 
 interface Files {
@@ -400,7 +406,8 @@ function report(rs: SizeResult[], extra: { engine: number; login: number; parall
             const ops = Object.entries(o.ops)
                 .map(([k, v]) => `${k} ${v.count}× median ${fmt(v.median, 2)} s (max ${fmt(v.max, 2)})`)
                 .join("; ");
-            lines.push(`- ${r.hosts} host(s), ${p} (${fmt(o.total)} s): CLI start → first resource registered ${fmt(o.programStart)} s; provider operations ${fmt(o.commands)} s; outputs and state ${fmt(o.finish)} s.${ops ? ` Per operation (one SSH channel + the script, as the engine saw it): ${ops}.` : ""}`);
+            const dial = o.dials.count ? ` SSH connections opened: ${o.dials.count} (median handshake + login ${fmt(o.dials.median, 2)} s).` : "";
+            lines.push(`- ${r.hosts} host(s), ${p} (${fmt(o.total)} s): CLI start → first resource registered ${fmt(o.programStart)} s; provider operations ${fmt(o.commands)} s; outputs and state ${fmt(o.finish)} s.${ops ? ` Per operation (an SSH channel + the script, in the provider): ${ops}.` : ""}${dial}`);
         }
     }
     lines.push("");

@@ -23,6 +23,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/opentracing/opentracing-go"
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/agent"
 	"google.golang.org/protobuf/types/known/emptypb"
@@ -259,6 +260,9 @@ func newID() string {
 
 // run executes the named command of `inputs` and returns the new state (inputs + stdout/stderr).
 func (s *server) run(ctx context.Context, urn string, inputs resource.PropertyMap, which string, olds resource.PropertyMap, preview bool) (*structpb.Struct, error) {
+	if sp := opentracing.SpanFromContext(ctx); sp != nil {
+		sp.SetTag("pulumi.urn", urn)
+	}
 	state := inputs.Copy()
 	if preview {
 		state["stdout"] = resource.MakeComputed(resource.NewStringProperty(""))
