@@ -27,6 +27,9 @@ export async function login(h: TestHost, as: "root" | "sudo" = "root"): Promise<
         readyTimeout: 15_000,
         hostVerifier: (key: Buffer) => hostKeyMatches(h.hostKey, key),
     });
+    // A reset that arrives after the command finished (the host powering off while this socket
+    // closes) must not become an uncaught exception: the command's own result already came back.
+    ssh.connection?.on("error", () => undefined);
     return {
         async run(command, stdin) {
             const r = await ssh.execCommand(command, stdin === undefined ? {} : { stdin });

@@ -224,11 +224,7 @@ func (s *server) Update(ctx context.Context, req *pulumirpc.UpdateRequest) (*pul
 	if err != nil {
 		return nil, err
 	}
-	which := "update"
-	if c, _ := str(inputs, "update"); c == "" {
-		which = "create"
-	}
-	out, err := s.run(ctx, req.GetUrn(), inputs, which, olds, req.GetPreview())
+	out, err := s.run(ctx, req.GetUrn(), inputs, "update", olds, req.GetPreview())
 	if err != nil {
 		return nil, err
 	}
@@ -270,6 +266,10 @@ func (s *server) run(ctx context.Context, urn string, inputs resource.PropertyMa
 		return plugin.MarshalProperties(state, marshal)
 	}
 	cmd, cmdSecret := str(inputs, which)
+	if which == "update" && cmd == "" {
+		// As upstream: without an `update` command, an update runs `create` again.
+		cmd, cmdSecret = str(inputs, "create")
+	}
 	stdin, stdinSecret := str(inputs, "stdin")
 	logging, _ := str(inputs, "logging")
 	if logging == "" {
