@@ -48,7 +48,13 @@ func main() {
 	err := provider.Main("command", func(host *provider.HostClient) (pulumirpc.ResourceProviderServer, error) {
 		return &server{host: host}, nil
 	})
-	pool.closeAll()
+	// Close the shared connections, but never let a stuck one delay the end of the update.
+	closed := make(chan struct{})
+	go func() { pool.closeAll(); close(closed) }()
+	select {
+	case <-closed:
+	case <-time.After(2 * time.Second):
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
@@ -466,11 +472,15 @@ func dial(ctx context.Context, c resource.PropertyMap) (*ssh.Client, error) {
 			}
 			continue
 		}
+		// The handshake and login get the same time limit as the TCP connect: a host that accepts
+		// the connection but never answers (overloaded, half-up) must not hold the update forever.
+		_ = conn.SetDeadline(time.Now().Add(perDial))
 		cc, chans, reqs, err := ssh.NewClientConn(conn, addr, cfg)
 		if err != nil {
 			conn.Close()
 			return nil, fmt.Errorf("ssh %s@%s: %w", user, addr, err)
 		}
+		_ = conn.SetDeadline(time.Time{})
 		return ssh.NewClient(cc, chans, reqs), nil
 	}
 	return nil, fmt.Errorf("could not reach %s after %d attempts: %v", addr, max(limit, 1), lastErr)
