@@ -198,7 +198,15 @@ async function runConntune(n: number, parallel: number): Promise<{ r: SizeResult
         await stack.setHosts(hosts.map((h) => hostConfig(h, 600)));
         const par = ["--parallel", String(parallel)];
         const traced = async (phase: Phase, files: string[]) => {
-            const m = await measure(hosts, files, () => stack.up([...par, "--otel-traces", `file://${events}`]).then(() => undefined));
+            let out = "";
+            const m = await measure(hosts, files, () => stack.up([...par, "--otel-traces", `file://${events}`]).then((r) => void (out = `${r.stdout}\n${r.stderr}`)));
+            if (m.seconds > 30) {
+                // An outlier: keep what the CLI printed and every host's journal of the last minutes for a look.
+                const dir = fs.mkdtempSync(path.join(os.tmpdir(), `conntune-bench-slow-${n}-${phase}-`));
+                fs.writeFileSync(path.join(dir, "pulumi.log"), out);
+                for (const h of hosts) fs.writeFileSync(path.join(dir, `${h.name}.journal`), hostExec(h, "journalctl -q --no-pager --since=-5min || true"));
+                log(`${n} host(s) ${phase} took ${m.seconds.toFixed(0)} s: CLI output and the hosts' journals are in ${dir}`);
+            }
             try {
                 ops[phase] = opDurations(events);
             } catch (e) {
