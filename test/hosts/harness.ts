@@ -384,6 +384,11 @@ export async function startHost(opts: StartOptions = {}): Promise<TestHost> {
             if (owner !== "0:0") sh("chroot", [root, "chown", "-R", owner, `${home}/.ssh`]);
         }
         sh("chroot", [root, "chpasswd"], `tuner:${partial.sudoPassword}\n`);
+        // No per-user systemd managers (user@.service): nothing here needs one, each costs inotify
+        // instances (global on this machine, 128), and inside nspawn stopping one can hang for two
+        // minutes ("Failed to kill control group … Input/output error"), while a new login waits for
+        // it (seen as a 2-minute `pulumi up` in the benchmark). logind lets logins proceed without it.
+        fs.symlinkSync("/dev/null", `${root}/etc/systemd/system/user@.service`);
         opts.prepare?.(root);
 
         await boot(partial, "w");
