@@ -18,7 +18,7 @@ import { execFileSync, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { hostExec, startHosts, stopHosts, TestHost } from "../test/hosts/harness";
+import { addGatewayUnit, hostExec, startHosts, stopHosts, TestHost } from "../test/hosts/harness";
 import { conntuneProject, REPO, Stack } from "../test/e2e/pulumi";
 import { arg } from "../scripts/cli";
 
@@ -56,8 +56,7 @@ function hostConfig(h: TestHost, keepalive: number): unknown {
 }
 
 function prepare(root: string): void {
-    fs.writeFileSync(`${root}/etc/systemd/system/${UNIT}`, "[Unit]\nDescription=stand-in for llm-gateway\n[Service]\nExecStart=/bin/sleep infinity\n");
-    fs.symlinkSync(`/etc/systemd/system/${UNIT}`, `${root}/etc/systemd/system/multi-user.target.wants/${UNIT}`);
+    addGatewayUnit(root, true);
 }
 
 /** Accepted SSH logins so far on each host (the journal, read without SSH). */

@@ -5,8 +5,7 @@
  *
  *   npm run demo            (KEEP=1 keeps the stack and host up until Ctrl-C)
  */
-import * as fs from "node:fs";
-import { capability, hostExec, startHost, stopHosts, TestHost } from "../test/hosts/harness";
+import { addGatewayUnit, capability, hostExec, startHost, stopHosts, TestHost } from "../test/hosts/harness";
 import { sshRun } from "../test/hosts/ssh";
 import { conntuneProject, Stack } from "../test/e2e/pulumi";
 
@@ -38,8 +37,7 @@ async function main(): Promise<void> {
     if (!cap.ok) throw new Error(`the demo boots a local test host and cannot here: ${cap.reason}`);
     step("booting a local test host (Debian bookworm, systemd, OpenSSH) in its own network namespace");
     const h = await startHost({
-        prepare: (root) =>
-            fs.writeFileSync(`${root}/etc/systemd/system/llm-gateway.service`, "[Unit]\nDescription=stand-in for llm-gateway\n[Service]\nExecStart=/bin/sleep infinity\n"),
+        prepare: (root) => addGatewayUnit(root),
     });
     let stack: Stack | undefined;
     try {

@@ -15,12 +15,11 @@
  * (first on root's PATH and sudo's secure_path) hold the script at the chosen point.
  */
 import { spawnSync } from "node:child_process";
-import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sysctlSchema } from "../../components/config";
 import { renderSysctl } from "../../components/host/render";
-import { capability, hostExec, hostTry, rebootHost, startHost, stopHosts, TestHost } from "../hosts/harness";
+import { addGatewayUnit, capability, hostExec, hostTry, rebootHost, startHost, stopHosts, TestHost } from "../hosts/harness";
 import { sshRun } from "../hosts/ssh";
 import { dispose, e2eGate, hostStack, noChanges, REPO, RunResult, Stack } from "./pulumi";
 
@@ -222,7 +221,6 @@ describe.runIf(run)("fault matrix: the SSH session of an apply is killed on the 
 });
 
 describe.runIf(run)("fault matrix: a host rebooted between updates", () => {
-    const GATEWAY_UNIT = "[Unit]\nDescription=stand-in for llm-gateway (seed 000)\n[Service]\nExecStart=/bin/sleep infinity\n[Install]\nWantedBy=multi-user.target\n";
     let h: TestHost | undefined;
     let stack: Stack;
     const entry = (over: Record<string, unknown> = {}) => ({
@@ -253,10 +251,7 @@ describe.runIf(run)("fault matrix: a host rebooted between updates", () => {
 
     beforeAll(async () => {
         h = await startHost({
-            prepare: (root) => {
-                fs.writeFileSync(`${root}/etc/systemd/system/llm-gateway.service`, GATEWAY_UNIT);
-                fs.symlinkSync("/etc/systemd/system/llm-gateway.service", `${root}/etc/systemd/system/multi-user.target.wants/llm-gateway.service`);
-            },
+            prepare: (root) => addGatewayUnit(root, true),
         });
         before = files();
         stack = await hostStack(h, "e2e-fault-reboot");

@@ -2,16 +2,14 @@
  * The four host components through the real CLI on real test hosts: up → verify over the test's own
  * SSH login → change → up → verify → no-op up → destroy → files byte-identical to before.
  */
-import * as fs from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { capability, hostExec, startHosts, stopHosts, TestHost } from "../hosts/harness";
+import { addGatewayUnit, capability, hostExec, startHosts, stopHosts, TestHost } from "../hosts/harness";
 import { login, sshRun } from "../hosts/ssh";
 import { dispose, e2eGate, hostStack, noChanges, Stack } from "./pulumi";
 
 const cap = capability();
 const run = e2eGate(cap.ok ? undefined : cap.reason);
 
-const GATEWAY_UNIT = "[Unit]\nDescription=stand-in for llm-gateway (seed 000)\n[Service]\nExecStart=/bin/sleep infinity\n[Install]\nWantedBy=multi-user.target\n";
 
 /** Content hashes of every file conntune may touch, and the runtime values it changes. */
 export function snapshot(h: TestHost): string {
@@ -46,7 +44,7 @@ describe.runIf(run)("host components on a test host (root login)", () => {
     let before: string;
 
     beforeAll(async () => {
-        hosts = await startHosts(1, { prepare: (root) => fs.writeFileSync(`${root}/etc/systemd/system/llm-gateway.service`, GATEWAY_UNIT) });
+        hosts = await startHosts(1, { prepare: (root) => addGatewayUnit(root) });
         h = hosts[0];
         hostExec(h, "systemctl start llm-gateway.service");
         before = snapshot(h);
@@ -199,7 +197,7 @@ describe.runIf(run)("host components through a non-root user with a sudo passwor
     let before: string;
 
     beforeAll(async () => {
-        hosts = await startHosts(1, { prepare: (root) => fs.writeFileSync(`${root}/etc/systemd/system/llm-gateway.service`, GATEWAY_UNIT) });
+        hosts = await startHosts(1, { prepare: (root) => addGatewayUnit(root) });
         h = hosts[0];
         before = snapshot(h);
         stack = await hostStack(h, "e2e-sudo", true);

@@ -348,6 +348,16 @@ function consoleTail(dir: string): string {
     }
 }
 
+/**
+ * Seed 000's `llm-gateway.service` as a stand-in (a sleeping process), for unit-override tests,
+ * the demo and the benchmark. `enable` starts it at every boot.
+ */
+export function addGatewayUnit(root: string, enable = false): void {
+    const unit = `${root}/etc/systemd/system/llm-gateway.service`;
+    fs.writeFileSync(unit, "[Unit]\nDescription=stand-in for llm-gateway (seed 000)\n[Service]\nExecStart=/bin/sleep infinity\n[Install]\nWantedBy=multi-user.target\n");
+    if (enable) fs.symlinkSync("/etc/systemd/system/llm-gateway.service", `${root}/etc/systemd/system/multi-user.target.wants/llm-gateway.service`);
+}
+
 /** Boot one host. */
 export async function startHost(opts: StartOptions = {}): Promise<TestHost> {
     installExitHandlers();
