@@ -142,7 +142,7 @@ function opDurations(traceFile: string): OpStats {
     const dials: number[] = [];
     for (const c of ops_) {
         const name = c.attrs["pulumi.urn"].split("::").pop() ?? "";
-        const kind = /-(sshd-dropin|sysctl-file|limits-limits|limits-systemd-default|fresh-login|dropin)(-apply)?$/.exec(name)?.[1] ?? name;
+        const kind = /-(sshd-dropin|sysctl-file|limits-limits|limits-systemd-default|dropin)(-apply)?$/.exec(name)?.[1] ?? name;
         const list = byKind.get(kind) ?? [];
         list.push(c.end - c.start);
         byKind.set(kind, list);

@@ -183,7 +183,12 @@ exit 0`,
     };
 }
 
-/** limits.d file: format check; it applies at the next login (verified by a fresh login). */
+/**
+ * limits.d file: format check; it applies at the next login, so verify makes one: a brand-new SSH
+ * login as the login user (from the host, see LOGIN_PROBE) prints its limits, and a covered user must
+ * get the wanted ones. A failure puts the previous file back (a limit pam_limits cannot set may
+ * refuse logins). Variables: CT_WANT_SOFT, CT_WANT_HARD, CT_LOGIN_COVERED (yes|no).
+ */
 export function limitsHooks(): FileHooks {
     return {
         preflight: `
@@ -195,7 +200,16 @@ fi`,
         validate: `
 bad=$(grep -vE '^(#.*|[*@%]?[A-Za-z0-9_-]* (soft|hard) nofile [0-9]+|)$' "$NEW") && { echo "malformed lines: $bad"; exit 1; }
 exit 0`,
-        verify: `echo "ct:file=$CT_PATH"`,
+        verify: `${LOGIN_PROBE}
+echo "ct:file=$CT_PATH"
+out=$(ct_fresh_login 'echo "ct:login_user=$(id -un)"; echo "ct:login_soft=$(ulimit -Sn)"; echo "ct:login_hard=$(ulimit -Hn)"' 2>&1) || { echo "the fresh-login check: $out"; exit 1; }
+printf '%s\\n' "$out"
+s=$(sed -n 's/^ct:login_soft=//p' <<<"$out"); h=$(sed -n 's/^ct:login_hard=//p' <<<"$out")
+if [ "$CT_LOGIN_COVERED" = yes ]; then
+  [ "$s" = "$CT_WANT_SOFT" ] && [ "$h" = "$CT_WANT_HARD" ] || { echo "a fresh login gets nofile $s/$h, wanted $CT_WANT_SOFT/$CT_WANT_HARD (pam_limits missing, or a hard limit above what the machine allows)"; exit 1; }
+else
+  echo "ct-warn:the login user is not among the limit domains: its limits are shown, not checked"
+fi`,
     };
 }
 

@@ -58,10 +58,10 @@ function reveal(v: unknown): unknown {
 const isSecret = (v: unknown) => !!v && typeof v === "object" && (v as Record<string, unknown>)["4dabf18193072939515e22adb298388d"] === "1b47061264138c4ac30d75fd1eb44270";
 
 describe("TunedHost wiring", () => {
-    it("creates one remote command per managed file, plus the fresh-login check", async () => {
+    it("creates one remote command per managed file (the fresh-login check is the limits file's verify step)", async () => {
         const c = await build({ name: "web1", connection: { host: "10.0.0.5", hostKey: KEY }, systemdOverrides: [{ unit: "llm-gateway.service", settings: { Service: { LimitNOFILE: 65536 } } }] });
         expect(commands(c).map((r) => r.name).sort()).toEqual([
-            "web1-limits-fresh-login", "web1-limits-limits-apply", "web1-limits-systemd-default-apply",
+            "web1-limits-limits-apply", "web1-limits-systemd-default-apply",
             "web1-llm-gateway.service-50-conntune.conf-dropin-apply", "web1-sshd-dropin-apply", "web1-sysctl-file-apply",
         ]);
         expect(c.map((r) => r.type)).toEqual(expect.arrayContaining([
@@ -70,7 +70,7 @@ describe("TunedHost wiring", () => {
         ]));
         // No wrapper resource per file: each one costs a registration and a state rewrite per update.
         expect(c.map((r) => r.type)).not.toContain("conntune:host:ManagedFile");
-        expect(c).toHaveLength(11);
+        expect(c).toHaveLength(10);
     });
 
     it("sends the rendered file on stdin, pins the host key and keeps the key out of commands", async () => {
