@@ -168,7 +168,7 @@ if [ "$same" = 0 ]; then
 fi
 if ! ver_out=$(ct_verify 2>&1); then
   [ "$same" = 0 ] && rollback
-  fail "the host does not show the wanted values after applying $CT_PATH\${PREV:+; the previous file is back}: $ver_out"
+  fail "the host does not show the wanted values after applying $CT_PATH\${PREV:+; the previous file is back}: $(grep -v '^ct:' <<<"$ver_out")"
 fi
 printf '%s\\n' "$ver_out"
 echo "ct:changed=$([ "$same" = 0 ] && echo yes || echo no)"`,

@@ -171,6 +171,25 @@ describe.runIf(run)("host components refuse what would break a host", () => {
         await stack.setHosts(sshdOnly({}));
     });
 
+    it("puts the previous limits file back when a fresh login does not get the limits, and logins keep working", async () => {
+        const limitsOnly = (soft: number, hard: number) => [
+            { ...hostEntry(h), sshd: { enabled: false }, sysctl: { enabled: false }, systemdOverrides: [], limits: { soft, hard, systemdDefault: null } },
+        ];
+        await stack.setHosts(limitsOnly(4096, 16384));
+        await stack.up();
+        const good = hostExec(h, "cat /etc/security/limits.d/90-conntune-nofile.conf");
+        // This machine caps descriptors at 20000: pam_limits cannot give a login 65536, and refuses the session.
+        await stack.setHosts(limitsOnly(65536, 65536));
+        const r = await stack.up([], true);
+        expect(r.code).not.toBe(0);
+        expect(`${r.stdout}${r.stderr}`).toMatch(/the host does not show the wanted values after applying \/etc\/security\/limits.d\/90-conntune-nofile.conf; the previous file is back: (the fresh-login check|a fresh login gets nofile)/);
+        expect(hostExec(h, "cat /etc/security/limits.d/90-conntune-nofile.conf")).toBe(good);
+        expect(await sshRun(h, "ulimit -Hn")).toBe("16384");
+        await stack.setHosts(limitsOnly(4096, 16384));
+        expect((await stack.up([], true)).code).toBe(0);
+        await stack.setHosts(sshdOnly({}));
+    });
+
     it("treats systemd-analyze's warning on an unknown directive in the drop-in as an error", async () => {
         hostExec(h, "printf '[Service]\\nExecStart=/bin/sleep infinity\\n' > /etc/systemd/system/llm-gateway.service && systemctl daemon-reload");
         await stack.setHosts([{ ...hostEntry(h), sshd: { enabled: false }, sysctl: { enabled: false }, limits: { enabled: false, soft: 4096, hard: 16384 },
