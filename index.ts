@@ -5,7 +5,11 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as path from "node:path";
 import * as k8s from "@pulumi/kubernetes";
-import { ConfigError, loadConfig, RedisConfigMap, TunedHost } from "./components";
+import { ConfigError, lightenSdkBookkeeping, loadConfig, RedisConfigMap, TunedHost } from "./components";
+
+// Cheap SDK bookkeeping per resource (plain stacks for message-less errors, no debug-log RPCs):
+// see components/sdkBookkeeping.ts; CONNTUNE_SDK_DEBUG=1 turns it off.
+lightenSdkBookkeeping();
 
 function load() {
     try {

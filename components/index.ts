@@ -1,5 +1,6 @@
 export * from "./config";
 export * from "./load";
+export * from "./sdkBookkeeping";
 export * from "./host/connection";
 export * from "./host/managedFile";
 export * from "./host/managedFileScript";
