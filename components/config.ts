@@ -227,6 +227,12 @@ export const limitsSchema = z
         systemdDefault: z.union([int(1024, 1048576), z.null()]).default(65536),
         /** Drop-in under /etc/systemd/system.conf.d/ for DefaultLimitNOFILE. */
         systemdFileName: confFileName.default("90-conntune-limits.conf"),
+        /**
+         * check: report whether pam_limits is on for SSH logins; enable: also put it in every PAM
+         * session (common-session and common-session-noninteractive, seed 004) through a
+         * pam-auth-update profile (Debian/Ubuntu).
+         */
+        pam: z.enum(["check", "enable"], { error: "must be 'check' or 'enable'" }).default("check"),
     })
     .strict()
     .refine((l) => l.soft <= l.hard, { path: ["soft"], message: "must not exceed hard" });

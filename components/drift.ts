@@ -7,7 +7,7 @@ import { HostConfig } from "./config";
 import { expectedProperties } from "./host/systemdOverride";
 import { loginCovered } from "./host/limits";
 import { renderHostRedisConf } from "./host/redisServer";
-import { renderLimits, renderOverride, renderSshd, renderSysctl, renderSystemdDefaultLimit, sshdDirectives, sysctlEntries } from "./host/render";
+import { PAM_PROFILE, renderLimits, renderOverride, renderPamProfile, renderSshd, renderSysctl, renderSystemdDefaultLimit, sshdDirectives, sysctlEntries } from "./host/render";
 import { shq } from "./host/shell";
 
 export interface Wanted {
@@ -52,6 +52,7 @@ export function wantedState(h: HostConfig): Wanted {
             put("limits:login_hard", String(h.limits.hard));
         }
         if (h.limits.systemdDefault !== null) put(`file:/etc/systemd/system.conf.d/${h.limits.systemdFileName}`, sha(renderSystemdDefaultLimit(h.limits)));
+        if (h.limits.pam === "enable") put(`file:/usr/share/pam-configs/${PAM_PROFILE}`, sha(renderPamProfile()));
     }
     for (const o of h.systemdOverrides) {
         current = `/etc/systemd/system/${o.unit}.d/${o.fileName}`;

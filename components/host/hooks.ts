@@ -213,6 +213,40 @@ fi`,
     };
 }
 
+/**
+ * pam-auth-update profile that adds pam_limits to common-session and common-session-noninteractive.
+ * Variables: CT_PAM_PROFILE (the profile's name). Activation runs pam-auth-update (it leaves PAM
+ * files an admin edited by hand alone: verify then fails and the profile is taken back), and the
+ * lockout guard makes sure a new SSH login still works.
+ */
+export function pamProfileHooks(): FileHooks {
+    const apply = `
+ct_pam_apply() {
+  local out
+  if [ -e "$CT_PATH" ]; then out=$(DEBIAN_FRONTEND=noninteractive pam-auth-update --enable "$CT_PAM_PROFILE" 2>&1)
+  else out=$(DEBIAN_FRONTEND=noninteractive pam-auth-update --remove "$CT_PAM_PROFILE" 2>&1); fi || { echo "pam-auth-update: $out"; return 1; }
+}`;
+    return {
+        preflight: `command -v pam-auth-update >/dev/null || { echo "pam-auth-update is not on this host (Debian and Ubuntu have it): set limits.pam to check and add pam_limits to the PAM stack by hand"; exit 1; }`,
+        validate: `
+grep -qx 'Session-Type: Additional' "$NEW" && grep -qE '^[[:space:]]+required[[:space:]]+pam_limits\.so$' "$NEW" || { echo "not a pam_limits session profile"; exit 1; }`,
+        activate: `${LOGIN_PROBE}${apply}
+ct_pam_apply || exit 1
+ct_login_probe || exit 1`,
+        verify: `
+bad=0
+for f in /etc/pam.d/common-session /etc/pam.d/common-session-noninteractive; do
+  if grep -qE '^[[:space:]]*session[[:space:]]+required[[:space:]]+pam_limits\.so' "$f"; then echo "ct:pam_limits:$(basename "$f")=enabled"
+  else echo "$f has no pam_limits line after pam-auth-update (it leaves PAM files edited by hand alone, e.g. with a module line it did not write: look, then run pam-auth-update --force, or set limits.pam to check)"; bad=1; fi
+done
+exit $bad`,
+        // On destroy the profile is taken out while its file still exists; then the file goes.
+        beforeRestore: `DEBIAN_FRONTEND=noninteractive pam-auth-update --remove "$CT_PAM_PROFILE"`,
+        deactivate: `${apply}
+ct_pam_apply`,
+    };
+}
+
 /** system.conf.d drop-in for DefaultLimitNOFILE. Variables: CT_WANT_SOFT, CT_WANT_HARD. */
 export function systemdDefaultHooks(): FileHooks {
     return {

@@ -7,9 +7,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import { LimitsSettings } from "../config";
 import { HostConnection } from "./connection";
-import { limitsHooks, systemdDefaultHooks } from "./hooks";
+import { limitsHooks, pamProfileHooks, systemdDefaultHooks } from "./hooks";
 import { ManagedFile } from "./managedFile";
-import { renderLimits, renderSystemdDefaultLimit } from "./render";
+import { PAM_PROFILE, renderLimits, renderPamProfile, renderSystemdDefaultLimit } from "./render";
 
 export interface FileDescriptorLimitsArgs {
     /** How to reach the host. */
@@ -68,12 +68,26 @@ export class FileDescriptorLimits extends pulumi.ComponentResource {
             );
             systemdValues = sd.values;
         }
+        let pamValues: pulumi.Output<Record<string, string>> = pulumi.output<Record<string, string>>({});
+        if (l.pam === "enable") {
+            // pam_limits in every PAM session (seed 004), through Debian's pam-auth-update.
+            const p = `/usr/share/pam-configs/${PAM_PROFILE}`;
+            const content = renderPamProfile();
+            this.files[p] = content;
+            const pam = new ManagedFile(
+                `${name}-pam-profile`,
+                { connection: args.connection, repair: args.repair, content, spec: { path: p, mode: "0644", vars: { CT_PAM_PROFILE: PAM_PROFILE }, hooks: pamProfileHooks() } },
+                { parent: this },
+            );
+            pamValues = pam.values;
+        }
         this.effective = pulumi
-            .all([limitsFile.values, systemdValues])
-            .apply(([lv, sv]) => {
+            .all([limitsFile.values, systemdValues, pamValues])
+            .apply(([lv, sv, pv]) => {
                 const { changed: _a, file: _f, ...limits } = lv;
                 const { changed: _b, ...sd } = sv;
-                return { ...limits, ...sd };
+                const { changed: _c, ...pam } = pv;
+                return { ...limits, ...sd, ...pam };
             });
         this.registerOutputs({ effective: this.effective });
     }

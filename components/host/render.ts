@@ -75,6 +75,25 @@ export function renderLimits(l: LimitsSettings): string {
     ].join("\n");
 }
 
+/** The pam-auth-update profile name (its file is /usr/share/pam-configs/<name>). */
+export const PAM_PROFILE = "conntune-limits";
+
+/**
+ * A pam-auth-update profile that puts pam_limits in every PAM session (interactive and not).
+ * The format has no comment lines: the Name says who manages it.
+ */
+export function renderPamProfile(): string {
+    return [
+        "Name: nofile limits from /etc/security/limits.d (managed by conntune)",
+        "Default: yes",
+        "Priority: 0",
+        "Session-Type: Additional",
+        "Session:",
+        "\trequired\tpam_limits.so",
+        "",
+    ].join("\n");
+}
+
 /** systemd's manager default for services' open files (system.conf.d drop-in). */
 export function renderSystemdDefaultLimit(l: LimitsSettings): string {
     return [HEADER, "[Manager]", `DefaultLimitNOFILE=${l.soft}:${l.hard}`, ""].join("\n");

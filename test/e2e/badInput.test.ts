@@ -89,6 +89,7 @@ const CASES: BadCase[] = [
     { what: "no limits domain", config: { hosts: [host({ limits: { domains: [] } })] }, problems: [`${H}.limits.domains: must name at least one domain`] },
     { what: "DefaultLimitNOFILE 'infinity'", config: { hosts: [host({ limits: { systemdDefault: "infinity" } })] }, problems: [`${H}.limits.systemdDefault: must be an integer from 1024 to 1048576 or null`] },
     { what: "a systemd drop-in name without .conf", config: { hosts: [host({ limits: { systemdFileName: "90-limits" } })] }, problems: [`${H}.limits.systemdFileName: ${CONF}`] },
+    { what: "pam_limits 'on'", config: { hosts: [host({ limits: { pam: "on" } })] }, problems: [`${H}.limits.pam: must be 'check' or 'enable'`] },
     // systemd unit overrides
     { what: "a unit name with a path", config: { hosts: [unit({ unit: "../../x.service" })] }, problems: [`${H}.systemdOverrides[0].unit: ${UNIT}`] },
     { what: "a unit name without a type suffix", config: { hosts: [unit({ unit: "llm-gateway" })] }, problems: [`${H}.systemdOverrides[0].unit: ${UNIT}`] },

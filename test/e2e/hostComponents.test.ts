@@ -190,6 +190,48 @@ describe.runIf(run)("host components refuse what would break a host", () => {
         await stack.setHosts(sshdOnly({}));
     });
 
+    it("puts pam_limits in every PAM session with pam: enable, refuses hand-edited PAM files, and gives the files back on removal", async () => {
+        const withPam = (pam: string) => [
+            { ...hostEntry(h), sshd: { enabled: false }, sysctl: { enabled: false }, systemdOverrides: [], limits: { soft: 4096, hard: 16384, systemdDefault: null, pam } },
+        ];
+        const sessions = "/etc/pam.d/common-session /etc/pam.d/common-session-noninteractive";
+        const before = hostExec(h, `cat ${sessions}`);
+        expect(before).not.toMatch(/pam_limits/);
+
+        await stack.setHosts(withPam("enable"));
+        await stack.up();
+        expect(hostExec(h, `grep -c '^session[[:space:]]*required[[:space:]]*pam_limits.so' ${sessions}`)).toBe("/etc/pam.d/common-session:1\n/etc/pam.d/common-session-noninteractive:1\n");
+        const eff = (await stack.outputs()).effective as Record<string, { limits: Record<string, string> }>;
+        expect(Object.values(eff)[0].limits).toMatchObject({ "pam_limits:common-session": "enabled", "pam_limits:common-session-noninteractive": "enabled" });
+        expect(await sshRun(h, "echo still-in")).toBe("still-in");
+
+        // Removing the setting takes the profile out: the files are what pam-auth-update wrote before.
+        await stack.setHosts(withPam("check"));
+        await stack.up();
+        expect(hostExec(h, `cat ${sessions}`)).toBe(before);
+        expect(hostExec(h, "ls /usr/share/pam-configs/")).not.toMatch(/conntune/);
+
+        // A module line added by hand: pam-auth-update leaves the file alone, the apply fails, nothing of conntune's stays.
+        hostExec(h, "cp -a /etc/pam.d/common-session /root/common-session.orig && sed -i '/^# end of pam-auth-update config/i session\\toptional\\tpam_permit.so' /etc/pam.d/common-session");
+        try {
+            const edited = hostExec(h, `cat ${sessions}`);
+            expect(edited).toMatch(/^session\toptional\tpam_permit\.so$/m);
+            await stack.setHosts(withPam("enable"));
+            const r = await stack.up([], true);
+            expect(r.code).not.toBe(0);
+            expect(`${r.stdout}${r.stderr}`).toMatch(/\/etc\/pam.d\/common-session has no pam_limits line after pam-auth-update \(it leaves PAM files edited by hand alone/);
+            expect(hostExec(h, `cat ${sessions}`)).toBe(edited);
+            expect(hostExec(h, "ls /usr/share/pam-configs/")).not.toMatch(/conntune/);
+            expect(await sshRun(h, "echo still-in")).toBe("still-in");
+        } finally {
+            hostExec(h, "mv -f /root/common-session.orig /etc/pam.d/common-session");
+        }
+        await stack.setHosts(withPam("check"));
+        expect((await stack.up([], true)).code).toBe(0);
+        expect(hostExec(h, `cat ${sessions}`)).toBe(before);
+        await stack.setHosts(sshdOnly({}));
+    });
+
     it("treats systemd-analyze's warning on an unknown directive in the drop-in as an error", async () => {
         hostExec(h, "printf '[Service]\\nExecStart=/bin/sleep infinity\\n' > /etc/systemd/system/llm-gateway.service && systemctl daemon-reload");
         await stack.setHosts([{ ...hostEntry(h), sshd: { enabled: false }, sysctl: { enabled: false }, limits: { enabled: false, soft: 4096, hard: 16384 },

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { limitsSchema, overrideSchema, sshdSchema, sysctlSchema } from "../../components/config";
-import { HEADER, renderLimits, renderOverride, renderSshd, renderSysctl, renderSystemdDefaultLimit, sysctlEntries } from "../../components/host/render";
+import { HEADER, renderLimits, renderOverride, renderPamProfile, renderSshd, renderSysctl, renderSystemdDefaultLimit, sysctlEntries } from "../../components/host/render";
 
 describe("renderSshd", () => {
     it.each([
@@ -69,6 +69,14 @@ describe("renderLimits and renderSystemdDefaultLimit", () => {
         expect(renderSystemdDefaultLimit(limitsSchema.parse({ soft: 4096, hard: 16384 }))).toBe(
             [HEADER, "[Manager]", "DefaultLimitNOFILE=4096:16384", ""].join("\n"),
         );
+    });
+});
+
+describe("renderPamProfile", () => {
+    it("is a pam-auth-update session profile for pam_limits, without comment lines (the format has none)", () => {
+        const p = renderPamProfile();
+        expect(p).toBe("Name: nofile limits from /etc/security/limits.d (managed by conntune)\nDefault: yes\nPriority: 0\nSession-Type: Additional\nSession:\n\trequired\tpam_limits.so\n");
+        expect(p).not.toMatch(/^#/m);
     });
 });
 

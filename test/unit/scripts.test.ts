@@ -4,12 +4,12 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { asRoot } from "../../components/host/connection";
-import { limitsHooks, overrideHooks, sshdHooks, systemdDefaultHooks, sysctlHooks } from "../../components/host/hooks";
+import { limitsHooks, overrideHooks, pamProfileHooks, sshdHooks, systemdDefaultHooks, sysctlHooks } from "../../components/host/hooks";
 import { applyScript, assertSafePath, deleteScript, FileHooks, parseValues, parseWarnings } from "../../components/host/managedFileScript";
 import { shq } from "../../components/host/shell";
 
 const kinds: Array<[string, FileHooks]> = [
-    ["sshd", sshdHooks()], ["sysctl", sysctlHooks()], ["limits", limitsHooks()], ["systemd default", systemdDefaultHooks()], ["override", overrideHooks()],
+    ["sshd", sshdHooks()], ["sysctl", sysctlHooks()], ["limits", limitsHooks()], ["systemd default", systemdDefaultHooks()], ["override", overrideHooks()], ["pam profile", pamProfileHooks()],
 ];
 
 describe("the remote scripts", () => {

@@ -73,6 +73,13 @@ describe("TunedHost wiring", () => {
         expect(c).toHaveLength(10);
     });
 
+    it("manages the pam-auth-update profile only with limits.pam: enable", async () => {
+        const c = await build({ name: "web1", connection: { host: "10.0.0.5", hostKey: KEY }, limits: { pam: "enable" } });
+        const pam = commands(c).find((r) => r.name === "web1-limits-pam-profile-apply")!;
+        expect(pam.inputs.stdin).toContain("\trequired\tpam_limits.so\n");
+        expect(commands(await build({ name: "web1", connection: { host: "10.0.0.5", hostKey: KEY } })).map((r) => r.name)).not.toContain("web1-limits-pam-profile-apply");
+    });
+
     it("sends the rendered file on stdin, pins the host key and keeps the key out of commands", async () => {
         const c = await build({ name: "web1", connection: { host: "10.0.0.5", hostKey: KEY } });
         const sshd = commands(c).find((r) => r.name === "web1-sshd-dropin-apply")!;
