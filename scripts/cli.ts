@@ -17,11 +17,11 @@ export function arg(name: string): string | undefined {
 export const projectDir = (): string => arg("project-dir") ?? REPO;
 
 /**
- * Run the toolchain's pulumi in the project. `capture` returns stdout (stderr kept for the error);
+ * Run the toolchain's pulumi in the project (or in `cwd`). `capture` returns stdout (stderr kept for the error);
  * `quiet` discards stdout; otherwise output goes to the terminal. Throws on a non-zero exit.
  */
-export function pulumi(args: string[], mode: "capture" | "quiet" | "show" = "show"): string {
-    const r = spawnSync("bash", [path.join(REPO, "scripts", "pulumi.sh"), "--cwd", projectDir(), ...args], {
+export function pulumi(args: string[], mode: "capture" | "quiet" | "show" = "show", cwd = projectDir()): string {
+    const r = spawnSync("bash", [path.join(REPO, "scripts", "pulumi.sh"), "--cwd", cwd, ...args], {
         encoding: "utf8",
         stdio: ["ignore", mode === "show" ? "inherit" : "pipe", mode === "capture" ? "pipe" : "inherit"],
     });

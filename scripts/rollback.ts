@@ -2,14 +2,19 @@
  * Stack-based rollback: return a stack to what it was after update N. Pulumi has no rollback of its
  * own; every update records its config in the stack history, so: restore update N's config, show the
  * preview, apply on confirmation (--yes for pipelines). The rollback is itself a new update.
+ * Every update also records the git revision of the program it ran: with --program the preview and
+ * the update run that revision's program, from a temporary git worktree (removed afterwards).
  *
  *   npm run rollback -- --stack NAME --list
- *   npm run rollback -- --stack NAME --to N [--yes] [--project-dir DIR]
+ *   npm run rollback -- --stack NAME --to N [--program] [--yes] [--project-dir DIR]
  *
  * N counts the stack's history from 1 (oldest) as `--list` shows it (the file backend numbers every
  * update 0, so the position is the only stable name).
  */
 import { execFileSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import * as readline from "node:readline/promises";
 import { arg, projectDir, pulumi } from "./cli";
 
@@ -40,6 +45,43 @@ function gitHead(): string | undefined {
     }
 }
 
+function git(args: string[]): string {
+    return execFileSync("git", args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).trim();
+}
+
+/**
+ * The project's program at revision `rev`, checked out in a temporary git worktree. Its dependencies
+ * are this project's node_modules when the lockfile is the same, else installed there with `npm ci`.
+ */
+function programAt(rev: string): { dir: string; remove: () => void } {
+    const proj = projectDir();
+    const top = git(["-C", proj, "rev-parse", "--show-toplevel"]);
+    const wt = fs.mkdtempSync(path.join(os.tmpdir(), "conntune-rollback-"));
+    git(["-C", top, "worktree", "add", "--detach", "--quiet", wt, rev]);
+    const remove = () => {
+        try {
+            git(["-C", top, "worktree", "remove", "--force", wt]);
+        } catch {
+            fs.rmSync(wt, { recursive: true, force: true });
+            git(["-C", top, "worktree", "prune"]);
+        }
+    };
+    try {
+        const dir = path.join(wt, path.relative(top, proj));
+        const lock = (d: string) => (fs.existsSync(path.join(d, "package-lock.json")) ? fs.readFileSync(path.join(d, "package-lock.json"), "utf8") : "");
+        if (lock(dir) !== "" && lock(dir) === lock(proj) && fs.existsSync(path.join(proj, "node_modules"))) {
+            fs.symlinkSync(path.join(proj, "node_modules"), path.join(dir, "node_modules"));
+        } else {
+            console.log(`installing the dependencies of revision ${rev.slice(0, 10)} (npm ci) …`);
+            execFileSync("npm", ["ci", "--no-audit", "--no-fund"], { cwd: dir, stdio: "inherit" });
+        }
+        return { dir, remove };
+    } catch (e) {
+        remove();
+        throw e;
+    }
+}
+
 async function main(): Promise<void> {
     const stack = arg("stack");
     if (!stack) throw new Error("usage: npm run rollback -- --stack NAME (--list | --to N [--yes])");
@@ -59,26 +101,38 @@ async function main(): Promise<void> {
     }
     const recorded = target.environment?.["git.head"];
     const head = gitHead();
-    if (recorded && head && recorded !== head) {
-        console.warn(`note: update ${n} ran program revision ${recorded}; this checkout is ${head}.\n      The config is rolled back; check out ${recorded} first to roll back the program as well.`);
+    const withProgram = process.argv.includes("--program");
+    if (withProgram && !recorded) throw new Error(`update ${n} recorded no git revision (its project was not in a git repository): roll back the config alone, without --program`);
+    if (withProgram && target.environment?.["git.dirty"] === "true") {
+        console.warn(`note: update ${n} ran revision ${recorded} with uncommitted changes; those are not part of the rollback.`);
+    }
+    if (!withProgram && recorded && head && recorded !== head) {
+        console.warn(`note: update ${n} ran program revision ${recorded}; this checkout is ${head}.\n      The config is rolled back; pass --program to run that revision's program as well.`);
     }
     // Update N's config replaces the current one: keys it did not have are removed.
     const current = JSON.parse(pulumi(["config", "--json", "--stack", stack], "capture")) as Record<string, ConfigValue>;
     for (const key of Object.keys(current)) if (!(key in target.config)) pulumi(["config", "rm", "--stack", stack, key], "capture");
     pulumi(["config", "set-all", "--stack", stack, "--json", JSON.stringify(target.config)], "capture");
-    console.log(`config of stack ${stack} restored to update ${n} (${target.startTime}); preview:`);
-    pulumi(["preview", "--diff", "--stack", stack]);
-    if (!process.argv.includes("--yes")) {
-        if (!process.stdin.isTTY) throw new Error("not applied: pass --yes to apply without a prompt (the stack's config is already restored; `git diff` shows it)");
-        const rl = readline.createInterface({ input: process.stdin, output: process.stdout });
-        const answer = await rl.question(`apply the rollback of ${stack} to update ${n}? [y/N] `);
-        rl.close();
-        if (!/^y(es)?$/i.test(answer.trim())) {
-            console.log("not applied");
-            return;
+    // With --program: update N's program from a worktree, reading this project's (restored) stack config.
+    const program = withProgram && recorded && recorded !== head ? programAt(recorded) : undefined;
+    try {
+        const where = program ? ["--config-file", path.join(projectDir(), `Pulumi.${stack}.yaml`)] : [];
+        console.log(`config of stack ${stack} restored to update ${n} (${target.startTime})${program ? `, program at revision ${recorded!.slice(0, 10)}` : ""}; preview:`);
+        pulumi(["preview", "--diff", "--stack", stack, ...where], "show", program?.dir);
+        if (!process.argv.includes("--yes")) {
+            if (!process.stdin.isTTY) throw new Error("not applied: pass --yes to apply without a prompt (the stack's config is already restored; `git diff` shows it)");
+            const rl = readline.createInterface({ input: process.stdin, output: process.stdout });
+            const answer = await rl.question(`apply the rollback of ${stack} to update ${n}? [y/N] `);
+            rl.close();
+            if (!/^y(es)?$/i.test(answer.trim())) {
+                console.log("not applied");
+                return;
+            }
         }
+        pulumi(["up", "--yes", "--skip-preview", "--stack", stack, "--message", `conntune rollback to update ${n}`, ...where], "show", program?.dir);
+    } finally {
+        program?.remove();
     }
-    pulumi(["up", "--yes", "--skip-preview", "--stack", stack, "--message", `conntune rollback to update ${n}`]);
 }
 
 main().catch((e) => {

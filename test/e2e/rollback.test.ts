@@ -1,9 +1,12 @@
 /**
  * Stack-based rollback on a real test host: v1, then v2 (another keepalive and sshd setting), then
  * `npm run rollback -- --to 1 --yes`: the host's files and effective values equal v1's again, and
- * the history shows the rollback as a new update.
+ * the history shows the rollback as a new update. With --program, the program revision an update
+ * ran comes back too (from a temporary git worktree).
  */
-import { spawnSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { capability, hostExec, startHost, stopHosts, TestHost } from "../hosts/harness";
@@ -54,6 +57,40 @@ describe.runIf(run)("npm run rollback", () => {
         const list = spawnSync("npx", ["tsx", path.join(REPO, "scripts/rollback.ts"), "--stack", stack.name, "--list", "--project-dir", stack.projectDir], { env: stack.env, encoding: "utf8", cwd: REPO });
         expect(list.stdout.trim().split("\n")).toHaveLength(4);
         expect(list.stdout).toMatch(/^3\s+.*update\s+succeeded\s+.*conntune rollback to update 1$/m);
+    });
+
+    it("with --program runs the program revision update N ran, from a git worktree it removes again", async () => {
+        const dir = stack.projectDir;
+        const sh = (cmd: string) => execFileSync("bash", ["-c", cmd], { cwd: dir, encoding: "utf8" });
+        const rollback = (...a: string[]) =>
+            spawnSync("npx", ["tsx", path.join(REPO, "scripts/rollback.ts"), "--stack", stack.name, ...a, "--project-dir", dir], { env: stack.env, encoding: "utf8", cwd: REPO, stdio: ["ignore", "pipe", "pipe"] });
+        const header = () => hostExec(h, "head -n1 /etc/sysctl.d/99-conntune-tcp.conf");
+        fs.copyFileSync(path.join(REPO, "package-lock.json"), path.join(dir, "package-lock.json"));
+        fs.writeFileSync(path.join(dir, ".gitignore"), "node_modules\nPulumi.*.yaml\n");
+        const commit = (m: string) => sh(`git add -A && git -c user.name=t -c user.email=t@example.invalid commit -qm ${m} && git rev-parse HEAD`).trim();
+        sh("git init -q");
+        const v1 = commit("v1");
+        await stack.up(); // update 4: the v1 program
+        const before = header();
+        const render = path.join(dir, "components/host/render.ts");
+        fs.writeFileSync(render, fs.readFileSync(render, "utf8").replace("# Managed by conntune:", "# Managed by conntune (v2):"));
+        commit("v2");
+        await stack.up(); // update 5: the v2 program rewrites every file's first line
+        expect(header()).toMatch(/^# Managed by conntune \(v2\):/);
+        const tmpBefore = fs.readdirSync(os.tmpdir()).filter((f) => f.startsWith("conntune-rollback-"));
+
+        // Update 1 ran before the project was a git repository: there is no revision to go back to.
+        const none = rollback("--to", "1", "--program", "--yes");
+        expect(none.status).toBe(1);
+        expect(none.stderr).toMatch(/update 1 recorded no git revision/);
+
+        const r = rollback("--to", "4", "--program", "--yes");
+        expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);
+        expect(r.stdout).toMatch(new RegExp(`program at revision ${v1.slice(0, 10)}`));
+        expect(r.stdout).toMatch(/-\s*# Managed by conntune \(v2\):/);
+        expect(header()).toBe(before);
+        expect(sh("git worktree list").trim().split("\n")).toHaveLength(1);
+        expect(fs.readdirSync(os.tmpdir()).filter((f) => f.startsWith("conntune-rollback-"))).toEqual(tmpBefore);
     });
 
     it("refuses to apply without --yes when nobody can answer the prompt", () => {
