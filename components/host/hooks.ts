@@ -29,6 +29,9 @@ ct_fresh_login() {
   local sip sport u home tmp akf marker created ok i
   read -r _ _ sip sport <<<"$CT_SSH_CONNECTION"
   if [ -z "\${sip:-}" ]; then echo "not running over SSH" >&2; return 2; fi
+  # One probe at a time per host: concurrent applies (lockout guard, limits check) edit the same
+  # authorized_keys. Callers run this in $(…), so the lock goes with that subshell.
+  if command -v flock >/dev/null 2>&1; then exec 9>>"$CT_STATE/login-probe.lock" && flock -w 60 9; fi
   u="$CT_LOGIN_USER"; home=$(getent passwd "$u" | cut -d: -f6)
   tmp=$(mktemp -d) || return 1
   ssh-keygen -q -t ed25519 -N '' -C conntune-login-probe -f "$tmp/k" || { rm -rf "$tmp"; return 1; }
