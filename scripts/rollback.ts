@@ -37,16 +37,18 @@ function history(stack: string): HistoryEntry[] {
     return h.reverse(); // oldest first: update 1 is the first one
 }
 
-function gitHead(): string | undefined {
-    try {
-        return execFileSync("git", ["-C", projectDir(), "rev-parse", "HEAD"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
-    } catch {
-        return undefined;
-    }
-}
 
 function git(args: string[]): string {
     return execFileSync("git", args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).trim();
+}
+
+/** The checkout's commit, if the project is in git. */
+function gitHead(): string | undefined {
+    try {
+        return git(["-C", projectDir(), "rev-parse", "HEAD"]);
+    } catch {
+        return undefined;
+    }
 }
 
 /**

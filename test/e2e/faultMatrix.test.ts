@@ -34,6 +34,15 @@ function drift(stack: Stack): { code: number | null; report: DriftReport; stderr
     return { code: r.status, report: JSON.parse(r.stdout) as DriftReport, stderr: r.stderr };
 }
 
+/** After a fault: drift finds the host as the stack says, and the next `up` changes nothing. */
+async function settled(stack: Stack): Promise<void> {
+    const d = drift(stack);
+    expect(d.code, `${JSON.stringify(d.report)}\n${d.stderr}`).toBe(0);
+    expect(d.report.drift).toBe(false);
+    const r = await stack.up();
+    expect(noChanges(r.stdout), r.stdout).toBe(true);
+}
+
 const HIT = "/run/conntune-fault.hit";
 
 /**
@@ -174,11 +183,7 @@ describe.runIf(run)("fault matrix: the SSH session of an apply is killed on the 
         expect(hostExec(h!, `grep tcp_keepalive_time ${FILE}`)).toBe(`net.ipv4.tcp_keepalive_time = ${keepalive}\n`);
         const eff = (await stack.outputs()).effective as Record<string, { sysctl: Record<string, string> }>;
         expect(eff.web1.sysctl["net.ipv4.tcp_keepalive_time"]).toBe(String(keepalive));
-        const d = drift(stack);
-        expect(d.code, `${JSON.stringify(d.report)}\n${d.stderr}`).toBe(0);
-        expect(d.report.drift).toBe(false);
-        const again = await stack.up();
-        expect(noChanges(again.stdout), again.stdout).toBe(true);
+        await settled(stack);
     }
 
     it("create killed between upload and rename: no file, nothing recorded, the next up converges", async () => {
@@ -282,11 +287,7 @@ describe.runIf(run)("fault matrix: a host rebooted between updates", () => {
     });
 
     it("drift reports the rebooted host clean and the next up changes nothing", async () => {
-        const d = drift(stack);
-        expect(d.code, `${JSON.stringify(d.report)}\n${d.stderr}`).toBe(0);
-        expect(d.report.drift).toBe(false);
-        const r = await stack.up();
-        expect(noChanges(r.stdout), r.stdout).toBe(true);
+        await settled(stack);
     });
 
     it("applies the next update after the reboot", async () => {
