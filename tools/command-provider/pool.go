@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"sort"
 	"sync"
@@ -21,12 +22,250 @@ import (
 // command except that PAM session setup (pam_limits) ran when the connection was opened, so checks
 // that need a brand-new login make one from the host itself (see conntune's login probe).
 //
-// sessionsPerConn stays below OpenSSH's default MaxSessions (10); more commands wait for a channel.
-const sessionsPerConn = 6
+// The connection degrades, it does not collapse: a channel the server refuses (sshd's MaxSessions
+// reached: "administratively prohibited: open failed") means "fewer slots on this connection", so
+// the command waits for one of the running commands to finish instead of the connection (and every
+// command on it) being dropped. Only transport failures drop it: an error other than a refusal while
+// opening a channel, no answer to a channel open within sessionOpenTimeout, or keepalives that go
+// unanswered.
+const (
+	// sessionsPerConn is where a connection starts: below OpenSSH's default MaxSessions (10). A
+	// smaller MaxSessions (conntune's schema allows 1 and up) is learnt from the refusals, down to 1.
+	sessionsPerConn = 6
+	// growAfter: sessions opened without a refusal before a shrunk connection tries one slot more
+	// (a refusal can also mean that the server had not yet processed the close of a finished session).
+	growAfter = 16
+	// sessionOpenTimeout bounds the wait for the server's answer to a channel open.
+	sessionOpenTimeout = 30 * time.Second
+	// keepaliveEvery / keepaliveMissed: a keepalive@openssh.com request every 15 s; three unanswered
+	// in a row (or a failed send) mean the transport is gone and the connection is dropped.
+	keepaliveEvery  = 15 * time.Second
+	keepaliveMissed = 3
+	// refusedAlone: refusals in a row with no other session open on the connection (the server
+	// takes none at all, or is still closing our last one) before the command gives up.
+	refusedAlone = 8
+)
+
+// slots is the number of sessions one connection may have open at once: it starts at max, shrinks to
+// what the server took when it refuses a channel (never below 1), and grows back one at a time.
+type slots struct {
+	mu     sync.Mutex
+	limit  int
+	max    int
+	inUse  int
+	streak int
+	wake   chan struct{} // closed (and replaced) whenever a slot may have become free
+}
+
+func newSlots(max int) *slots {
+	return &slots{limit: max, max: max, wake: make(chan struct{})}
+}
+
+func (s *slots) broadcast() { // s.mu held
+	close(s.wake)
+	s.wake = make(chan struct{})
+}
+
+// acquire waits for a free slot, the end of ctx, or the end of the connection (dead).
+func (s *slots) acquire(ctx context.Context, dead <-chan struct{}) error {
+	for {
+		s.mu.Lock()
+		if s.inUse < s.limit {
+			s.inUse++
+			s.mu.Unlock()
+			return nil
+		}
+		w := s.wake
+		s.mu.Unlock()
+		select {
+		case <-w:
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-dead:
+			return errConnGone
+		}
+	}
+}
+
+// release gives back a slot whose session is closed (or never opened).
+func (s *slots) release() {
+	s.mu.Lock()
+	s.inUse--
+	s.broadcast()
+	s.mu.Unlock()
+}
+
+// opened records a session the server accepted; after growAfter of them a shrunk limit grows by one.
+func (s *slots) opened() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.streak++
+	if s.streak >= growAfter && s.limit < s.max && s.inUse >= s.limit {
+		s.limit++
+		s.streak = 0
+		s.broadcast()
+	}
+}
+
+// refused records a refused channel while holding a slot and gives that slot back: the server took
+// no more than the other sessions open now. Returns how many others were open.
+func (s *slots) refused() (others int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	others = s.inUse - 1
+	if others < s.limit {
+		s.limit = max(1, others)
+	}
+	s.streak = 0
+	s.inUse--
+	s.broadcast()
+	return others
+}
+
+// current returns the limit and the slots in use (for tests and traces).
+func (s *slots) current() (limit, inUse int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.limit, s.inUse
+}
+
+var (
+	errConnGone    = errors.New("the shared SSH connection ended")
+	errOpenTimeout = errors.New("the SSH server did not answer a session request in time")
+)
+
+// refusedError: the server answers, but refuses every session even when no other is open.
+type refusedError struct{ last error }
+
+func (e *refusedError) Error() string {
+	return fmt.Sprintf("the SSH server refuses to open a session even with no other session open on this connection (%v): sshd's MaxSessions must be at least 1, and no other limit may refuse sessions for this login", e.last)
+}
+
+func (e *refusedError) Unwrap() error { return e.last }
+
+// isRefusal: the server answered the channel open with a failure; the transport itself is fine.
+func isRefusal(err error) bool {
+	var oce *ssh.OpenChannelError
+	return errors.As(err, &oce)
+}
+
+// openInSlot takes a slot and opens a session with open. A refusal gives the slot back, shrinks the
+// limit and waits for a slot again; an open that gets no answer within timeout fails with
+// errOpenTimeout (a session that opens later is closed). On success the caller owns the slot.
+func openInSlot[T any](ctx context.Context, s *slots, dead <-chan struct{}, timeout time.Duration, open func() (T, error), closeIt func(T)) (T, error) {
+	var zero T
+	alone := 0
+	for {
+		if err := s.acquire(ctx, dead); err != nil {
+			return zero, err
+		}
+		type result struct {
+			v   T
+			err error
+		}
+		ch := make(chan result, 1)
+		go func() {
+			v, err := open()
+			ch <- result{v, err}
+		}()
+		timer := time.NewTimer(timeout)
+		var r result
+		select {
+		case r = <-ch:
+			timer.Stop()
+		case <-timer.C:
+			s.release()
+			go func() {
+				if late := <-ch; late.err == nil {
+					closeIt(late.v)
+				}
+			}()
+			return zero, fmt.Errorf("%w (%s): the connection is taken as broken", errOpenTimeout, timeout)
+		case <-ctx.Done():
+			timer.Stop()
+			s.release()
+			go func() {
+				if late := <-ch; late.err == nil {
+					closeIt(late.v)
+				}
+			}()
+			return zero, ctx.Err()
+		}
+		if r.err == nil {
+			s.opened()
+			return r.v, nil
+		}
+		if !isRefusal(r.err) {
+			s.release()
+			return zero, r.err
+		}
+		if others := s.refused(); others > 0 {
+			alone = 0
+			continue // a slot frees when one of the others finishes
+		}
+		alone++
+		if alone >= refusedAlone {
+			return zero, &refusedError{last: r.err}
+		}
+		select { // the server may still be closing our last session: a short, growing pause
+		case <-time.After(time.Duration(alone) * 50 * time.Millisecond):
+		case <-ctx.Done():
+			return zero, ctx.Err()
+		case <-dead:
+			return zero, errConnGone
+		}
+	}
+}
 
 type pooledConn struct {
 	client *ssh.Client
-	slots  chan struct{}
+	slots  *slots
+	dead   chan struct{} // closed when the connection is closed, for whatever reason
+	once   sync.Once
+}
+
+// close ends the connection (running commands on it end too) and wakes everyone waiting on it.
+func (pc *pooledConn) close() {
+	pc.once.Do(func() {
+		close(pc.dead)
+		_ = pc.client.Close()
+	})
+}
+
+// keepalive sends keepalive@openssh.com every `every` and closes the connection when a send fails or
+// `missed` in a row get no answer within `every` (any answer counts: OpenSSH replies "failure").
+func (pc *pooledConn) keepalive(every time.Duration, missed int) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	unanswered := 0
+	for {
+		select {
+		case <-pc.dead:
+			return
+		case <-t.C:
+		}
+		answered := make(chan error, 1)
+		go func() {
+			_, _, err := pc.client.SendRequest("keepalive@openssh.com", true, nil)
+			answered <- err
+		}()
+		select {
+		case err := <-answered:
+			if err != nil {
+				pc.close()
+				return
+			}
+			unanswered = 0
+		case <-time.After(every):
+			unanswered++
+			if unanswered >= missed {
+				pc.close()
+				return
+			}
+		case <-pc.dead:
+			return
+		}
+	}
 }
 
 type connPool struct {
@@ -34,9 +273,17 @@ type connPool struct {
 	conns map[string]*pooledConn
 	// dialing serializes the first dial per key, so that parallel commands share one login.
 	dialing map[string]*sync.Mutex
+	// dial opens a new connection (a field so that tests can use an in-memory server).
+	dial           func(ctx context.Context, c resource.PropertyMap) (*ssh.Client, error)
+	openTimeout    time.Duration
+	keepaliveEvery time.Duration
 }
 
-var pool = &connPool{conns: map[string]*pooledConn{}, dialing: map[string]*sync.Mutex{}}
+func newPool(d func(ctx context.Context, c resource.PropertyMap) (*ssh.Client, error)) *connPool {
+	return &connPool{conns: map[string]*pooledConn{}, dialing: map[string]*sync.Mutex{}, dial: d, openTimeout: sessionOpenTimeout, keepaliveEvery: keepaliveEvery}
+}
+
+var pool = newPool(dial)
 
 // poolKey identifies a login: every connection property (secrets included) goes into a hash.
 func poolKey(c resource.PropertyMap) string {
@@ -74,7 +321,7 @@ func (p *connPool) get(ctx context.Context, key string, c resource.PropertyMap) 
 	}
 	p.mu.Unlock()
 	started := time.Now()
-	client, err := dial(ctx, c)
+	client, err := p.dial(ctx, c)
 	if err != nil {
 		return nil, err
 	}
@@ -82,26 +329,34 @@ func (p *connPool) get(ctx context.Context, key string, c resource.PropertyMap) 
 	if sp := opentracing.SpanFromContext(ctx); sp != nil {
 		sp.SetTag("conntune.ssh_dial_ms", time.Since(started).Milliseconds())
 	}
-	pc := &pooledConn{client: client, slots: make(chan struct{}, sessionsPerConn)}
+	pc := &pooledConn{client: client, slots: newSlots(sessionsPerConn), dead: make(chan struct{})}
 	p.mu.Lock()
 	p.conns[key] = pc
 	p.mu.Unlock()
+	// A connection that ends (closed by the host, keepalives unanswered) leaves the pool at once.
+	go func() {
+		_ = client.Wait()
+		p.drop(key, pc)
+	}()
+	if p.keepaliveEvery > 0 {
+		go pc.keepalive(p.keepaliveEvery, keepaliveMissed)
+	}
 	return pc, nil
 }
 
-// drop forgets a connection that failed (closed by the host, killed, timed out).
+// drop forgets a connection that failed (closed by the host, killed, timed out) and closes it.
 func (p *connPool) drop(key string, pc *pooledConn) {
 	p.mu.Lock()
 	if p.conns[key] == pc {
 		delete(p.conns, key)
 	}
 	p.mu.Unlock()
-	_ = pc.client.Close()
+	pc.close()
 }
 
-// session opens a channel on the shared connection for this login. A connection that no longer
-// works (its channel cannot be opened) is replaced once by a new one; a command that already ran
-// on a connection that then broke is never retried (it may have done part of its work).
+// session opens a channel on the shared connection for this login, waiting for a slot (see slots).
+// A connection whose transport failed is replaced once by a new one; a command that already ran on
+// a connection that then broke is never retried (it may have done part of its work).
 func (p *connPool) session(ctx context.Context, c resource.PropertyMap) (*ssh.Session, func(), error) {
 	key := poolKey(c)
 	var lastErr error
@@ -110,16 +365,18 @@ func (p *connPool) session(ctx context.Context, c resource.PropertyMap) (*ssh.Se
 		if err != nil {
 			return nil, nil, err
 		}
-		select {
-		case pc.slots <- struct{}{}:
-		case <-ctx.Done():
+		sess, err := openInSlot(ctx, pc.slots, pc.dead, p.openTimeout, pc.client.NewSession, func(s *ssh.Session) { _ = s.Close() })
+		if err == nil {
+			var once sync.Once
+			return sess, func() { once.Do(func() { _ = sess.Close(); pc.slots.release() }) }, nil
+		}
+		if ctx.Err() != nil {
 			return nil, nil, ctx.Err()
 		}
-		sess, err := pc.client.NewSession()
-		if err == nil {
-			return sess, func() { _ = sess.Close(); <-pc.slots }, nil
+		var refused *refusedError
+		if errors.As(err, &refused) {
+			return nil, nil, fmt.Errorf("ssh session: %w", err) // the server answers: a new connection would be refused too
 		}
-		<-pc.slots
 		lastErr = err
 		p.drop(key, pc)
 	}
@@ -129,9 +386,10 @@ func (p *connPool) session(ctx context.Context, c resource.PropertyMap) (*ssh.Se
 // closeAll ends every shared connection (the engine is done with this provider).
 func (p *connPool) closeAll() {
 	p.mu.Lock()
-	defer p.mu.Unlock()
-	for k, pc := range p.conns {
-		_ = pc.client.Close()
-		delete(p.conns, k)
+	conns := p.conns
+	p.conns = map[string]*pooledConn{}
+	p.mu.Unlock()
+	for _, pc := range conns {
+		pc.close()
 	}
 }
