@@ -101,8 +101,12 @@ export const sshdSchema = z
         tcpKeepAlive: z.boolean().default(true),
         /** Concurrent unauthenticated connections: heavy automation opens many at once (seed 000 "already good"). */
         maxStartups: maxStartups.default("200:30:400"),
-        /** Sessions per connection, for multiplexed automation (seed 000 "already good"). */
-        maxSessions: int(0, 10000).default(100),
+        /**
+         * Sessions per connection, for multiplexed automation (seed 000 "already good"). At least 1:
+         * 0 refuses every shell and command session, conntune's own included. conntune's provider
+         * opens at most 6 at once on its shared connection and adapts down to whatever sshd allows.
+         */
+        maxSessions: int(1, 10000).default(100),
         /** More directives, written as `Keyword value` (checked by `sshd -t` on the host). */
         extra: z.record(sshdDirective, sshdValue).default({}),
     })
@@ -305,6 +309,19 @@ export const hostRedisSchema = z
         path: z.string().regex(/^\/(?:[A-Za-z0-9_.@-]+\/)*[A-Za-z0-9_.@-]+\.conf$/, "must be an absolute path to a .conf file").default("/etc/redis/redis.conf"),
         /** The systemd unit running it. */
         service: unitName.default("redis-server.service"),
+        /**
+         * How conntune logs in to a Redis that requires it (requirepass or ACL users). The host's own
+         * auth lines stay in the file as they are; conntune never writes or reads them into its state.
+         */
+        auth: z
+            .object({
+                /** Name of the secret config key holding the password (`pulumi config set --secret NAME`). */
+                passwordSecret: configKeyName,
+                /** ACL user; default: Redis's `default` user (the one `requirepass` sets). */
+                user: z.string().regex(/^[A-Za-z0-9_.@-]{1,64}$/, "must be a Redis ACL user name (letters, digits, _ . @ -; at most 64)").optional(),
+            })
+            .strict()
+            .optional(),
         settings: redisSettingsSchema,
     })
     .strict();

@@ -6,7 +6,7 @@ import { createHash } from "node:crypto";
 import { HostConfig } from "./config";
 import { expectedProperties } from "./host/systemdOverride";
 import { loginCovered } from "./host/limits";
-import { renderHostRedisConf } from "./host/redisServer";
+import { KEPT_MARK, renderHostRedisConf } from "./host/redisServer";
 import { PAM_PROFILE, renderLimits, renderOverride, renderPamProfile, renderSshd, renderSysctl, renderSystemdDefaultLimit, sshdDirectives, sysctlEntries } from "./host/render";
 import { shq } from "./host/shell";
 
@@ -17,6 +17,8 @@ export interface Wanted {
     skippable: Set<string>;
     /** setting id → the managed file it lives in (what a repair re-applies). */
     fileOf: Record<string, string>;
+    /** file setting id → the line after which the host keeps its own lines (hashed without them). */
+    keptAfter?: Record<string, string>;
 }
 
 const sha = (s: string) => createHash("sha256").update(s).digest("hex");
@@ -59,8 +61,12 @@ export function wantedState(h: HostConfig): Wanted {
         put(`file:${current}`, sha(renderOverride(o)));
         for (const [k, v] of Object.entries(expectedProperties(o))) put(`unit:${o.unit}:${k}`, v);
     }
-    if (h.redis?.enabled) put(`file:${h.redis.path}`, sha(renderHostRedisConf(h.redis)));
-    return { values, skippable, fileOf };
+    const keptAfter: Record<string, string> = {};
+    if (h.redis?.enabled) {
+        put(`file:${h.redis.path}`, sha(renderHostRedisConf(h.redis)));
+        keptAfter[`file:${h.redis.path}`] = KEPT_MARK; // the host's own auth lines: not conntune's to compare
+    }
+    return { values, skippable, fileOf, keptAfter };
 }
 
 /** One script that prints `id=value` for every wanted setting (run as root; the login's limits are read before sudo). */
@@ -69,7 +75,9 @@ export function probeScript(w: Wanted): string {
     for (const id of Object.keys(w.values)) {
         const [kind, ...rest] = id.split(":");
         const arg = rest.join(":");
-        if (kind === "file") lines.push(`printf '%s=%s\\n' ${shq(id)} "$( [ -f ${shq(arg)} ] && sha256sum ${shq(arg)} | cut -d' ' -f1 || echo missing)"`);
+        const mark = w.keptAfter?.[id];
+        if (kind === "file" && mark !== undefined) lines.push(`printf '%s=%s\\n' ${shq(id)} "$( [ -f ${shq(arg)} ] && awk -v m=${shq(mark)} '$0==m{exit} {print}' ${shq(arg)} | sha256sum | cut -d' ' -f1 || echo missing)"`);
+        else if (kind === "file") lines.push(`printf '%s=%s\\n' ${shq(id)} "$( [ -f ${shq(arg)} ] && sha256sum ${shq(arg)} | cut -d' ' -f1 || echo missing)"`);
         else if (kind === "sshd") lines.push(`printf '%s=%s\\n' ${shq(id)} "$(awk -v k=${shq(arg)} '$1==k{ $1=""; sub(/^ /,""); print; exit }' <<<"$sshd_t")"`);
         else if (kind === "sysctl" && w.skippable.has(id)) {
             // A skip-policy key counts as "skipped" where the host cannot set it (a no-op write tells).

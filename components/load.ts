@@ -10,6 +10,8 @@ export interface LoadedStack {
     config: StackConfig;
     /** Connection per host name, secrets attached. */
     connections: Record<string, HostConnection>;
+    /** Per host name: the password for its Redis (`redis.auth.passwordSecret`), when set. */
+    redisPasswords: Record<string, pulumi.Output<string>>;
 }
 
 /** The `conntune:` keys conntune reads, besides the secret keys that hosts name. */
@@ -34,6 +36,7 @@ export function loadConfig(cfg: pulumi.Config = new pulumi.Config("conntune")): 
     const config = parseStackConfig({ hosts: cfg.getObject<unknown>("hosts"), redis: cfg.getObject<unknown>("redis"), repair: cfg.getObject<unknown>("repair") });
     const problems: string[] = [];
     const connections: Record<string, HostConnection> = {};
+    const redisPasswords: Record<string, pulumi.Output<string>> = {};
     config.hosts.forEach((h: HostConfig, i) => {
         const c = h.connection;
         const key = cfg.getSecret(c.privateKeySecret);
@@ -44,6 +47,12 @@ export function loadConfig(cfg: pulumi.Config = new pulumi.Config("conntune")): 
         if (c.sudoPasswordSecret !== undefined) {
             sudoPassword = cfg.getSecret(c.sudoPasswordSecret);
             if (sudoPassword === undefined) problems.push(`conntune:${c.sudoPasswordSecret}: missing: hosts[${i}].connection.sudoPasswordSecret names it`);
+        }
+        const redisAuth = h.redis?.enabled ? h.redis.auth : undefined;
+        if (redisAuth) {
+            const pw = cfg.getSecret(redisAuth.passwordSecret);
+            if (pw === undefined) problems.push(`conntune:${redisAuth.passwordSecret}: missing: hosts[${i}].redis.auth.passwordSecret names it (set it with \`pulumi config set --secret ${redisAuth.passwordSecret}\`)`);
+            else redisPasswords[h.name] = pw;
         }
         connections[h.name] = {
             host: c.host,
@@ -56,7 +65,7 @@ export function loadConfig(cfg: pulumi.Config = new pulumi.Config("conntune")): 
         };
     });
     const present = Object.keys(pulumi.runtime.allConfig()).filter((k) => k.startsWith("conntune:")).map((k) => k.slice("conntune:".length));
-    problems.push(...unknownKeyProblems(present, config.hosts.flatMap((h) => [h.connection.privateKeySecret, ...(h.connection.sudoPasswordSecret ? [h.connection.sudoPasswordSecret] : [])])));
+    problems.push(...unknownKeyProblems(present, config.hosts.flatMap((h) => [h.connection.privateKeySecret, ...(h.connection.sudoPasswordSecret ? [h.connection.sudoPasswordSecret] : []), ...(h.redis?.auth ? [h.redis.auth.passwordSecret] : [])])));
     if (problems.length) throw new ConfigError(problems);
-    return { config, connections };
+    return { config, connections, redisPasswords };
 }

@@ -130,6 +130,10 @@ cleanup() {
   fi
 }
 trap cleanup EXIT
+# A secret for the hooks (CT_STDIN_SECRET=1: e.g. the Redis password) is the first line of stdin. It
+# is always read here, before the content, so it can never become part of the file.
+CT_SECRET=""
+if [ "\${CT_STDIN_SECRET:-0}" = 1 ]; then IFS= read -r CT_SECRET || fail "the secret line on stdin is missing"; fi
 cat >"$NEW" || fail "could not receive the file content"
 chmod "$CT_MODE" "$NEW"
 pf_out=$(ct_preflight 2>&1) || fail "preflight for $CT_PATH failed: $pf_out"

@@ -1,13 +1,20 @@
 /**
  * RedisServerConfig (seed 002): the whole redis.conf of a Redis on a Linux host, through the shared
- * managed-file mechanism. Validated by starting the host's own redis-server with the candidate on a
- * spare loopback port (persistence off, temp dir); applied with CONFIG SET where Redis allows it and
- * a restart only for the directives it refuses at runtime (the output says which); verified with
- * CONFIG GET. Destroy restores the original file and restarts the service.
+ * managed-file mechanism. Validated by starting the host's own redis-server with the candidate as the
+ * service's user (redis), on no TCP port (a Unix socket in a private temp dir), persistence off;
+ * applied with CONFIG SET where Redis allows it and a restart only for the directives it refuses at
+ * runtime (the output says which); verified with CONFIG GET. Destroy restores the original file and
+ * restarts the service.
+ *
+ * Authentication: the host's own auth lines (requirepass, user, aclfile, masterauth, masteruser,
+ * rename-command) are carried over host-side into every new file, below KEPT_MARK: they never pass
+ * through conntune, its state or its diff, and a rewrite can never drop them. To log in, redis-cli
+ * gets the password (`redis.auth.passwordSecret`) in its environment (REDISCLI_AUTH), never in argv;
+ * it reaches the host as the first line of stdin, read before the file content.
  */
 import * as pulumi from "@pulumi/pulumi";
 import { HostRedisSettings } from "../config";
-import { ACTIVEDEFRAG_PROBE, redisDirectives, RESTART_ONLY } from "../redis/redisConf";
+import { redisDirectives, RESTART_ONLY } from "../redis/redisConf";
 import { HostConnection } from "./connection";
 import { redisHooks } from "./hooks";
 import { ManagedFile } from "./managedFile";
@@ -24,6 +31,12 @@ export const DEBIAN_BASE: Array<[string, string]> = [
     ["dbfilename", "dump.rdb"],
 ];
 
+/** Directives that are the host's own (authentication and access): kept as they are, never rendered. */
+export const KEPT_DIRECTIVES = ["requirepass", "masterauth", "masteruser", "user", "aclfile", "rename-command"] as const;
+
+/** The line after which the host's own auth lines follow in a file conntune wrote (drift ignores them). */
+export const KEPT_MARK = "# Kept from this host's own file by conntune (authentication; never rendered, never read into conntune's state):";
+
 /** Pure: the full redis.conf for a host (base layout, then the typed settings). */
 export function renderHostRedisConf(r: HostRedisSettings): string {
     const typed = redisDirectives(r.settings);
@@ -39,6 +52,21 @@ export interface RedisServerConfigArgs {
     repair?: Record<string, string>;
     /** Validated settings (components/config.ts `hostRedisSchema`). */
     settings: HostRedisSettings;
+    /** The Redis password (`settings.auth.passwordSecret`), a secret: given to redis-cli in its environment only. */
+    password?: pulumi.Input<string>;
+}
+
+/**
+ * stdin of the apply: the password line first (read by the script before the content, so it can
+ * never become file content), all of it secret.
+ */
+export function stdinWithSecret(password: pulumi.Input<string>, content: string, field: string): pulumi.Output<string> {
+    return pulumi.secret(
+        pulumi.output(password).apply((pw) => {
+            if (/[\r\n\0]/.test(pw) || pw === "") throw new Error(`${field}: the Redis password must be one non-empty line`);
+            return `${pw}\n${content}`;
+        }),
+    );
 }
 
 export class RedisServerConfig extends pulumi.ComponentResource {
@@ -50,6 +78,7 @@ export class RedisServerConfig extends pulumi.ComponentResource {
     constructor(name: string, args: RedisServerConfigArgs, opts?: pulumi.ComponentResourceOptions) {
         super("conntune:host:RedisServerConfig", name, {}, opts);
         const r = args.settings;
+        const auth = r.auth;
         this.path = r.path;
         this.content = renderHostRedisConf(r);
         const file = new ManagedFile(
@@ -57,7 +86,7 @@ export class RedisServerConfig extends pulumi.ComponentResource {
             {
                 connection: args.connection,
                 repair: args.repair,
-                content: this.content,
+                content: auth && args.password !== undefined ? stdinWithSecret(args.password, this.content, `conntune:${auth.passwordSecret}`) : this.content,
                 spec: {
                     path: r.path,
                     mode: "0640",
@@ -66,8 +95,13 @@ export class RedisServerConfig extends pulumi.ComponentResource {
                         CT_REDIS_SERVICE: r.service,
                         CT_REDIS_RESTART_ONLY: [...RESTART_ONLY].join(";"),
                         CT_REDIS_ACTIVEDEFRAG: r.settings.activedefrag ? "yes" : "no",
+                        CT_REDIS_KEEP: KEPT_DIRECTIVES.join("|"),
+                        CT_REDIS_KEPT_MARK: KEPT_MARK,
+                        CT_REDIS_USER: auth?.user ?? "",
+                        CT_REDIS_SECRET_NAME: auth && args.password !== undefined ? auth.passwordSecret : "",
+                        CT_STDIN_SECRET: auth && args.password !== undefined ? 1 : 0,
                     },
-                    hooks: redisHooks(ACTIVEDEFRAG_PROBE),
+                    hooks: redisHooks(),
                 },
             },
             { parent: this },

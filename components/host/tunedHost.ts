@@ -18,6 +18,8 @@ export interface TunedHostArgs {
     connection: HostConnection;
     /** Repair tokens by path (`conntune:repair.<host>`, written by `npm run drift -- --repair`). */
     repair?: Record<string, string>;
+    /** The password for the host's Redis (`redis.auth.passwordSecret`), a secret. */
+    redisPassword?: pulumi.Input<string>;
 }
 
 export interface TunedHostOutputs {
@@ -63,7 +65,7 @@ export class TunedHost extends pulumi.ComponentResource {
         // overrides (an override on redis-server.service restarts it too: never at the same time).
         const redis =
             h.redis && h.redis.enabled
-                ? new RedisServerConfig(`${name}-redis`, { connection: conn, repair: args.repair, settings: h.redis }, { parent: this, dependsOn: [...afterLimits.dependsOn, ...(sysctl ? [sysctl] : []), ...overrideResources] })
+                ? new RedisServerConfig(`${name}-redis`, { connection: conn, repair: args.repair, settings: h.redis, password: args.redisPassword }, { parent: this, dependsOn: [...afterLimits.dependsOn, ...(sysctl ? [sysctl] : []), ...overrideResources] })
                 : undefined;
         if (redis) files[redis.path] = lines(redis.content);
         const monitor =
