@@ -51,6 +51,8 @@ describe.runIf(run)("the shared SSH connection under sshd MaxSessions 2", () => 
         await stack.setHosts(entry({ alive: 240, keepalive: 900, soft: 2048, nofile: 12288 }));
         const r = await stack.up([], true);
         expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
+        // sshd did refuse channels during the update (the path under test was taken).
+        expect(Number(hostExec(h, "journalctl -t sshd -o cat --no-pager | grep -c 'no more sessions' || true").trim())).toBeGreaterThan(0);
         expect(hostExec(h, "sshd -T | grep -E '^(maxsessions|clientaliveinterval) ' | sort").trim()).toBe("clientaliveinterval 240\nmaxsessions 2");
         expect(hostExec(h, "sysctl -n net.ipv4.tcp_keepalive_time").trim()).toBe("900");
         expect(await sshRun(h, "ulimit -Sn")).toBe("2048");
