@@ -64,9 +64,12 @@ export const RESTART_ONLY = new Set(["tcp-backlog", "io-threads", "io-threads-do
 /**
  * A shell check that a redis-server binary accepts `activedefrag yes` (Debian's build does not: it
  * lacks Redis's own jemalloc). Exit 0 = supported (the server kept running until `timeout` stopped
- * it); otherwise it prints the server's own reason. Never used to drop the directive silently.
+ * it); otherwise it prints the server's own reason. Never used to drop the directive silently. It
+ * listens on a Unix socket in a temp dir only: with no port and no socket Redis exits at once ("not
+ * listen anywhere"), which would read as "unsupported". (On a host, components/host/hooks.ts runs
+ * the same check as the service's user.)
  */
-export const ACTIVEDEFRAG_PROBE = `out=$(timeout 2 redis-server --port 0 --save '' --appendonly no --activedefrag yes 2>&1); rc=$?
+export const ACTIVEDEFRAG_PROBE = `d=$(mktemp -d); out=$(timeout 2 redis-server --port 0 --unixsocket "$d/redis.sock" --dir "$d" --save '' --appendonly no --activedefrag yes 2>&1); rc=$?; rm -rf "$d"
 if [ "$rc" = 124 ]; then exit 0; fi
 echo "this redis-server does not support activedefrag: $( { printf '%s' "$out" | grep -m1 -i jemalloc || printf '%s' "$out" | grep -m1 -i -E 'cannot|error'; } | sed 's/^[0-9:. *#-]*//')"; exit 1`;
 
