@@ -183,13 +183,18 @@ func TestRefusedChannelsShrinkTheSlotsAndEveryCommandStillRunsOnOneConnection(t 
 	if d := f.dials.Load(); d != 1 {
 		t.Fatalf("the connection was dropped and dialed again: %d dials", d)
 	}
-	if f.refusals == 0 {
+	f.mu.Lock()
+	refusals, peak := f.refusals, f.peak
+	f.mu.Unlock()
+	if refusals == 0 {
 		t.Fatalf("the fake never refused a channel: the test proves nothing")
 	}
-	if f.peak > 2 {
-		t.Fatalf("the server had %d sessions open, MaxSessions is 2", f.peak)
+	if peak > 2 {
+		t.Fatalf("the server had %d sessions open, MaxSessions is 2", peak)
 	}
+	p.mu.Lock()
 	pc := p.conns[poolKey(login)]
+	p.mu.Unlock()
 	if limit, inUse := pc.slots.current(); limit > 2 || inUse != 0 {
 		t.Fatalf("slots after the run: limit %d (want at most 2), in use %d (want 0)", limit, inUse)
 	}
