@@ -20,7 +20,9 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { addGatewayUnit, hostExec, startHosts, stopHosts, TestHost } from "../test/hosts/harness";
 import { conntuneProject, REPO, Stack } from "../test/e2e/pulumi";
-import { arg } from "../scripts/cli";
+import { exitOnError, intFlag, parseFlags, UsageError } from "../scripts/cli";
+
+const USAGE = "npm run bench -- [--sizes 1,5,10] [--reps 2] [--parallel 64] [--conntune-only] [--out DIR]";
 
 const UNIT = "llm-gateway.service";
 const PHASES = ["first", "noop", "change"] as const;
@@ -422,11 +424,15 @@ function report(rs: SizeResult[], extra: { engine: number; login: number; parall
 }
 
 async function main(): Promise<void> {
-    const sizes = (arg("sizes") ?? "1,5,10").split(",").map(Number);
-    const outDir = path.resolve(arg("out") ?? path.join(REPO, "bench", "results"));
-    const parallel = Number(arg("parallel") ?? "64");
+    const flags = parseFlags({ sizes: "string", reps: "string", parallel: "string", "conntune-only": "boolean", out: "string" });
+    const sizesFlag = flags.sizes ?? "1,5,10";
+    if (!/^\d+(,\d+)*$/.test(sizesFlag)) throw new UsageError(`flag --sizes: must be host counts separated by commas (e.g. 1,5,10), not '${sizesFlag}'`);
+    const sizes = sizesFlag.split(",").map((n) => intFlag("sizes", n, 1, 1, 10));
+    const outDir = path.resolve(flags.out ?? path.join(REPO, "bench", "results"));
+    const parallel = intFlag("parallel", flags.parallel, 64, 1, 1000);
+    const reps = intFlag("reps", flags.reps, 2, 1, 10);
     // --conntune-only: a quick look at conntune alone (the results file then has no ratios).
-    const withAnsible = !process.argv.includes("--conntune-only");
+    const withAnsible = !flags["conntune-only"];
     const started = new Date().toISOString();
     const t0 = Date.now();
     log(`sizes ${sizes.join(", ")}; results go to ${outDir}`);
@@ -436,7 +442,6 @@ async function main(): Promise<void> {
     log(`bare SSH login: ${login.toFixed(3)} s`);
     // Each size is measured `reps` times (tools side by side each time); a cell is the fastest of
     // its repetitions, the usual way to read a benchmark on a machine that other work shares.
-    const reps = Number(arg("reps") ?? "2");
     const runs: SizeResult[][] = [];
     for (let rep = 1; rep <= reps; rep++) {
         const results: SizeResult[] = [];
@@ -470,7 +475,4 @@ async function main(): Promise<void> {
     console.log(md);
 }
 
-main().catch((e) => {
-    console.error(e instanceof Error ? e.message : e);
-    process.exit(1);
-});
+main().catch(exitOnError("bench", USAGE, 1));

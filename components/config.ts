@@ -72,7 +72,7 @@ const maxStartups = z
     }, { message: "start must be at least 1, rate from 1 to 100 (percent) and full at least start", when: (payload) => payload.issues.length === 0 });
 
 const sshdDirective = z.string().regex(/^[A-Za-z][A-Za-z0-9]{1,40}$/, "must be an sshd_config keyword (letters and digits)");
-const sshdValue = z.string().min(1, "must not be empty").regex(/^[^\n\r#\0]+$/, "must be one line without '#'");
+const sshdValue = z.string().min(1, "must not be empty").regex(/^[^\x00-\x08\x0a-\x1f\x7f#]+$/, "must be one line without '#' or control characters");
 /**
  * Keywords `extra` may not set, lowercase → the typed field that owns them (sshd keeps the first
  * value it reads, so a second one would be silently ignored). Match and Include are refused too.
@@ -85,6 +85,35 @@ const SSHD_TYPED: Record<string, string> = {
     maxstartups: "maxStartups",
     maxsessions: "maxSessions",
 };
+
+/**
+ * `extra` keywords that weaken authentication (lowercase), with the values that do (`risky`), or
+ * every value but the `safe` ones. Refused unless named in sshd.allowRiskyKeywords.
+ */
+const SSHD_RISKY: Record<string, { risky?: string[]; safe?: string[]; why: string }> = {
+    permitrootlogin: { risky: ["yes"], why: "lets root log in with a password" },
+    passwordauthentication: { risky: ["yes"], why: "turns password logins on" },
+    permitemptypasswords: { risky: ["yes"], why: "lets accounts without a password log in" },
+    kbdinteractiveauthentication: { risky: ["yes"], why: "turns keyboard-interactive (password) logins on" },
+    challengeresponseauthentication: { risky: ["yes"], why: "turns challenge-response (password) logins on" },
+    hostbasedauthentication: { risky: ["yes"], why: "lets a trusted host vouch for its users" },
+    permituserenvironment: { safe: ["no"], why: "lets a user's ~/.ssh/environment set the login's environment (e.g. LD_PRELOAD)" },
+    authorizedkeysfile: { why: "moves where sshd reads the keys that may log in" },
+    authorizedkeyscommand: { safe: ["none"], why: "lets a program decide which keys may log in" },
+    authorizedprincipalscommand: { safe: ["none"], why: "lets a program decide which certificate principals may log in" },
+    trustedusercakeys: { safe: ["none"], why: "lets every user certificate that CA signs log in" },
+};
+
+/** Why `Keyword value` in sshd `extra` weakens authentication, or undefined when it does not. */
+export function sshdRisk(keyword: string, value: string): string | undefined {
+    const r = SSHD_RISKY[keyword.toLowerCase()];
+    const v = value.trim().toLowerCase();
+    if (!r || (r.risky && !r.risky.includes(v)) || r.safe?.includes(v)) return undefined;
+    return `${keyword} ${value} ${r.why}: it weakens authentication`;
+}
+
+/** With loginGraceTime 0 no unauthenticated slot is ever freed: MaxStartups must leave at least sshd's default (100) of them. */
+const MIN_FULL_WITHOUT_GRACE = 100;
 
 export const sshdSchema = z
     .object({
@@ -109,9 +138,30 @@ export const sshdSchema = z
         maxSessions: int(1, 10000).default(100),
         /** More directives, written as `Keyword value` (checked by `sshd -t` on the host). */
         extra: z.record(sshdDirective, sshdValue).default({}),
+        /**
+         * Opt-in, keyword by keyword, to settings refused by default because they weaken
+         * authentication or can lock logins out (e.g. `PermitRootLogin yes`, `loginGraceTime: 0`).
+         */
+        allowRiskyKeywords: z.array(sshdDirective).optional(),
     })
     .strict()
     .superRefine((s, ctx) => {
+        const allowed = new Set((s.allowRiskyKeywords ?? []).map((k) => k.toLowerCase()));
+        const optIn = (keyword: string) => `list "${keyword}" in sshd.allowRiskyKeywords to set it anyway`;
+        for (const [key, value] of Object.entries(s.extra)) {
+            const risk = sshdRisk(key, value);
+            if (risk && !allowed.has(key.toLowerCase())) ctx.addIssue({ code: "custom", path: ["extra", key], message: `${risk}: ${optIn(key)}` });
+        }
+        const full = Number(s.maxStartups.split(":").pop());
+        if (s.loginGraceTime === 0 && full < MIN_FULL_WITHOUT_GRACE && !allowed.has("logingracetime")) {
+            ctx.addIssue({
+                code: "custom",
+                path: ["loginGraceTime"],
+                message:
+                    `0 never frees the slot of a connection that does not log in: ${full} such connections (maxStartups ${s.maxStartups}) and sshd refuses every new login. ` +
+                    `With loginGraceTime 0, maxStartups must allow at least ${MIN_FULL_WITHOUT_GRACE} (sshd's default full); or set loginGraceTime above 0 (a slot is freed after that many seconds); or ${optIn("LoginGraceTime")}`,
+            });
+        }
         const seen = new Map<string, string>();
         for (const key of Object.keys(s.extra)) {
             const lower = key.toLowerCase();
@@ -172,6 +222,62 @@ export const HIGH_CONCURRENCY_PRESET: Partial<Record<SysctlKey, number>> = {
 
 export const SYSCTL_PRESETS = { keepalive: KEEPALIVE_PRESET, highConcurrency: HIGH_CONCURRENCY_PRESET } as const;
 
+/**
+ * Common net.* keys outside the catalog: a typo check must not call a real key a typo of a
+ * catalog key (net.ipv4.tcp_wmem is one letter from tcp_rmem), and typos of these are caught too.
+ */
+export const WELL_KNOWN_NET_KEYS = [
+    "net.core.netdev_max_backlog", "net.core.optmem_max", "net.core.rmem_default", "net.core.wmem_default", "net.core.busy_poll", "net.core.busy_read",
+    "net.core.default_qdisc", "net.ipv4.ip_forward", "net.ipv4.ip_local_port_range", "net.ipv4.ip_local_reserved_ports", "net.ipv4.ip_nonlocal_bind",
+    "net.ipv4.tcp_rmem", "net.ipv4.tcp_wmem", "net.ipv4.tcp_mem", "net.ipv4.udp_mem", "net.ipv4.udp_rmem_min", "net.ipv4.udp_wmem_min",
+    "net.ipv4.tcp_congestion_control", "net.ipv4.tcp_fastopen", "net.ipv4.tcp_mtu_probing", "net.ipv4.tcp_timestamps", "net.ipv4.tcp_sack",
+    "net.ipv4.tcp_window_scaling", "net.ipv4.tcp_max_tw_buckets", "net.ipv4.tcp_max_orphans", "net.ipv4.tcp_synack_retries", "net.ipv4.tcp_syn_retries",
+    "net.ipv4.tcp_retries1", "net.ipv4.tcp_retries2", "net.ipv4.tcp_slow_start_after_idle", "net.ipv4.tcp_no_metrics_save", "net.ipv4.tcp_notsent_lowat",
+    "net.ipv4.tcp_rfc1337", "net.ipv4.tcp_abort_on_overflow", "net.ipv4.tcp_autocorking", "net.ipv4.tcp_ecn", "net.ipv4.tcp_adv_win_scale",
+    "net.ipv4.tcp_moderate_rcvbuf", "net.ipv4.tcp_user_timeout", "net.ipv4.ping_group_range", "net.ipv4.icmp_echo_ignore_all",
+    "net.ipv4.conf.all.rp_filter", "net.ipv4.conf.default.rp_filter", "net.ipv4.conf.all.forwarding", "net.ipv4.conf.all.accept_redirects",
+    "net.ipv4.conf.all.send_redirects", "net.ipv4.conf.all.accept_source_route", "net.ipv4.conf.all.log_martians",
+    "net.ipv6.conf.all.disable_ipv6", "net.ipv6.conf.default.disable_ipv6", "net.ipv6.conf.all.forwarding", "net.ipv6.bindv6only",
+    "net.netfilter.nf_conntrack_buckets", "net.netfilter.nf_conntrack_tcp_timeout_established", "net.netfilter.nf_conntrack_tcp_timeout_time_wait",
+    "net.netfilter.nf_conntrack_tcp_timeout_close_wait", "net.netfilter.nf_conntrack_tcp_timeout_fin_wait", "net.nf_conntrack_max", "net.unix.max_dgram_qlen",
+];
+
+/**
+ * Keys that, once set, cannot be set back until a reboot: destroy could not restore them.
+ * (All machine-wide keys outside the catalog are refused; these get their own words.)
+ */
+const ONE_WAY_SYSCTL_KEYS = new Set(["kernel.modules_disabled", "kernel.kexec_load_disabled", "kernel.unprivileged_bpf_disabled", "kernel.yama.ptrace_scope"]);
+
+/** The known key `key` is most likely a typo of (edit distance 1 or 2), or undefined. */
+export function sysctlTypo(key: string): string | undefined {
+    const known = [...Object.keys(SYSCTL_CATALOG), ...WELL_KNOWN_NET_KEYS];
+    if (known.includes(key)) return undefined;
+    let best: { key: string; d: number } | undefined;
+    for (const k of known) {
+        const d = distance(key, k);
+        if (d <= 2 && (!best || d < best.d)) best = { key: k, d };
+    }
+    return best?.key;
+}
+
+/**
+ * Why setting `key` is refused without naming it in sysctl.allowRiskyKeys, or undefined: a typo of a
+ * known key, a key that cannot be undone, or a machine-wide key (anything outside net.*) that is not
+ * in the catalog.
+ */
+export function sysctlRisk(key: string): string | undefined {
+    if (key in SYSCTL_CATALOG) return undefined;
+    const near = sysctlTypo(key);
+    if (near) return `is not a known key: did you mean ${near}? (the host would refuse it mid-apply; if ${key} is meant, list it in sysctl.allowRiskyKeys)`;
+    if (ONE_WAY_SYSCTL_KEYS.has(key)) return `cannot be undone until the host reboots (destroy could not put the old value back) and applies to the whole machine: list it in sysctl.allowRiskyKeys to set it anyway`;
+    const top = key.split(".")[0];
+    if (top !== "net") {
+        const ok = Object.keys(SYSCTL_CATALOG).filter((k) => !k.startsWith("net."));
+        return `is a machine-wide ${top}.* key outside conntune's catalog (known: ${ok.join(", ")}): list it in sysctl.allowRiskyKeys to set it anyway`;
+    }
+    return undefined;
+}
+
 const sysctlKey = z.string().regex(/^[a-z0-9_]+(\.[a-z0-9_-]+)+$/, "must be a sysctl key like net.ipv4.tcp_keepalive_time");
 /** A value for any key (known keys are range-checked below), or null to remove a preset key. */
 const SYSCTL_VALUE = "must be an integer, simple text (letters, digits, space . _ : -), or null to remove a preset key";
@@ -191,9 +297,22 @@ export const sysctlSchema = z
         onUnavailable: unavailablePolicy.default("fail"),
         /** Per-key override of onUnavailable. */
         keyPolicy: z.record(sysctlKey, unavailablePolicy).default({}),
+        /**
+         * Opt-in, key by key, to settings refused by default: machine-wide keys outside the catalog
+         * (kernel.*, vm.*, fs.*, …), keys that cannot be undone (kernel.modules_disabled), and keys one
+         * typo away from a known key.
+         */
+        allowRiskyKeys: z.array(sysctlKey).default([]),
     })
     .strict()
     .superRefine((s, ctx) => {
+        for (const [key, value] of Object.entries(s.settings)) {
+            const risk = value === null ? undefined : sysctlRisk(key);
+            if (risk && !s.allowRiskyKeys.includes(key)) ctx.addIssue({ code: "custom", path: ["settings", key], message: risk });
+        }
+        s.allowRiskyKeys.forEach((key, i) => {
+            if (s.settings[key] === undefined || s.settings[key] === null) ctx.addIssue({ code: "custom", path: ["allowRiskyKeys", i], message: `names ${key}, which sysctl.settings does not set: list only keys set there` });
+        });
         for (const [key, value] of Object.entries(s.settings)) {
             const known = SYSCTL_CATALOG[key as SysctlKey];
             if (known && value !== null) {
@@ -227,8 +346,11 @@ export const limitsSchema = z
         soft: int(1024, 1048576).default(65536),
         /** Hard nofile (at most fs.nr_open, 1048576 by default). */
         hard: int(1024, 1048576).default(65536),
-        /** systemd's DefaultLimitNOFILE for services (seed 000: system.conf); null leaves systemd alone. */
-        systemdDefault: z.union([int(1024, 1048576), z.null()]).default(65536),
+        /**
+         * systemd's DefaultLimitNOFILE for services (seed 000: system.conf): a number sets soft and hard
+         * to it; unset: the login limits (soft:hard); null leaves systemd alone.
+         */
+        systemdDefault: z.union([int(1024, 1048576), z.null()]).optional(),
         /** Drop-in under /etc/systemd/system.conf.d/ for DefaultLimitNOFILE. */
         systemdFileName: confFileName.default("90-conntune-limits.conf"),
         /**
@@ -247,11 +369,22 @@ export const limitsSchema = z
 
 export const unitName = z
     .string()
-    .regex(/^[A-Za-z0-9:_.\\-]+(@[A-Za-z0-9:_.\\-]*)?\.(service|socket|timer|mount|path|slice|target)$/, "must be a systemd unit name like llm-gateway.service (letters, digits, : _ . - @)");
+    .regex(
+        /^[A-Za-z0-9:_][A-Za-z0-9:_.-]*(@[A-Za-z0-9:_.-]*)?\.(service|socket|timer|mount|path|slice|target)$/,
+        "must be a systemd unit name like llm-gateway.service (letters, digits, : _ . - @; not starting with '-' or '.', no '\\')",
+    );
 
 const sectionName = z.enum(["Unit", "Service", "Socket", "Timer", "Install", "Mount", "Path", "Slice"], { error: "must be a unit file section such as Service or Unit" });
 const directiveName = z.string().regex(/^[A-Z][A-Za-z0-9]{1,60}$/, "must be a unit directive such as LimitNOFILE");
-const directiveValue = z.union([z.number(), z.boolean(), z.string().regex(/^[^\n\r\0]*$/, "must be one line")]);
+const directiveValue = z.union([
+    z.number(),
+    z.boolean(),
+    z
+        .string()
+        .regex(/^[^\x00-\x1f\x7f]*$/, "must be one line without control characters")
+        // systemd joins the next line onto a line ending in '\': the directive shown would never apply.
+        .refine((v) => !v.endsWith("\\"), { message: "must not end in '\\' (systemd would join the next line onto it: the directive would not apply as shown)", when: (p) => p.issues.length === 0 }),
+]);
 
 export const overrideSchema = z
     .object({
@@ -301,12 +434,25 @@ export const monitorSchema = z
         if (!m.ports.includes(m.alertPort)) ctx.addIssue({ code: "custom", path: ["alertPort"], message: `must be one of ports (${m.ports.join(", ")})` });
     });
 
+/**
+ * Where a host's redis.conf may live (Debian/Ubuntu, RHEL/Fedora, source installs, Redis Stack): conntune
+ * writes it as root and restarts Redis, so a path elsewhere (/etc/ld.so.conf) would overwrite a system file.
+ */
+export const REDIS_CONF_DIRS = ["/etc/redis/", "/etc/redis.conf", "/usr/local/etc/redis/", "/etc/redis-stack.conf", "/opt/redis-stack/etc/"];
+
 /** Redis on the host itself (seed 002): the whole redis.conf, applied live where Redis allows. */
 export const hostRedisSchema = z
     .object({
         enabled: z.boolean().default(true),
         /** The config file the service reads. */
-        path: z.string().regex(/^\/(?:[A-Za-z0-9_.@-]+\/)*[A-Za-z0-9_.@-]+\.conf$/, "must be an absolute path to a .conf file").default("/etc/redis/redis.conf"),
+        path: z
+            .string()
+            .regex(/^\/(?:[A-Za-z0-9_.@-]+\/)*[A-Za-z0-9_.@-]+\.conf$/, "must be an absolute path to a .conf file")
+            .refine((p) => !p.split("/").some((seg) => seg === "." || seg === "..") && REDIS_CONF_DIRS.some((d) => (d.endsWith("/") ? p.startsWith(d) : p === d)), {
+                message: `must be a .conf file in Redis's own configuration directories: ${REDIS_CONF_DIRS.map((d) => (d.endsWith("/") ? `${d}…` : d)).join(", ")}`,
+                when: (p) => p.issues.length === 0,
+            })
+            .default("/etc/redis/redis.conf"),
         /** The systemd unit running it. */
         service: unitName.default("redis-server.service"),
         /**
@@ -360,7 +506,14 @@ export const redisStackSchema = z
         /** render: write manifests to renderDir for Argo CD / Flux; live: apply through the cluster API. */
         mode: z.enum(["render", "live"], { error: "must be 'render' or 'live'" }).default("render"),
         /** Where render mode writes manifests (relative to the project). */
-        renderDir: z.string().regex(/^[A-Za-z0-9_./-]+$/, "must be a path of letters, digits and _ . / -").refine((p) => !p.split("/").includes(".."), "must not contain '..'").default("rendered/k8s"),
+        renderDir: z
+            .string()
+            .regex(/^[A-Za-z0-9_./-]+$/, "must be a path of letters, digits and _ . / -")
+            .refine((p) => !p.startsWith("/") && !p.split("/").includes("..") && p.split("/").some((seg) => seg !== "" && seg !== "."), {
+                message: "must be a directory inside the project, relative to it (e.g. rendered/k8s): no leading '/', no '..', not the project directory itself",
+                when: (p) => p.issues.length === 0,
+            })
+            .default("rendered/k8s"),
         /** Live mode: kubeconfig file; default: the usual KUBECONFIG / ~/.kube/config. */
         kubeconfig: z.string().regex(/^[A-Za-z0-9_./~-]+$/, "must be a file path").optional(),
         /** Live mode: kubeconfig context. */

@@ -80,8 +80,10 @@ export function probeScript(w: Wanted): string {
         else if (kind === "file") lines.push(`printf '%s=%s\\n' ${shq(id)} "$( [ -f ${shq(arg)} ] && sha256sum ${shq(arg)} | cut -d' ' -f1 || echo missing)"`);
         else if (kind === "sshd") lines.push(`printf '%s=%s\\n' ${shq(id)} "$(awk -v k=${shq(arg)} '$1==k{ $1=""; sub(/^ /,""); print; exit }' <<<"$sshd_t")"`);
         else if (kind === "sysctl" && w.skippable.has(id)) {
-            // A skip-policy key counts as "skipped" where the host cannot set it (a no-op write tells).
-            lines.push(`f=/proc/sys/$(tr . / <<<${shq(arg)}); if [ -e "$f" ] && (v=$(cat "$f") && printf '%s\\n' "$v" >"$f") 2>/dev/null; then printf '%s=%s\\n' ${shq(id)} "$(sysctl -n ${shq(arg)} | tr -s '\\t ' ' ')"; else printf '%s=skipped\\n' ${shq(id)}; fi`);
+            // A skip-policy key counts as "skipped" where the host cannot set it. A check must never
+            // write (not even the value it just read: a change made in between would be undone), so
+            // "cannot set" is what access(2) says, not the outcome of a write.
+            lines.push(`f=/proc/sys/$(tr . / <<<${shq(arg)}); if [ -e "$f" ] && [ -w "$f" ]; then printf '%s=%s\\n' ${shq(id)} "$(sysctl -n ${shq(arg)} 2>/dev/null | tr -s '\\t ' ' ')"; else printf '%s=skipped\\n' ${shq(id)}; fi`);
         } else if (kind === "sysctl") lines.push(`printf '%s=%s\\n' ${shq(id)} "$(sysctl -n ${shq(arg)} 2>/dev/null | tr -s '\\t ' ' ')"`);
         else if (kind === "unit") {
             const [unit, prop] = arg.split(":");
@@ -106,6 +108,15 @@ export function compare(w: Wanted, found: Record<string, string>): DriftRow[] {
         const short = (v: string) => (setting.startsWith("file:") && v.length === 64 ? `sha256:${v.slice(0, 12)}` : v);
         return { setting, wanted: short(wanted), found: short(f), status: ok ? "ok" : "drift" };
     });
+}
+
+/**
+ * The drift check's exit code: 2 when any host has no result or an error (the check is incomplete),
+ * else 1 on drift, else 0.
+ */
+export function driftExitCode(hosts: string[], results: Record<string, DriftRow[] | { error: string } | undefined>): 0 | 1 | 2 {
+    if (hosts.some((h) => !Array.isArray(results[h]))) return 2;
+    return hosts.some((h) => (results[h] as DriftRow[]).some((r) => r.status === "drift")) ? 1 : 0;
 }
 
 export function parseProbe(out: string): Record<string, string> {

@@ -8,6 +8,9 @@
 import { addGatewayUnit, capability, hostExec, startHost, stopHosts, TestHost } from "../test/hosts/harness";
 import { sshRun } from "../test/hosts/ssh";
 import { conntuneProject, Stack } from "../test/e2e/pulumi";
+import { exitOnError, parseFlags } from "./cli";
+
+const USAGE = "npm run demo   (no flags; KEEP=1 keeps the stack and host up until Ctrl-C)";
 
 const step = (msg: string) => console.log(`\n==> ${msg}`);
 
@@ -33,6 +36,7 @@ function idle(s: Record<string, string>): string {
 }
 
 async function main(): Promise<void> {
+    parseFlags({});
     const cap = capability();
     if (!cap.ok) throw new Error(`the demo boots a local test host and cannot here: ${cap.reason}`);
     step("booting a local test host (Debian bookworm, systemd, OpenSSH) in its own network namespace");
@@ -104,7 +108,4 @@ async function main(): Promise<void> {
     }
 }
 
-main().catch((e) => {
-    console.error(`demo failed: ${e instanceof Error ? e.message : String(e)}`);
-    process.exit(1);
-});
+main().catch(exitOnError("demo failed", USAGE, 1));

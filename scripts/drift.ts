@@ -8,9 +8,11 @@
  */
 import { NodeSSH } from "node-ssh";
 import { parseStackConfig } from "../components/config";
-import { compare, DriftRow, formatTable, parseProbe, probeScript, wantedState } from "../components/drift";
+import { compare, DriftRow, driftExitCode, formatTable, parseProbe, probeScript, wantedState } from "../components/drift";
 import { asRoot } from "../components/host/connection";
-import { arg, objectConfig, pulumi } from "./cli";
+import { exitOnError, intFlag, objectConfig, parseFlags, pulumi, UsageError } from "./cli";
+
+const USAGE = "npm run drift -- --stack NAME [--json] [--parallel N] [--repair] [--project-dir DIR]";
 
 function pulumiConfig(stack: string): Record<string, unknown> {
     const out = pulumi(["config", "--json", "--show-secrets", "--stack", stack], "capture");
@@ -19,7 +21,7 @@ function pulumiConfig(stack: string): Record<string, unknown> {
 }
 
 /** Mark the drifted files for re-apply (a new repair token each) and run `pulumi up`. */
-function repair(stack: string, config: ReturnType<typeof parseStackConfig>, results: Record<string, DriftRow[] | { error: string }>): void {
+function repair(stack: string, config: ReturnType<typeof parseStackConfig>, results: Record<string, DriftRow[] | { error: string }>, json: boolean): void {
     const tokens: Record<string, Record<string, string>> = JSON.parse(JSON.stringify(config.repair));
     const token = Date.now().toString(36);
     for (const h of config.hosts) {
@@ -29,7 +31,7 @@ function repair(stack: string, config: ReturnType<typeof parseStackConfig>, resu
         for (const r of rows.filter((x) => x.status === "drift")) (tokens[h.name] ??= {})[fileOf[r.setting]] = token;
     }
     pulumi(["config", "set-all", "--stack", stack, "--json", objectConfig("conntune:repair", tokens)], "quiet");
-    pulumi(["up", "--yes", "--skip-preview", "--diff", "--stack", stack, "--message", "conntune drift repair"], process.argv.includes("--json") ? "quiet" : "show");
+    pulumi(["up", "--yes", "--skip-preview", "--diff", "--stack", stack, "--message", "conntune drift repair"], json ? "quiet" : "show");
 }
 
 async function checkHost(h: ReturnType<typeof parseStackConfig>["hosts"][number], cfg: Record<string, unknown>): Promise<DriftRow[]> {
@@ -55,11 +57,14 @@ async function checkHost(h: ReturnType<typeof parseStackConfig>["hosts"][number]
 }
 
 async function main(): Promise<number> {
-    const stack = arg("stack");
-    if (!stack) throw new Error("usage: npm run drift -- --stack NAME [--json] [--parallel N]");
-    const parallel = Math.max(1, Number(arg("parallel") ?? 4));
+    const flags = parseFlags({ stack: "string", json: "boolean", parallel: "string", repair: "boolean", "project-dir": "string" });
+    const stack = flags.stack;
+    if (!stack) throw new UsageError("--stack is required");
+    const parallel = intFlag("parallel", flags.parallel, 4, 1, 64);
+    const json = flags.json === true;
     const cfg = pulumiConfig(stack);
     const config = parseStackConfig({ hosts: cfg["conntune:hosts"], redis: cfg["conntune:redis"], repair: cfg["conntune:repair"] });
+    if (config.hosts.length === 0) throw new Error(`stack ${stack} has no hosts (conntune:hosts is empty): nothing to check`);
     const results: Record<string, DriftRow[] | { error: string }> = {};
     const queue = [...config.hosts];
     await Promise.all(
@@ -74,8 +79,8 @@ async function main(): Promise<number> {
         }),
     );
     let drift = Object.values(results).some((r) => Array.isArray(r) && r.some((x) => x.status === "drift"));
-    if (drift && process.argv.includes("--repair")) {
-        repair(stack, config, results);
+    if (drift && flags.repair) {
+        repair(stack, config, results, json);
         for (const h of config.hosts) {
             try {
                 results[h.name] = await checkHost(h, cfg);
@@ -85,23 +90,19 @@ async function main(): Promise<number> {
         }
         drift = Object.values(results).some((r) => Array.isArray(r) && r.some((x) => x.status === "drift"));
     }
-    const errors = Object.values(results).some((r) => !Array.isArray(r));
-    if (process.argv.includes("--json")) console.log(JSON.stringify({ stack, drift, hosts: results }, null, 2));
+    // A host that got no result (its check never ran) is an error, not "no drift".
+    for (const h of config.hosts) results[h.name] ??= { error: "no result: the check did not run for this host" };
+    const code = driftExitCode(config.hosts.map((h) => h.name), results);
+    if (json) console.log(JSON.stringify({ stack, drift, hosts: results }, null, 2));
     else {
         for (const h of config.hosts) {
             const r = results[h.name];
             console.log(Array.isArray(r) ? formatTable(h.name, r) : `host ${h.name}\nERROR: ${r.error}`);
             console.log("");
         }
-        console.log(errors ? "drift check incomplete: see errors above" : drift ? "DRIFT found" : "no drift");
+        console.log(code === 2 ? "drift check incomplete: see errors above" : drift ? "DRIFT found" : "no drift");
     }
-    return errors ? 2 : drift ? 1 : 0;
+    return code;
 }
 
-main().then(
-    (code) => process.exit(code),
-    (e) => {
-        console.error(`drift: ${(e as Error).message}`);
-        process.exit(2);
-    },
-);
+main().then((code) => process.exit(code), exitOnError("drift", USAGE, 2));

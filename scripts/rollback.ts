@@ -16,7 +16,9 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as readline from "node:readline/promises";
-import { arg, projectDir, pulumi } from "./cli";
+import { exitOnError, intFlag, parseFlags, projectDir, pulumi, UsageError } from "./cli";
+
+const USAGE = "npm run rollback -- --stack NAME (--list | --to N [--program] [--yes]) [--project-dir DIR]";
 
 interface ConfigValue {
     value?: string;
@@ -85,17 +87,20 @@ function programAt(rev: string): { dir: string; remove: () => void } {
 }
 
 async function main(): Promise<void> {
-    const stack = arg("stack");
-    if (!stack) throw new Error("usage: npm run rollback -- --stack NAME (--list | --to N [--yes])");
+    const flags = parseFlags({ stack: "string", list: "boolean", to: "string", program: "boolean", yes: "boolean", "project-dir": "string" });
+    const stack = flags.stack;
+    if (!stack) throw new UsageError("--stack is required");
+    if (flags.list && flags.to !== undefined) throw new UsageError("--list and --to exclude each other");
+    const to = flags.to === undefined ? undefined : intFlag("to", flags.to, 0, 1, Number.MAX_SAFE_INTEGER);
     const h = history(stack);
-    if (process.argv.includes("--list") || !arg("to")) {
+    if (flags.list || to === undefined) {
         console.log("N    started                   kind     result     git        message");
         h.forEach((e, i) =>
             console.log(`${String(i + 1).padEnd(4)} ${e.startTime.padEnd(25)} ${e.kind.padEnd(8)} ${e.result.padEnd(10)} ${(e.environment?.["git.head"] ?? "-").slice(0, 10).padEnd(10)} ${e.message}`),
         );
         return;
     }
-    const n = Number(arg("to"));
+    const n = to;
     const target = h[n - 1];
     if (!Number.isInteger(n) || !target) throw new Error(`--to must be from 1 to ${h.length} (see --list)`);
     if (target.kind !== "update" || target.result !== "succeeded" || !target.config) {
@@ -103,7 +108,7 @@ async function main(): Promise<void> {
     }
     const recorded = target.environment?.["git.head"];
     const head = gitHead();
-    const withProgram = process.argv.includes("--program");
+    const withProgram = flags.program === true;
     if (withProgram && !recorded) throw new Error(`update ${n} recorded no git revision (its project was not in a git repository): roll back the config alone, without --program`);
     if (withProgram && target.environment?.["git.dirty"] === "true") {
         console.warn(`note: update ${n} ran revision ${recorded} with uncommitted changes; those are not part of the rollback.`);
@@ -121,7 +126,7 @@ async function main(): Promise<void> {
         const where = program ? ["--config-file", path.join(projectDir(), `Pulumi.${stack}.yaml`)] : [];
         console.log(`config of stack ${stack} restored to update ${n} (${target.startTime})${program ? `, program at revision ${recorded!.slice(0, 10)}` : ""}; preview:`);
         pulumi(["preview", "--diff", "--stack", stack, ...where], "show", program?.dir);
-        if (!process.argv.includes("--yes")) {
+        if (!flags.yes) {
             if (!process.stdin.isTTY) throw new Error("not applied: pass --yes to apply without a prompt (the stack's config is already restored; `git diff` shows it)");
             const rl = readline.createInterface({ input: process.stdin, output: process.stdout });
             const answer = await rl.question(`apply the rollback of ${stack} to update ${n}? [y/N] `);
@@ -137,7 +142,4 @@ async function main(): Promise<void> {
     }
 }
 
-main().catch((e) => {
-    console.error(`rollback: ${(e as Error).message}`);
-    process.exit(1);
-});
+main().catch(exitOnError("rollback", USAGE, 1));

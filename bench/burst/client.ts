@@ -17,6 +17,7 @@
  */
 import * as fs from "node:fs";
 import * as net from "node:net";
+import { exitOnError, intFlag, parseFlags, UsageError } from "../../scripts/cli";
 
 /** Hard caps: the run can never be bigger or longer than this, whatever the arguments say. */
 export const CAPS = { count: 16000, windowMs: 5000, timeoutMs: 10000, holdMs: 10000, stallMs: 2000, deadlineMs: 30000 } as const;
@@ -328,32 +329,24 @@ function run(o: BurstOptions): Promise<BurstResult> {
 }
 
 function parseArgs(argv: string[]): BurstOptions {
-    const get = (name: string, dflt?: string): string => {
-        const i = argv.indexOf(`--${name}`);
-        const v = i >= 0 ? argv[i + 1] : dflt;
-        if (v === undefined) throw new Error(`--${name} is required`);
-        return v;
-    };
+    const f = parseFlags({ host: "string", port: "string", count: "string", "window-ms": "string", "timeout-ms": "string", "hold-ms": "string", "stall-ms": "string" }, argv);
+    if (!f.host) throw new UsageError("--host is required");
     return {
-        host: get("host"),
-        port: Number(get("port", "6379")),
-        count: Number(get("count", "10000")),
-        windowMs: Number(get("window-ms", "1000")),
-        timeoutMs: Number(get("timeout-ms", "3000")),
-        holdMs: Number(get("hold-ms", "1000")),
-        stallMs: Number(get("stall-ms", "0")),
+        host: f.host,
+        port: intFlag("port", f.port, 6379, 1, 65535),
+        count: intFlag("count", f.count, 10000, 1, 1000000),
+        windowMs: intFlag("window-ms", f["window-ms"], 1000, 0, 600000),
+        timeoutMs: intFlag("timeout-ms", f["timeout-ms"], 3000, 1, 600000),
+        holdMs: intFlag("hold-ms", f["hold-ms"], 1000, 0, 600000),
+        stallMs: intFlag("stall-ms", f["stall-ms"], 0, 0, 600000),
     };
 }
 
 if (require.main === module) {
-    burst(parseArgs(process.argv.slice(2))).then(
-        (r) => {
+    Promise.resolve()
+        .then(() => burst(parseArgs(process.argv.slice(2))))
+        .then((r) => {
             process.stdout.write(`${JSON.stringify(r)}\n`);
             process.exit(0);
-        },
-        (e: Error) => {
-            process.stderr.write(`burst client: ${e.message}\n`);
-            process.exit(2);
-        },
-    );
+        }, exitOnError("burst client", "client.ts --host ADDR [--port 6379] [--count 10000] [--window-ms 1000] [--timeout-ms 3000] [--hold-ms 1000] [--stall-ms 0]", 2));
 }

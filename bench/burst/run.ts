@@ -23,6 +23,9 @@ import { capability, hostExec, startHost, stopHosts, TestHost } from "../../test
 import { sshRun } from "../../test/hosts/ssh";
 import { hostStack, Stack } from "../../test/e2e/pulumi";
 import type { BurstOptions, BurstResult } from "./client";
+import { exitOnError, intFlag, parseFlags } from "../../scripts/cli";
+
+const USAGE = "npm run bench:burst -- [--reps 3] [--out bench/results/burst.md]";
 
 const REPO = path.resolve(__dirname, "..", "..");
 const CLIENT = path.join(REPO, "bench", "burst", "client.ts");
@@ -455,11 +458,6 @@ function reading(r: Report): string[] {
 // Main
 // ---------------------------------------------------------------------------------------------
 
-function argValue(name: string, dflt: string): string {
-    const i = process.argv.indexOf(`--${name}`);
-    return i > 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1] : dflt;
-}
-
 function machine(): Record<string, string> {
     const cpus = os.cpus();
     return {
@@ -475,9 +473,9 @@ function diffLines(a: string, b: string): string {
 }
 
 async function main(): Promise<void> {
-    const reps = Number(argValue("reps", "3"));
-    if (!Number.isInteger(reps) || reps < 1 || reps > 5) throw new Error("--reps must be an integer from 1 to 5");
-    const outFile = path.resolve(REPO, argValue("out", "bench/results/burst.md"));
+    const flags = parseFlags({ reps: "string", out: "string" });
+    const reps = intFlag("reps", flags.reps, 3, 1, 5);
+    const outFile = path.resolve(REPO, flags.out ?? "bench/results/burst.md");
     const cap = capability();
     if (!cap.ok) throw new Error(`the burst bench boots a local test host and cannot here: ${cap.reason}`);
 
@@ -557,8 +555,5 @@ async function main(): Promise<void> {
 }
 
 if (require.main === module) {
-    main().catch((e) => {
-        console.error(`bench:burst failed: ${e instanceof Error ? e.message : String(e)}`);
-        process.exit(1);
-    });
+    main().catch(exitOnError("bench:burst failed", USAGE, 1));
 }

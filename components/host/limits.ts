@@ -9,7 +9,7 @@ import { LimitsSettings } from "../config";
 import { HostConnection } from "./connection";
 import { limitsHooks, pamProfileHooks, systemdDefaultHooks } from "./hooks";
 import { ManagedFile } from "./managedFile";
-import { PAM_PROFILE, renderLimits, renderPamProfile, renderSystemdDefaultLimit } from "./render";
+import { PAM_PROFILE, renderLimits, renderPamProfile, renderSystemdDefaultLimit, systemdDefaultLimit } from "./render";
 
 export interface FileDescriptorLimitsArgs {
     /** How to reach the host. */
@@ -55,6 +55,7 @@ export class FileDescriptorLimits extends pulumi.ComponentResource {
         if (l.systemdDefault !== null) {
             const p = `/etc/systemd/system.conf.d/${l.systemdFileName}`;
             const content = renderSystemdDefaultLimit(l);
+            const want = systemdDefaultLimit(l);
             this.files[p] = content;
             const sd = new ManagedFile(
                 `${name}-systemd-default`,
@@ -62,7 +63,7 @@ export class FileDescriptorLimits extends pulumi.ComponentResource {
                     connection: args.connection,
                     repair: args.repair,
                     content,
-                    spec: { path: p, mode: "0644", vars: { CT_WANT_SOFT: l.soft, CT_WANT_HARD: l.hard }, hooks: systemdDefaultHooks() },
+                    spec: { path: p, mode: "0644", vars: { CT_WANT_SOFT: want.soft, CT_WANT_HARD: want.hard }, hooks: systemdDefaultHooks() },
                 },
                 { parent: this },
             );

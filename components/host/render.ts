@@ -94,9 +94,15 @@ export function renderPamProfile(): string {
     ].join("\n");
 }
 
+/** The soft and hard DefaultLimitNOFILE systemd should show: `systemdDefault` for both, or the login limits when it is unset. */
+export function systemdDefaultLimit(l: LimitsSettings): { soft: number; hard: number } {
+    return typeof l.systemdDefault === "number" ? { soft: l.systemdDefault, hard: l.systemdDefault } : { soft: l.soft, hard: l.hard };
+}
+
 /** systemd's manager default for services' open files (system.conf.d drop-in). */
 export function renderSystemdDefaultLimit(l: LimitsSettings): string {
-    return [HEADER, "[Manager]", `DefaultLimitNOFILE=${l.soft}:${l.hard}`, ""].join("\n");
+    const { soft, hard } = systemdDefaultLimit(l);
+    return [HEADER, "[Manager]", `DefaultLimitNOFILE=${soft}:${hard}`, ""].join("\n");
 }
 
 function unitValue(v: string | number | boolean): string {

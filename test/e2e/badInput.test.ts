@@ -25,10 +25,13 @@ const hostRedis = (settings: Record<string, unknown>, over: Record<string, unkno
 const k8s = (over: Record<string, unknown> = {}, settings: Record<string, unknown> = {}) => ({ namespace: "redis", name: "redis-standalone-ext-config", settings: { memoryLimit: "32Gi", cpuLimit: 4, ...settings }, ...over });
 const H = "conntune:hosts[0]";
 const CONN_KEYS = "host, port, user, hostKey, sudo, privateKeySecret, sudoPasswordSecret";
-const SSHD_KEYS = "enabled, fileName, clientAliveInterval, clientAliveCountMax, loginGraceTime, tcpKeepAlive, maxStartups, maxSessions, extra";
+const SSHD_KEYS = "enabled, fileName, clientAliveInterval, clientAliveCountMax, loginGraceTime, tcpKeepAlive, maxStartups, maxSessions, extra, allowRiskyKeywords";
 const HOST_KEYS = "name, connection, sshd, sysctl, limits, systemdOverrides, redis, monitor";
 const CONF = "must be a plain file name ending in .conf (letters, digits, _ . @ -; no '/', '..' or spaces)";
-const UNIT = "must be a systemd unit name like llm-gateway.service (letters, digits, : _ . - @)";
+const UNIT = "must be a systemd unit name like llm-gateway.service (letters, digits, : _ . - @; not starting with '-' or '.', no '\\')";
+const RISKY_SYSCTL = (top: string) => `is a machine-wide ${top}.* key outside conntune's catalog (known: vm.overcommit_memory, vm.swappiness): list it in sysctl.allowRiskyKeys to set it anyway`;
+const typo = (key: string, near: string) => `is not a known key: did you mean ${near}? (the host would refuse it mid-apply; if ${key} is meant, list it in sysctl.allowRiskyKeys)`;
+const weakens = (kw: string, value: string, why: string) => `${H}.sshd.extra.${kw}: ${kw} ${value} ${why}: it weakens authentication: list "${kw}" in sshd.allowRiskyKeywords to set it anyway`;
 const REDIS_KEYS = "memoryLimit, cpuLimit, maxmemory, maxmemoryPolicy, maxmemorySamples, dataTtlUse, activedefrag, activeDefragIgnoreBytes, activeDefragThresholdLower, activeDefragThresholdUpper, ioThreads, ioThreadsDoReads, appendonly, appendfsync, noAppendfsyncOnRewrite, autoAofRewritePercentage, autoAofRewriteMinSize, aofRewriteIncrementalFsync, aofUseRdbPreamble, save, lazyfreeLazyEviction, lazyfreeLazyExpire, lazyfreeLazyServerDel, lazyfreeLazyUserDel, hz, tcpBacklog, tcpKeepalive, timeout, maxclients, slowlogLogSlowerThan, slowlogMaxLen, bind, port";
 const KEEPALIVE_KEYS = "net.ipv4.tcp_fin_timeout, net.ipv4.tcp_keepalive_intvl, net.ipv4.tcp_keepalive_probes, net.ipv4.tcp_keepalive_time, net.ipv4.tcp_tw_reuse, net.netfilter.nf_conntrack_max";
 
@@ -68,11 +71,32 @@ const CASES: BadCase[] = [
     { what: "MaxStartups full below start", config: { hosts: [host({ sshd: { maxStartups: "200:30:100" } })] }, problems: [`${H}.sshd.maxStartups: start must be at least 1, rate from 1 to 100 (percent) and full at least start`] },
     { what: "MaxStartups as an unquoted number", config: { hosts: [host({ sshd: { maxStartups: 10 } })] }, problems: [`${H}.sshd.maxStartups: must be a string: 'start:rate:full' (e.g. "200:30:400") or one number in quotes (e.g. "10")`] },
     { what: "an sshd drop-in name with a path", config: { hosts: [host({ sshd: { fileName: "../sshd_config" } })] }, problems: [`${H}.sshd.fileName: ${CONF}`] },
-    { what: "an extra sshd directive with a newline", config: { hosts: [host({ sshd: { extra: { Banner: "none\nPermitRootLogin yes" } } })] }, problems: [`${H}.sshd.extra.Banner: must be one line without '#'`] },
+    { what: "an extra sshd directive with a newline", config: { hosts: [host({ sshd: { extra: { Banner: "none\nPermitRootLogin yes" } } })] }, problems: [`${H}.sshd.extra.Banner: must be one line without '#' or control characters`] },
     { what: "an extra sshd keyword with a space", config: { hosts: [host({ sshd: { extra: { "Permit RootLogin": "no" } } })] }, problems: [`${H}.sshd.extra.Permit RootLogin: key not allowed: must be an sshd_config keyword (letters and digits)`] },
     { what: "an extra directive that conflicts with a typed setting", config: { hosts: [host({ sshd: { extra: { ClientAliveInterval: "0" } } })] }, problems: [`${H}.sshd.extra.ClientAliveInterval: is a typed setting: set sshd.clientAliveInterval instead`] },
     { what: "a Match block in the extra directives", config: { hosts: [host({ sshd: { extra: { Match: "User deploy" } } })] }, problems: [`${H}.sshd.extra.Match: Match and Include are not allowed in a drop-in's extra directives (they change how every line after them applies)`] },
     { what: "a misspelt sshd setting", config: { hosts: [host({ sshd: { clientAliveIntervall: 300 } })] }, problems: [`${H}.sshd: unknown key "clientAliveIntervall" (did you mean "clientAliveInterval"?): allowed are ${SSHD_KEYS}`] },
+    // sshd: settings that weaken authentication or lock logins out (opt-in: sshd.allowRiskyKeywords)
+    { what: "PermitRootLogin yes", config: { hosts: [host({ sshd: { extra: { PermitRootLogin: "yes" } } })] }, problems: [weakens("PermitRootLogin", "yes", "lets root log in with a password")] },
+    { what: "PasswordAuthentication yes", config: { hosts: [host({ sshd: { extra: { PasswordAuthentication: "yes" } } })] }, problems: [weakens("PasswordAuthentication", "yes", "turns password logins on")] },
+    { what: "PermitEmptyPasswords yes", config: { hosts: [host({ sshd: { extra: { PermitEmptyPasswords: "yes" } } })] }, problems: [weakens("PermitEmptyPasswords", "yes", "lets accounts without a password log in")] },
+    { what: "AuthorizedKeysFile moved", config: { hosts: [host({ sshd: { extra: { AuthorizedKeysFile: "/tmp/keys" } } })] }, problems: [weakens("AuthorizedKeysFile", "/tmp/keys", "moves where sshd reads the keys that may log in")] },
+    { what: "an AuthorizedKeysCommand", config: { hosts: [host({ sshd: { extra: { AuthorizedKeysCommand: "/usr/local/bin/keys %u" } } })] }, problems: [weakens("AuthorizedKeysCommand", "/usr/local/bin/keys %u", "lets a program decide which keys may log in")] },
+    {
+        what: "keyboard-interactive, challenge-response and host-based logins turned on",
+        config: { hosts: [host({ sshd: { extra: { KbdInteractiveAuthentication: "yes", ChallengeResponseAuthentication: "Yes", HostbasedAuthentication: "yes" } } })] },
+        problems: [
+            weakens("KbdInteractiveAuthentication", "yes", "turns keyboard-interactive (password) logins on"),
+            weakens("ChallengeResponseAuthentication", "Yes", "turns challenge-response (password) logins on"),
+            weakens("HostbasedAuthentication", "yes", "lets a trusted host vouch for its users"),
+        ],
+    },
+    { what: "an sshd value with a control character", config: { hosts: [host({ sshd: { extra: { Banner: "/etc/issue\u001b[2J" } } })] }, problems: [`${H}.sshd.extra.Banner: must be one line without '#' or control characters`] },
+    {
+        what: "loginGraceTime 0 with maxStartups 10",
+        config: { hosts: [host({ sshd: { loginGraceTime: 0, maxStartups: "10" } })] },
+        problems: [`${H}.sshd.loginGraceTime: 0 never frees the slot of a connection that does not log in: 10 such connections (maxStartups 10) and sshd refuses every new login. With loginGraceTime 0, maxStartups must allow at least 100 (sshd's default full); or set loginGraceTime above 0 (a slot is freed after that many seconds); or list "LoginGraceTime" in sshd.allowRiskyKeywords to set it anyway`],
+    },
     // sysctl
     { what: "keepalive time above the kernel maximum", config: { hosts: [host({ sysctl: { settings: { "net.ipv4.tcp_keepalive_time": 99999 } } })] }, problems: [`${H}.sysctl.settings.net.ipv4.tcp_keepalive_time: must be an integer from 1 to 32767`] },
     { what: "a known sysctl key given as text", config: { hosts: [host({ sysctl: { settings: { "net.ipv4.tcp_fin_timeout": "thirty" } } })] }, problems: [`${H}.sysctl.settings.net.ipv4.tcp_fin_timeout: must be an integer from 1 to 3600`] },
@@ -82,6 +106,14 @@ const CASES: BadCase[] = [
     { what: "an unknown sysctl preset", config: { hosts: [host({ sysctl: { presets: ["turbo"] } })] }, problems: [`${H}.sysctl.presets[0]: must be 'keepalive' or 'highConcurrency'`] },
     { what: "a key policy that does not exist", config: { hosts: [host({ sysctl: { keyPolicy: { "net.netfilter.nf_conntrack_max": "ignore" } } })] }, problems: [`${H}.sysctl.keyPolicy.net.netfilter.nf_conntrack_max: must be 'fail' or 'skip'`] },
     { what: "a key policy for a key that is not set (a typo)", config: { hosts: [host({ sysctl: { keyPolicy: { "net.netfilter.nf_conntrack_maxx": "skip" } } })] }, problems: [`${H}.sysctl.keyPolicy.net.netfilter.nf_conntrack_maxx: names a key that is not set: must be one of ${KEEPALIVE_KEYS}`] },
+    // sysctl: machine-wide, one-way and misspelt keys (opt-in: sysctl.allowRiskyKeys)
+    { what: "kernel.modules_disabled (cannot be undone)", config: { hosts: [host({ sysctl: { settings: { "kernel.modules_disabled": 1 } } })] }, problems: [`${H}.sysctl.settings.kernel.modules_disabled: cannot be undone until the host reboots (destroy could not put the old value back) and applies to the whole machine: list it in sysctl.allowRiskyKeys to set it anyway`] },
+    { what: "a kernel.* key outside the catalog", config: { hosts: [host({ sysctl: { settings: { "kernel.panic": 10 } } })] }, problems: [`${H}.sysctl.settings.kernel.panic: ${RISKY_SYSCTL("kernel")}`] },
+    { what: "a vm.* key outside the catalog", config: { hosts: [host({ sysctl: { settings: { "vm.max_map_count": 262144 } } })] }, problems: [`${H}.sysctl.settings.vm.max_map_count: ${RISKY_SYSCTL("vm")}`] },
+    { what: "an fs.* key outside the catalog", config: { hosts: [host({ sysctl: { settings: { "fs.file-max": 2097152 } } })] }, problems: [`${H}.sysctl.settings.fs.file-max: ${RISKY_SYSCTL("fs")}`] },
+    { what: "a sysctl key one typo from a catalog key", config: { hosts: [host({ sysctl: { settings: { "net.ipv4.tcp_keepalive_tme": 300 } } })] }, problems: [`${H}.sysctl.settings.net.ipv4.tcp_keepalive_tme: ${typo("net.ipv4.tcp_keepalive_tme", "net.ipv4.tcp_keepalive_time")}`] },
+    { what: "a sysctl key one typo from a well-known net.* key", config: { hosts: [host({ sysctl: { settings: { "net.ipv4.ip_local_port_rang": "1024 65000" } } })] }, problems: [`${H}.sysctl.settings.net.ipv4.ip_local_port_rang: ${typo("net.ipv4.ip_local_port_rang", "net.ipv4.ip_local_port_range")}`] },
+    { what: "a sysctl opt-in for a key that is not set", config: { hosts: [host({ sysctl: { allowRiskyKeys: ["kernel.modules_disabled"] } })] }, problems: [`${H}.sysctl.allowRiskyKeys[0]: names kernel.modules_disabled, which sysctl.settings does not set: list only keys set there`] },
     // limits
     { what: "soft nofile above hard", config: { hosts: [host({ limits: { soft: 9000, hard: 4096 } })] }, problems: [`${H}.limits.soft: must not exceed hard`] },
     { what: "hard nofile above fs.nr_open's default", config: { hosts: [host({ limits: { hard: 2000000 } })] }, problems: [`${H}.limits.hard: must be from 1024 to 1048576`] },
@@ -97,7 +129,11 @@ const CASES: BadCase[] = [
     { what: "a restart policy that does not exist", config: { hosts: [unit({ restart: "bounce" })] }, problems: [`${H}.systemdOverrides[0].restart: must be 'restart', 'reload' or 'none'`] },
     { what: "an override with no directive", config: { hosts: [unit({ settings: {} })] }, problems: [`${H}.systemdOverrides[0].settings: must set at least one directive, e.g. { Service: { LimitNOFILE: 65536 } }`] },
     { what: "a directive in lowercase", config: { hosts: [unit({ settings: { Service: { limitnofile: 65536 } } })] }, problems: [`${H}.systemdOverrides[0].settings.Service.limitnofile: key not allowed: must be a unit directive such as LimitNOFILE`] },
-    { what: "a directive value that injects a line", config: { hosts: [unit({ settings: { Service: { LimitNOFILE: "65536\nExecStartPre=/bin/sh -c reboot" } } })] }, problems: [`${H}.systemdOverrides[0].settings.Service.LimitNOFILE: must be one line`] },
+    { what: "a directive value that injects a line", config: { hosts: [unit({ settings: { Service: { LimitNOFILE: "65536\nExecStartPre=/bin/sh -c reboot" } } })] }, problems: [`${H}.systemdOverrides[0].settings.Service.LimitNOFILE: must be one line without control characters`] },
+    { what: "a unit name starting with '-'", config: { hosts: [unit({ unit: "-llm-gateway.service" })] }, problems: [`${H}.systemdOverrides[0].unit: ${UNIT}`] },
+    { what: "a unit name with a backslash", config: { hosts: [unit({ unit: "llm\\x2dgateway.service" })] }, problems: [`${H}.systemdOverrides[0].unit: ${UNIT}`] },
+    { what: "a directive value ending in a backslash (systemd would join the next line)", config: { hosts: [unit({ settings: { Service: { Environment: "A=1 \\" } } })] }, problems: [`${H}.systemdOverrides[0].settings.Service.Environment: must not end in '\\' (systemd would join the next line onto it: the directive would not apply as shown)`] },
+    { what: "a directive value with a control character", config: { hosts: [unit({ settings: { Service: { Environment: "A=\u0007" } } })] }, problems: [`${H}.systemdOverrides[0].settings.Service.Environment: must be one line without control characters`] },
     { what: "two overrides of one drop-in", config: { hosts: [host({ systemdOverrides: [{ unit: "llm-gateway.service", settings: { Service: { LimitNOFILE: 65536 } } }, { unit: "llm-gateway.service", settings: { Service: { LimitNPROC: 4096 } } }] })] }, problems: [`${H}.systemdOverrides[1].unit: duplicate override llm-gateway.service/50-conntune.conf`] },
     // redis on a host
     { what: "Redis maxmemory above the host's memory limit", config: { hosts: [hostRedis({ memoryLimit: "1Gi", maxmemory: "4gb" })] }, problems: [`${H}.redis.settings.maxmemory: must not exceed memoryLimit 1Gi (1073741824 bytes)`] },
@@ -108,6 +144,7 @@ const CASES: BadCase[] = [
     { what: "an eviction policy that does not exist", config: { hosts: [hostRedis({ maxmemoryPolicy: "lru" })] }, problems: [`${H}.redis.settings.maxmemoryPolicy: must be one of noeviction, allkeys-lru, allkeys-lfu, allkeys-random, volatile-lru, volatile-lfu, volatile-random, volatile-ttl`] },
     { what: "defrag thresholds out of order", config: { hosts: [hostRedis({ activeDefragThresholdLower: 50, activeDefragThresholdUpper: 25 })] }, problems: [`${H}.redis.settings.activeDefragThresholdLower: must be below activeDefragThresholdUpper`] },
     { what: "a relative redis.conf path", config: { hosts: [hostRedis({ hz: 10 }, { path: "redis.conf" })] }, problems: [`${H}.redis.path: must be an absolute path to a .conf file`] },
+    { what: "a redis.conf path outside Redis's directories", config: { hosts: [hostRedis({ hz: 10 }, { path: "/etc/ld.so.conf" })] }, problems: [`${H}.redis.path: must be a .conf file in Redis's own configuration directories: /etc/redis/…, /etc/redis.conf, /usr/local/etc/redis/…, /etc/redis-stack.conf, /opt/redis-stack/etc/…`] },
     { what: "a Redis setting in redis.conf spelling", config: { hosts: [hostRedis({ maxmemory_policy: "allkeys-lru" })] }, problems: [`${H}.redis.settings: unknown key "maxmemory_policy" (did you mean "maxmemoryPolicy"?): allowed are ${REDIS_KEYS}`] },
     // monitor
     { what: "an alert port that is not watched", config: { hosts: [host({ monitor: { ports: [6379, 22], alertPort: 5432 } })] }, problems: [`${H}.monitor.alertPort: must be one of ports (6379, 22)`] },
@@ -118,7 +155,8 @@ const CASES: BadCase[] = [
     { what: "a k8s mode that does not exist", config: { redis: k8s({ mode: "apply" }) }, problems: ["conntune:redis.mode: must be 'render' or 'live'"] },
     { what: "a namespace with capitals and _", config: { redis: k8s({ namespace: "Redis_NS" }) }, problems: ["conntune:redis.namespace: must be a DNS-1123 label (lowercase letters, digits, -)"] },
     { what: "a ConfigMap without a name", config: { redis: { namespace: "redis", settings: {} } }, problems: ["conntune:redis.name: required: a DNS-1123 name (lowercase letters, digits, - and .)"] },
-    { what: "a render directory outside the project", config: { redis: k8s({ renderDir: "../../etc" }) }, problems: ["conntune:redis.renderDir: must not contain '..'"] },
+    { what: "a render directory outside the project", config: { redis: k8s({ renderDir: "../../etc" }) }, problems: ["conntune:redis.renderDir: must be a directory inside the project, relative to it (e.g. rendered/k8s): no leading '/', no '..', not the project directory itself"] },
+    { what: "an absolute render directory", config: { redis: k8s({ renderDir: "/etc/kubernetes" }) }, problems: ["conntune:redis.renderDir: must be a directory inside the project, relative to it (e.g. rendered/k8s): no leading '/', no '..', not the project directory itself"] },
     { what: "a workload kind that is not rolled", config: { redis: k8s({ workload: { kind: "DaemonSet", name: "redis" } }) }, problems: ["conntune:redis.workload.kind: must be StatefulSet or Deployment"] },
     { what: "an unknown workload key", config: { redis: k8s({ workload: { kind: "StatefulSet", name: "redis-standalone", replicas: 3 } }) }, problems: ['conntune:redis.workload: unknown key "replicas": allowed are kind, name, awaitRollout'] },
     { what: "a misspelt namespace key", config: { redis: { namespce: "redis", name: "redis-standalone-ext-config", settings: {} } }, problems: ["conntune:redis.namespace: required: a DNS-1123 label (lowercase letters, digits, -)", 'conntune:redis: unknown key "namespce" (did you mean "namespace"?): allowed are mode, renderDir, kubeconfig, context, namespace, name, shape, workload, settings'] },
@@ -131,6 +169,24 @@ const CASES: BadCase[] = [
     { what: "a misspelt top-level key (conntune:hots)", config: { hots: [host()] }, problems: ["conntune:hots: unknown setting (did you mean conntune:hosts?): conntune reads conntune:hosts, conntune:redis, conntune:repair and the secrets the hosts name (conntune:sshPrivateKey, conntune:sudoPassword)"] },
     { what: "repair that is not a mapping", config: { hosts: [host()], repair: ["web1"] }, problems: ["conntune:repair: must be a mapping of a string to a mapping of an absolute path to a token"] },
 ];
+
+/** Every risky value above, each named in its opt-in: preview accepts it (and still connects nowhere). */
+const OPTED_IN = {
+    hosts: [
+        host({
+            sshd: {
+                loginGraceTime: 0,
+                maxStartups: "10",
+                extra: { PermitRootLogin: "yes", PasswordAuthentication: "yes", AuthorizedKeysFile: "/etc/ssh/keys/%u" },
+                allowRiskyKeywords: ["PermitRootLogin", "PasswordAuthentication", "AuthorizedKeysFile", "LoginGraceTime"],
+            },
+            sysctl: {
+                settings: { "kernel.modules_disabled": 1, "vm.max_map_count": 262144, "net.ipv4.tcp_keepalive_tme": 300 },
+                allowRiskyKeys: ["kernel.modules_disabled", "vm.max_map_count", "net.ipv4.tcp_keepalive_tme"],
+            },
+        }),
+    ],
+};
 
 /** Stand-in private key (never used for a login): it must not show up in any output either. */
 const PRIVATE_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nconntuneBadInputDummyKeyBody0123456789\n-----END OPENSSH PRIVATE KEY-----\n";
@@ -181,6 +237,7 @@ describe.runIf(run)(`${CASES.length} invalid stack configs through the real pulu
     const stacks: Stack[] = [];
     const outcomes = new Map<string, Outcome>();
     let wall = 0;
+    let optedIn: Outcome | undefined;
 
     beforeAll(async () => {
         const started = Date.now();
@@ -193,13 +250,14 @@ describe.runIf(run)(`${CASES.length} invalid stack configs through the real pulu
                 await s.setConfig("conntune:sshPrivateKey", PRIVATE_KEY, true);
             }),
         );
+        const present = stacks.map(() => new Set<string>());
         await Promise.all(
             stacks.map(async (s, i) => {
-                const present = new Set<string>();
-                for (const c of CASES.filter((_, j) => j % STACKS === i)) outcomes.set(c.what, await previewCase(s, c, present));
+                for (const c of CASES.filter((_, j) => j % STACKS === i)) outcomes.set(c.what, await previewCase(s, c, present[i]));
             }),
         );
         wall = (Date.now() - started) / 1000;
+        optedIn = await previewCase(stacks[0], { what: "opted in", config: OPTED_IN, problems: [] }, present[0]);
     });
 
     afterAll(async () => {
@@ -214,6 +272,12 @@ describe.runIf(run)(`${CASES.length} invalid stack configs through the real pulu
         expect(problemsIn(o!.out), o!.out).toEqual([...c.problems].sort());
         expect(o!.out).not.toMatch(RESOURCE_TOKEN);
         expect(o!.state).not.toMatch(/"urn"\s*:/);
+    });
+
+    it("accepts each risky value at preview once its opt-in names it", () => {
+        expect(optedIn, "the preview did not run").toBeDefined();
+        expect(optedIn!.out).not.toContain("invalid conntune stack config");
+        expect(optedIn!.code, optedIn!.out).toBe(0);
     });
 
     it("leaves every stack without resources, renders no manifest and prints no secret", async () => {

@@ -27,7 +27,8 @@ describe.runIf(run)("npm run drift", () => {
         stack = await hostStack(h, "e2e-drift");
         await stack.setHosts([{
             name: "web1", connection: { host: h.address, user: "root", hostKey: h.hostKey },
-            sysctl: { keyPolicy: { "net.netfilter.nf_conntrack_max": "skip" } }, limits: { soft: 4096, hard: 16384, systemdDefault: null },
+            // tcp_keepalive_intvl takes policy skip too: the read-only check below watches its file.
+            sysctl: { keyPolicy: { "net.netfilter.nf_conntrack_max": "skip", "net.ipv4.tcp_keepalive_intvl": "skip" } }, limits: { soft: 4096, hard: 16384, systemdDefault: null },
         }]);
         await stack.up();
     });
@@ -44,6 +45,31 @@ describe.runIf(run)("npm run drift", () => {
         expect(r.report.drift).toBe(false);
         expect(r.report.hosts.web1.find((x) => x.setting === "sysctl:net.ipv4.tcp_keepalive_time")).toMatchObject({ wanted: "600", found: "600", status: "ok" });
         expect(logins() - before).toBe(1);
+    });
+
+    it("only reads: a check writes nothing to /proc/sys, not even the value it just read for a skip-policy key", () => {
+        // A plain file bound over the key's /proc/sys file: any write, even of the same value, moves its mtime/ctime.
+        const f = "/proc/sys/net/ipv4/tcp_keepalive_intvl";
+        hostExec(h, `printf '30\\n' >/run/ct-intvl && mount --bind /run/ct-intvl ${f}`);
+        try {
+            const before = hostExec(h, `stat -c '%y %z' ${f}`);
+            const r = drift();
+            expect(r.code, r.stderr).toBe(0);
+            expect(r.report.hosts.web1.find((x) => x.setting === "sysctl:net.ipv4.tcp_keepalive_intvl")).toMatchObject({ wanted: "30", found: "30", status: "ok" });
+            expect(hostExec(h, `stat -c '%y %z' ${f}`)).toBe(before);
+            expect(hostExec(h, `cat ${f}`)).toBe("30\n");
+        } finally {
+            hostExec(h, `umount ${f}; rm -f /run/ct-intvl`);
+        }
+    });
+
+    it("exits 2, never 0, for a bad flag or when a host's check did not run, naming the flag", () => {
+        for (const [extra, message] of [[["--repiar"], "unknown flag --repiar"], [["--parallel", "abc"], "flag --parallel: must be a whole number"], [["--parallel", "0"], "flag --parallel"]] as const) {
+            const r = spawnSync("npx", ["tsx", path.join(REPO, "scripts/drift.ts"), "--stack", stack.name, "--project-dir", stack.projectDir, ...extra], { env: stack.env, encoding: "utf8", cwd: REPO });
+            expect(r.status, `${extra.join(" ")}: ${r.stdout}${r.stderr}`).toBe(2);
+            expect(r.stderr).toContain(message);
+            expect(r.stderr).toContain("usage: npm run drift -- --stack NAME");
+        }
     });
 
     it("reports exactly the key changed behind conntune's back and exits non-zero", () => {

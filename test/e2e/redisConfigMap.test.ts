@@ -23,22 +23,24 @@ function readManifests(dir: string): Array<{ file: string; text: string }> {
 
 describe.runIf(run)("the k8s stack in GitOps render mode", () => {
     let stack: Stack;
+    /** renderDir must lie inside the project (relative to it); read back from the stack's project copy. */
+    const RENDER_DIR = "rendered/gitops";
     let renderDir: string;
     const redis = (over: Record<string, unknown> = {}) => ({
-        mode: "render", renderDir, namespace: "redis", name: "redis-standalone-ext-config", shape: "operatorExternalConfig",
+        mode: "render", renderDir: RENDER_DIR, namespace: "redis", name: "redis-standalone-ext-config", shape: "operatorExternalConfig",
         workload: { kind: "StatefulSet", name: "redis-standalone" }, settings: { ...seed003(), ...over },
     });
 
     beforeAll(async () => {
-        renderDir = fs.mkdtempSync(path.join(os.tmpdir(), "conntune-gitops-"));
         stack = new Stack(conntuneProject(), "e2e-k8s-render");
+        renderDir = path.join(stack.projectDir, RENDER_DIR);
         await stack.init();
         await stack.setObject("conntune:redis", redis());
     });
 
     afterAll(async () => {
         await dispose(stack);
-        fs.rmSync(renderDir, { recursive: true, force: true });
+        if (renderDir) fs.rmSync(renderDir, { recursive: true, force: true });
     });
 
     it("writes the ConfigMap (redis-additional.conf, seed-003 values) and the rollout patch", async () => {

@@ -65,10 +65,15 @@ describe("renderLimits and renderSystemdDefaultLimit", () => {
                 "dereadi soft nofile 65536", "dereadi hard nofile 65536", "root soft nofile 65536", "root hard nofile 65536", ""].join("\n"),
         );
     });
-    it("writes DefaultLimitNOFILE as soft:hard", () => {
+    it("writes DefaultLimitNOFILE as the login limits soft:hard when systemdDefault is unset", () => {
         expect(renderSystemdDefaultLimit(limitsSchema.parse({ soft: 4096, hard: 16384 }))).toBe(
             [HEADER, "[Manager]", "DefaultLimitNOFILE=4096:16384", ""].join("\n"),
         );
+    });
+    it.each([[4096], [65536], [1048576]])("writes DefaultLimitNOFILE=%i for soft and hard when systemdDefault says so, whatever the login limits", (n) => {
+        for (const logins of [{}, { soft: 4096, hard: 16384 }, { soft: 1024, hard: 1048576 }]) {
+            expect(renderSystemdDefaultLimit(limitsSchema.parse({ ...logins, systemdDefault: n }))).toBe([HEADER, "[Manager]", `DefaultLimitNOFILE=${n}:${n}`, ""].join("\n"));
+        }
     });
 });
 
