@@ -99,9 +99,10 @@ describe("drift of a Redis file with kept auth lines", () => {
         try {
             const file = path.join(dir, "redis.conf");
             const cfg = parseStackConfig({
-                hosts: [{ name: "r1", connection: { host: "10.0.0.1", hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeKeyForTestsOnly0000000000000000000000" }, sshd: { enabled: false }, sysctl: { enabled: false }, limits: { enabled: false }, redis: { path: file, settings: { maxmemory: "1mb" } } }],
+                hosts: [{ name: "r1", connection: { host: "10.0.0.1", hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeKeyForTestsOnly0000000000000000000000" }, sshd: { enabled: false }, sysctl: { enabled: false }, limits: { enabled: false }, redis: { settings: { maxmemory: "1mb" } } }],
             });
-            const h = cfg.hosts[0];
+            // The schema only allows Redis's own directories; this local check reads a temp copy.
+            const h = { ...cfg.hosts[0], redis: { ...cfg.hosts[0].redis!, path: file } };
             fs.writeFileSync(file, `${renderHostRedisConf(h.redis!)}${KEPT_MARK}\nrequirepass s3cr3t\n`);
             const w = wantedState(h);
             const out = execFileSync("bash", ["-c", probeScript(w)], { encoding: "utf8" });
