@@ -94,7 +94,7 @@ function header(spec: FileSpec): string {
         }),
         // $1/$2/$3 come from asRoot(): the login's SSH_CONNECTION and user name, the resource ID.
         'CT_SSH_CONNECTION="${1:-}"; CT_LOGIN_USER="${2:-root}"; CT_OWNER="${3:-}"',
-        '[[ "$CT_OWNER" =~ ^[A-Za-z0-9_-]{1,64}$ ]] || CT_OWNER=""',
+        '[[ "$CT_OWNER" =~ ^[A-Za-z0-9_.-]{1,128}$ ]] || CT_OWNER=""',
         'CT_ORIG="$CT_STATE/originals/$CT_ID"',
         'fail() { echo "conntune: $*" >&2; exit 1; }',
         'mkdir -p "$CT_STATE/originals" && chmod 700 "$CT_STATE" || fail "cannot create $CT_STATE"',

@@ -58,6 +58,7 @@ export class RedisServerConfig extends pulumi.ComponentResource {
                 connection: args.connection,
                 repair: args.repair,
                 content: this.content,
+                deleteBeforeReplace: true,
                 spec: {
                     path: r.path,
                     mode: "0640",
