@@ -89,6 +89,7 @@ function header(spec: FileSpec): string {
             CT_PATH: spec.path,
             CT_MODE: spec.mode,
             CT_ID: fileId(spec.path),
+            CT_DIR_ID: fileId(spec.path.slice(0, spec.path.lastIndexOf("/")) || "/"),
             CT_STATE: STATE_DIR,
             ...(spec.vars ?? {}),
         }),
@@ -96,8 +97,10 @@ function header(spec: FileSpec): string {
         'CT_SSH_CONNECTION="${1:-}"; CT_LOGIN_USER="${2:-root}"; CT_OWNER="${3:-}"',
         '[[ "$CT_OWNER" =~ ^[A-Za-z0-9_.-]{1,128}$ ]] || CT_OWNER=""',
         'CT_ORIG="$CT_STATE/originals/$CT_ID"',
+        // A directory conntune created, whichever of its files created it: the last one's delete removes it.
+        'CT_MADE="$CT_STATE/madedirs/$CT_DIR_ID"',
         'fail() { echo "conntune: $*" >&2; exit 1; }',
-        'mkdir -p "$CT_STATE/originals" && chmod 700 "$CT_STATE" || fail "cannot create $CT_STATE"',
+        'mkdir -p "$CT_STATE/originals" "$CT_STATE/madedirs" && chmod 700 "$CT_STATE" || fail "cannot create $CT_STATE"',
         'ct_dir=$(dirname "$CT_PATH")',
         WRITE_FNS,
     ].join("\n");
@@ -179,7 +182,7 @@ export function applyScript(spec: FileSpec): string {
         fn("ct_verify", h.verify),
         fn("ct_save_original", h.saveOriginal),
         `ct_dir_existed=1
-[ -d "$ct_dir" ] || { ct_dir_existed=0; mkdir -p "$ct_dir" || fail "cannot create $ct_dir"; }
+[ -d "$ct_dir" ] || { ct_dir_existed=0; mkdir -p "$ct_dir" && echo "$ct_dir" >"$CT_MADE" || fail "cannot create $ct_dir"; }
 # Leftovers of an apply that was killed half-way are never *.conf, so nothing reads them. Only root's
 # (what conntune made): never what another account put there. rm -rf never follows a link it is given.
 find "$ct_dir" -mindepth 1 -maxdepth 1 -name '.conntune-new.*' -user 0 -mmin +10 -exec rm -rf -- {} + 2>/dev/null
@@ -191,7 +194,7 @@ cleanup() {
   [ -n "$PREV" ] && rm -rf -- "$PREV"
   # A failed first apply into a directory conntune created leaves nothing behind (no empty dir, no record).
   if [ "$rc" != 0 ] && [ "$ct_dir_existed" = 0 ] && [ ! -e "$CT_PATH" ]; then
-    rm -f "$CT_ORIG.meta" "$CT_ORIG.madedir" "$CT_ORIG.orig" "$CT_ORIG.pending" "$CT_ORIG.owner"; rmdir "$ct_dir" 2>/dev/null
+    rm -f "$CT_ORIG.meta" "$CT_ORIG.madedir" "$CT_ORIG.orig" "$CT_ORIG.pending" "$CT_ORIG.owner"; rmdir "$ct_dir" 2>/dev/null && rm -f "$CT_MADE"
   fi
 }
 trap cleanup EXIT
@@ -281,8 +284,10 @@ if [ -e "$CT_ORIG.meta" ]; then
     rm -f -- "$CT_PATH"
   fi
   ( ct_restore_original ) || echo "conntune: restoring runtime values for $CT_PATH failed" >&2
-  # A directory conntune created goes away again when nothing else is in it.
-  [ -e "$CT_ORIG.madedir" ] && rmdir "$ct_dir" 2>/dev/null
+  # A directory conntune created goes away again with the last file in it (another resource's, maybe).
+  if [ -e "$CT_ORIG.madedir" ] || [ -e "$CT_MADE" ]; then
+    if rmdir "$ct_dir" 2>/dev/null; then rm -f "$CT_MADE"; else echo "$ct_dir" >"$CT_MADE"; fi
+  fi
   rm -rf -- "$CT_ORIG.orig"; rm -f "$CT_ORIG.meta" "$CT_ORIG".*
 else
   echo "conntune: no saved original for $CT_PATH (never applied here?); leaving it as it is" >&2

@@ -284,3 +284,22 @@ describe.runIf(process.getuid?.() === 0)("writes in a directory another account 
         }
     });
 });
+
+describe("directories conntune created", () => {
+    it("go away with the last file in them, whichever resource made them", () => {
+        const s = sandbox();
+        try {
+            const a = { path: path.join(s.dir, "etc", "unit.d", "50-a.conf"), mode: "0644", vars: { CT_STATE: s.state }, hooks: {} };
+            const b = { ...a, path: path.join(s.dir, "etc", "unit.d", "60-b.conf") };
+            expect(runAs(applyScript(a), "aaaa1111", "a\n").status).toBe(0);
+            expect(runAs(applyScript(b), "bbbb2222", "b\n").status).toBe(0);
+            expect(runAs(deleteScript(a), "aaaa1111").status).toBe(0);
+            expect(fs.readdirSync(path.join(s.dir, "etc", "unit.d"))).toEqual(["60-b.conf"]);
+            expect(runAs(deleteScript(b), "bbbb2222").status).toBe(0);
+            expect(fs.existsSync(path.join(s.dir, "etc", "unit.d"))).toBe(false);
+            expect(fs.readdirSync(path.join(s.state, "madedirs"))).toEqual([]);
+        } finally {
+            s.done();
+        }
+    });
+});
