@@ -152,7 +152,7 @@ describe.runIf(run)("symlinks planted in a directory another account can write",
     }];
     /** Every file on the host outside /etc/redis that root could be tricked into writing (hashes), and the canary. */
     const outsideState = () =>
-        hostExec(h, "find /etc /root /var/lib/redis -xdev -path /etc/redis -prune -o -type f -print0 | sort -z | xargs -0 sha256sum | grep -v ' /etc/ld.so.cache$'; " +
+        hostExec(h, "find /etc /root -xdev -path /etc/redis -prune -o -type f -print0 | sort -z | xargs -0 sha256sum | grep -v ' /etc/ld.so.cache$'; " +
             `stat -c '%n %a %U:%G %h' ${CANARY}`);
     /** Plant, as the redis account, a symlink to the canary at every name conntune used to write through. */
     const plant = () =>
