@@ -39,6 +39,8 @@ function wanted(h: TestHost): Promise<string> {
             "systemctl show -p LimitNOFILE llm-gateway.service; systemctl show -p DefaultLimitNOFILE",
     );
 }
+const FILES = { sshd: "10-conntune.conf", sysctl: "98-conntune-tcp.conf", limits: "91-conntune-nofile.conf", systemd: "91-conntune-limits.conf", override: "60-conntune.conf" };
+const MOVED = "10-conntune.conf\n60-conntune.conf\n91-conntune-limits.conf\n91-conntune-nofile.conf\n98-conntune-tcp.conf\n";
 const applied = (interval: number) => `clientaliveinterval ${interval}\nclientalivecountmax 2\n600\n4096\n16384\nLimitNOFILE=16384\nDefaultLimitNOFILE=16384`;
 
 describe.runIf(run)("one owner per file: replacements and renames never put the host back", () => {
@@ -72,24 +74,23 @@ describe.runIf(run)("one owner per file: replacements and renames never put the 
         await stopHosts(hosts);
     });
 
-    it("keeps every file applied when the host is renamed in the stack (the old resources' deletes do not restore)", async () => {
-        await stack.setHosts([entry("web2")]);
-        const r = await stack.up();
-        expect(`${r.stdout}${r.stderr}`).toMatch(/belongs to another conntune resource/);
-        expect(await wanted(h)).toBe(applied(300));
-        expect(conntuneFiles()).toBe("00-conntune.conf\n50-conntune.conf\n90-conntune-limits.conf\n90-conntune-nofile.conf\n99-conntune-tcp.conf\n");
-    });
-
     it("moves each file whose name changes: the old one's original is back and the new one is applied, in one update", async () => {
-        const files = { sshd: "10-conntune.conf", sysctl: "98-conntune-tcp.conf", limits: "91-conntune-nofile.conf", systemd: "91-conntune-limits.conf", override: "60-conntune.conf" };
         // A value changes with the sshd file name: the old drop-in (sorting first) must be gone before the new one is checked.
-        await stack.setHosts([entry("web2", files, 120)]);
+        await stack.setHosts([entry("web1", FILES, 120)]);
         await stack.up();
-        expect(conntuneFiles()).toBe("10-conntune.conf\n60-conntune.conf\n91-conntune-limits.conf\n91-conntune-nofile.conf\n98-conntune-tcp.conf\n");
+        expect(conntuneFiles()).toBe(MOVED);
         expect(await wanted(h)).toBe(applied(120));
         // A second up has nothing left to do.
         const again = await stack.up();
         expect(again.stdout).not.toMatch(/\b(created|updated|deleted|replaced)\b/);
+    });
+
+    it("keeps every file applied when the host is renamed in the stack (the old resources' deletes do not restore)", async () => {
+        await stack.setHosts([entry("web2", FILES, 120)]);
+        const r = await stack.up();
+        expect(await wanted(h)).toBe(applied(120));
+        expect(conntuneFiles()).toBe(MOVED);
+        expect(`${r.stdout}${r.stderr}`).toMatch(/belongs to another conntune resource now/);
     });
 
     it("keeps files applied through `up --replace` of their commands", async () => {
