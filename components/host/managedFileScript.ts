@@ -111,7 +111,7 @@ function header(spec: FileSpec): string {
  * (Debian's /etc/redis belongs to redis), which can then plant a symlink at any name it can predict
  * or swap a name between two steps: root must never open, chmod or copy onto a name there.
  * ct_stage makes a private directory next to the target (mktemp -d: a new, unpredictable name,
- * root's, mode 700), enters it and checks that the directory entered is a new empty root-only child
+ * root's, mode 700, setgid kept from a setgid parent), enters it and checks that the directory entered is a new empty root-only child
  * of the target's directory (the name may have been swapped before the cd; nobody else can make such
  * a directory). Inside it only root can add or swap names, so the file is written, chowned and
  * chmodded there. ct_commit renames it onto the target (rename(2) replaces a link, never follows it;
@@ -124,7 +124,7 @@ ct_stage() { # $1 = source file ("-": stdin), $2 = mode, $3 = owner:group, $4 = 
   cd / || return 1
   d=$(mktemp -d "$ct_dir/.conntune-new.XXXXXX") || { echo "cannot create a temp directory in $ct_dir" >&2; return 1; }
   CT_STAGES+=("$d")
-  if ! { cd -- "$d" && [ "$(stat -c '%u %a' .)" = "$(id -u) 700" ] && [ -z "$(ls -A)" ] && [ "$(stat -c %d:%i ..)" = "$(stat -L -c %d:%i "$ct_dir")" ]; }; then
+  if ! { cd -- "$d" && [[ "$(stat -c %u:%a .)" =~ ^$(id -u):2?700$ ]] && [ -z "$(ls -A)" ] && [ "$(stat -c %d:%i ..)" = "$(stat -L -c %d:%i "$ct_dir")" ]; }; then
     cd /; echo "the temp directory $d was replaced while in use: does another account write in $ct_dir?" >&2; return 1
   fi
   if [ "$1" != - ] && [ -L "$1" ]; then

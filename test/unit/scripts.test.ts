@@ -210,6 +210,8 @@ describe.runIf(process.getuid?.() === 0)("writes in a directory another account 
         const s = sandbox();
         try {
             fs.writeFileSync(s.target, "original\n");
+            // Like Debian's /etc/redis: setgid, writable by a group (the temp directory inherits the setgid bit).
+            fs.chmodSync(path.join(s.dir, "etc"), 0o2775);
             for (const n of ["x.conf.conntune-rb", "x.conf.conntune-rs", ".conntune-new.XXXXXX"]) fs.symlinkSync(s.canary, path.join(s.dir, "etc", n));
             const sp = spec(s.target, s.state, { verify: 'grep -qv bad "$CT_PATH"' });
             expect(runAs(applyScript(sp), "aaaa1111", "good\n").status).toBe(0);
