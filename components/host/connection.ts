@@ -43,7 +43,7 @@ export function commandConnection(c: HostConnection): command.types.input.remote
  * With a sudo password, sudo reads it from the first line of stdin (-S) and the script gets the rest.
  */
 export function asRoot(c: Pick<HostConnection, "sudo" | "sudoPassword">, script: string): string {
-    const args = `conntune "$SSH_CONNECTION" "$(id -un)"`;
+    const args = `conntune "$SSH_CONNECTION" "$(id -un)" @CT_RESOURCE_ID@`;
     const body = packScript(script);
     if (!c.sudo) return `bash -c ${body} ${args}`;
     const sudo = c.sudoPassword === undefined ? "sudo -n" : "sudo -S -p ''";

@@ -42,6 +42,7 @@ export class FileDescriptorLimits extends pulumi.ComponentResource {
                 connection: args.connection,
                 repair: args.repair,
                 content: limitsContent,
+                deleteBeforeReplace: true,
                 spec: {
                     path: limitsPath,
                     mode: "0644",
@@ -63,6 +64,7 @@ export class FileDescriptorLimits extends pulumi.ComponentResource {
                     connection: args.connection,
                     repair: args.repair,
                     content,
+                    deleteBeforeReplace: true,
                     spec: { path: p, mode: "0644", vars: { CT_WANT_SOFT: want.soft, CT_WANT_HARD: want.hard }, hooks: systemdDefaultHooks() },
                 },
                 { parent: this },

@@ -21,6 +21,30 @@ export interface ManagedFileArgs {
      * its apply, re-activating even when the content on the host is already right (runtime drift).
      */
     repair?: Record<string, string>;
+    /**
+     * Replace this file's command by deleting the old one first. The command is replaced when the
+     * path changes (the path is its trigger): set this where the old file left in place while the new
+     * one is checked would spoil that check or the result (an earlier sshd drop-in or limits file wins;
+     * the old sysctl file's delete puts the runtime values back). Elsewhere create-then-delete is the
+     * safe order: the new command takes the file over, the old one's delete leaves it (one owner per file).
+     */
+    deleteBeforeReplace?: boolean;
+}
+
+/**
+ * Who claims each file on each host (address and port), for the whole program: two resources that
+ * write one file would each restore it on destroy over the other, and which one wins is chance.
+ */
+const claims = new Map<string, string>();
+
+/** Claim `path` on the host for the resource `name`; the same name may claim again (the engine refuses a duplicate URN). */
+export function claimPath(c: Pick<HostConnection, "host" | "port">, path: string, name: string): void {
+    const key = `${c.host.toLowerCase()} port ${c.port} ${path}`;
+    const first = claims.get(key);
+    if (first !== undefined && first !== name) {
+        throw new pulumi.RunError(`${path} on ${c.host} port ${c.port} is claimed by both ${first} and ${name}: one file has one owner (give one of them another path, or set it in one place)`);
+    }
+    claims.set(key, name);
 }
 
 /**
@@ -39,6 +63,7 @@ export class ManagedFile {
     public readonly command: command.remote.Command;
 
     constructor(name: string, args: ManagedFileArgs, opts: { parent: pulumi.Resource; dependsOn?: pulumi.Resource[] }) {
+        claimPath(args.connection, args.spec.path, name);
         const token = args.repair?.[args.spec.path];
         const spec = token === undefined ? args.spec : { ...args.spec, vars: { ...args.spec.vars, CT_FORCE_ACTIVATE: 1, CT_REPAIR: token } };
         const apply = asRoot(args.connection, applyScript(spec));
@@ -52,10 +77,13 @@ export class ManagedFile {
                 delete: asRoot(args.connection, deleteScript(args.spec)),
                 stdin: rootStdin(args.connection, args.content),
                 logging: "stderr",
+                // A new path is a new file: the old command's delete puts the old file's original back.
+                triggers: [args.spec.path],
             },
             {
                 parent: opts.parent,
                 dependsOn: opts.dependsOn,
+                deleteBeforeReplace: args.deleteBeforeReplace,
                 aliases: [{ parent: pulumi.createUrn(name, "conntune:host:ManagedFile", opts.parent) }],
             },
         );

@@ -2,14 +2,22 @@
  * The remote half of the managed-file mechanism: pure functions that write the bash scripts run on a
  * host to apply or remove one file. No Pulumi import; unit-tested as text and run for real in e2e.
  *
- * apply:  stdin → temp file next to the target (a name that no *.conf glob matches) → preflight →
- *         validate → remember the original once (for destroy) → keep the previous file → atomic
- *         rename → activate → verify (prints `ct:key=value` lines) → on any failure after the rename,
- *         put the previous file back and activate again, then exit non-zero with the reason.
+ * apply:  stdin → a private temp directory next to the target (a name that no *.conf glob matches) →
+ *         preflight → validate → remember the original once (for destroy) → keep the previous file →
+ *         atomic rename → activate → verify (prints `ct:key=value` lines) → on any failure after the
+ *         rename, put the previous file back and activate again, then exit non-zero with the reason.
  *         A mark in the state dir covers rename → activation: an apply killed there (a dropped SSH
  *         session) leaves it, and the next apply activates even if the file already has the content.
- * delete: put the original back byte for byte (cp -a), or remove the file if there was none, then
- *         run the deactivate step.
+ * delete: put the original back byte for byte (bytes, mode, owner, mtime), or remove the file if
+ *         there was none, then run the deactivate step; only by the resource that owns the file.
+ *
+ * One owner per file: the saved original records which resource (the provider's resource ID, passed
+ * as $3) applied the file last. Pulumi replaces by create-then-delete, so the old resource's delete
+ * comes after the new one's apply: a delete by a resource that is not the owner leaves the file,
+ * the saved original and the runtime values alone.
+ *
+ * Writes into the target's directory never go through a name another account could have planted or
+ * swapped (Debian's /etc/redis belongs to the redis account): see ct_stage / ct_commit.
  *
  * Snippets (preflight/validate/activate/verify/deactivate) are code written by conntune's components,
  * never config text; values derived from config reach them only as quoted shell variables.
@@ -47,6 +55,13 @@ export interface FileSpec {
     hooks: FileHooks;
 }
 
+/**
+ * The third argument of every command (see asRoot): conntune's provider replaces it with the resource's
+ * ID before running the command, so the scripts know which resource they act for. Left as it is (e.g.
+ * by another provider), the scripts treat the owner as unknown and act as before ownership existed.
+ */
+export const RESOURCE_ID_PLACEHOLDER = "@CT_RESOURCE_ID@";
+
 /** Where the host keeps originals for destroy. */
 export const STATE_DIR = "/var/lib/conntune";
 
@@ -74,16 +89,69 @@ function header(spec: FileSpec): string {
             CT_PATH: spec.path,
             CT_MODE: spec.mode,
             CT_ID: fileId(spec.path),
+            CT_DIR_ID: fileId(spec.path.slice(0, spec.path.lastIndexOf("/")) || "/"),
             CT_STATE: STATE_DIR,
             ...(spec.vars ?? {}),
         }),
-        // $1/$2 come from asRoot(): the login's SSH_CONNECTION and user name.
-        'CT_SSH_CONNECTION="${1:-}"; CT_LOGIN_USER="${2:-root}"',
+        // $1/$2/$3 come from asRoot(): the login's SSH_CONNECTION and user name, the resource ID.
+        'CT_SSH_CONNECTION="${1:-}"; CT_LOGIN_USER="${2:-root}"; CT_OWNER="${3:-}"',
+        '[[ "$CT_OWNER" =~ ^[A-Za-z0-9_.-]{1,128}$ ]] || CT_OWNER=""',
         'CT_ORIG="$CT_STATE/originals/$CT_ID"',
+        // A directory conntune created, whichever of its files created it: the last one's delete removes it.
+        'CT_MADE="$CT_STATE/madedirs/$CT_DIR_ID"',
         'fail() { echo "conntune: $*" >&2; exit 1; }',
-        'mkdir -p "$CT_STATE/originals" && chmod 700 "$CT_STATE" || fail "cannot create $CT_STATE"',
+        'mkdir -p "$CT_STATE/originals" "$CT_STATE/madedirs" && chmod 700 "$CT_STATE" || fail "cannot create $CT_STATE"',
+        'ct_dir=$(dirname "$CT_PATH")',
+        WRITE_FNS,
     ].join("\n");
 }
+
+/**
+ * Every write into the target's directory. That directory may be writable by another account
+ * (Debian's /etc/redis belongs to redis), which can then plant a symlink at any name it can predict
+ * or swap a name between two steps: root must never open, chmod or copy onto a name there.
+ * ct_stage makes a private directory next to the target (mktemp -d: a new, unpredictable name,
+ * root's, mode 700, setgid kept from a setgid parent), enters it and checks that the directory entered is a new empty root-only child
+ * of the target's directory (the name may have been swapped before the cd; nobody else can make such
+ * a directory). Inside it only root can add or swap names, so the file is written, chowned and
+ * chmodded there. ct_commit renames it onto the target (rename(2) replaces a link, never follows it;
+ * -T never moves into a directory) and checks with lstat that the target is the inode it wrote.
+ * State files (originals, backups, records) live in $CT_STATE, which only root can write.
+ */
+const WRITE_FNS = `CT_STAGES=()
+ct_stage() { # $1 = source file ("-": stdin), $2 = mode, $3 = owner:group, $4 = file whose mtime to keep
+  local d
+  cd / || return 1
+  d=$(mktemp -d "$ct_dir/.conntune-new.XXXXXX") || { echo "cannot create a temp directory in $ct_dir" >&2; return 1; }
+  CT_STAGES+=("$d")
+  if ! { cd -- "$d" && [[ "$(stat -c %u:%a .)" =~ ^$(id -u):2?700$ ]] && [ -z "$(ls -A)" ] && [ "$(stat -c %d:%i ..)" = "$(stat -L -c %d:%i "$ct_dir")" ]; }; then
+    cd /; echo "the temp directory $d was replaced while in use: does another account write in $ct_dir?" >&2; return 1
+  fi
+  if [ "$1" != - ] && [ -L "$1" ]; then
+    ln -s -- "$(readlink -- "$1")" f && chown -h -- "$3" f || return 1
+  else
+    if [ "$1" = - ]; then cat >f; else cat -- "$1" >f; fi || return 1
+    chown -- "$3" f && chmod -- "$2" f || return 1
+    if [ -n "\${4:-}" ]; then touch -r "$4" f || return 1; fi
+  fi
+  STAGED_ID=$(stat -c %d:%i f) && NEW="$d/f"
+}
+ct_commit() {
+  mv -fT -- f "$CT_PATH" || { cd /; return 1; }
+  cd /
+  rmdir -- "\${CT_STAGES[\${#CT_STAGES[@]}-1]}" 2>/dev/null
+  [ "$(stat -c %d:%i -- "$CT_PATH" 2>/dev/null)" = "$STAGED_ID" ] || { echo "$CT_PATH is not the file conntune just wrote: something else changed it meanwhile (does another account write in $ct_dir?)" >&2; return 1; }
+}
+ct_put_back() { # $1 = a copy made with cp -a: the same bytes, mode, owner and mtime (or the same link) at $CT_PATH
+  ct_stage "$1" "$(stat -c %a -- "$1")" "$(stat -c %u:%g -- "$1")" "$1" && ct_commit
+}
+ct_record() { # $1 = a file in $CT_STATE, the rest = its lines: replaced atomically
+  local t; t=$(mktemp "$CT_STATE/record.XXXXXX") && printf '%s\\n' "\${@:2}" >"$t" && mv -f "$t" "$1"
+}
+ct_cleanup_stages() {
+  cd /
+  local d; for d in \${CT_STAGES[@]+"\${CT_STAGES[@]}"}; do rm -rf -- "$d"; done
+}`;
 
 function fn(name: string, body: string | undefined): string {
     return `${name}() {\n${body && body.trim() ? body.trim() : ":"}\n}`;
@@ -113,20 +181,20 @@ export function applyScript(spec: FileSpec): string {
         fn("ct_activate", h.activate),
         fn("ct_verify", h.verify),
         fn("ct_save_original", h.saveOriginal),
-        `ct_dir=$(dirname "$CT_PATH")
-ct_dir_existed=1
-[ -d "$ct_dir" ] || { ct_dir_existed=0; mkdir -p "$ct_dir" || fail "cannot create $ct_dir"; }
-# Leftovers of an apply that was killed half-way are never *.conf, so nothing reads them.
-find "$ct_dir" -maxdepth 1 -name '.conntune-new.*' -mmin +10 -delete 2>/dev/null
-find "$CT_STATE" -maxdepth 1 -name 'prev.*' -mmin +10 -delete 2>/dev/null
-NEW=$(mktemp "$ct_dir/.conntune-new.XXXXXX") || fail "cannot create a temp file in $ct_dir"
+        `ct_dir_existed=1
+[ -d "$ct_dir" ] || { ct_dir_existed=0; mkdir -p "$ct_dir" && echo "$ct_dir" >"$CT_MADE" || fail "cannot create $ct_dir"; }
+# Leftovers of an apply that was killed half-way are never *.conf, so nothing reads them. Only root's
+# (what conntune made): never what another account put there. rm -rf never follows a link it is given.
+find "$ct_dir" -mindepth 1 -maxdepth 1 -name '.conntune-new.*' -user 0 -mmin +10 -exec rm -rf -- {} + 2>/dev/null
+find "$CT_STATE" -mindepth 1 -maxdepth 1 \\( -name 'prev.*' -o -name 'record.*' \\) -mmin +10 -exec rm -rf -- {} + 2>/dev/null
 PREV=""
 cleanup() {
   local rc=$?
-  rm -f "$NEW" \${PREV:+"$PREV"}
+  ct_cleanup_stages
+  [ -n "$PREV" ] && rm -rf -- "$PREV"
   # A failed first apply into a directory conntune created leaves nothing behind (no empty dir, no record).
   if [ "$rc" != 0 ] && [ "$ct_dir_existed" = 0 ] && [ ! -e "$CT_PATH" ]; then
-    rm -f "$CT_ORIG.meta" "$CT_ORIG.madedir" "$CT_ORIG.orig" "$CT_ORIG.pending"; rmdir "$ct_dir" 2>/dev/null
+    rm -f "$CT_ORIG.meta" "$CT_ORIG.madedir" "$CT_ORIG.orig" "$CT_ORIG.pending" "$CT_ORIG.owner"; rmdir "$ct_dir" 2>/dev/null && rm -f "$CT_MADE"
   fi
 }
 trap cleanup EXIT
@@ -134,34 +202,44 @@ trap cleanup EXIT
 # is always read here, before the content, so it can never become part of the file.
 CT_SECRET=""
 if [ "\${CT_STDIN_SECRET:-0}" = 1 ]; then IFS= read -r CT_SECRET || fail "the secret line on stdin is missing"; fi
-cat >"$NEW" || fail "could not receive the file content"
-chmod "$CT_MODE" "$NEW"
+# The file keeps the owner and group of the one it replaces (Debian's redis.conf is redis:redis); a new one is root's.
+if [ -f "$CT_PATH" ] && [ ! -L "$CT_PATH" ]; then ct_owner=$(stat -c %u:%g -- "$CT_PATH"); else ct_owner="$(id -u):$(id -g)"; fi
+ct_stage - "$CT_MODE" "$ct_owner" || fail "could not receive the file content into $ct_dir"
 pf_out=$(ct_preflight 2>&1) || fail "preflight for $CT_PATH failed: $pf_out"
 [ -n "$pf_out" ] && printf '%s\\n' "$pf_out"
 val_out=$(ct_validate 2>&1) || fail "validation of the new $CT_PATH failed, nothing was changed: $val_out"
 # The file may already be new while its activation never finished (see the mark below).
-if cmp -s "$NEW" "$CT_PATH" 2>/dev/null && [ "\${CT_FORCE_ACTIVATE:-0}" != 1 ] && [ ! -e "$CT_ORIG.pending" ]; then
+if [ ! -L "$CT_PATH" ] && cmp -s "$NEW" "$CT_PATH" 2>/dev/null && [ "\${CT_FORCE_ACTIVATE:-0}" != 1 ] && [ ! -e "$CT_ORIG.pending" ]; then
   same=1
 else
   same=0
 fi
-# Remember what was there before conntune's first apply, once, for destroy.
+# Remember what was there before conntune's first apply, once, for destroy (and who applied it).
 if [ ! -e "$CT_ORIG.meta" ]; then
   ( ct_save_original ) || fail "could not record the original state of $CT_PATH"
-  if [ -e "$CT_PATH" ]; then cp -a "$CT_PATH" "$CT_ORIG.orig" && echo present >"$CT_ORIG.meta.tmp"; else echo absent >"$CT_ORIG.meta.tmp"; fi
+  rm -rf -- "$CT_ORIG.orig"
+  if [ -e "$CT_PATH" ] || [ -L "$CT_PATH" ]; then
+    cp -a -- "$CT_PATH" "$CT_ORIG.orig" || fail "could not save the original $CT_PATH"; ct_was=present
+  else
+    ct_was=absent
+  fi
   [ "$ct_dir_existed" = 0 ] && echo "$ct_dir" >"$CT_ORIG.madedir"
-  echo "$CT_PATH" >>"$CT_ORIG.meta.tmp" && mv -f "$CT_ORIG.meta.tmp" "$CT_ORIG.meta" || fail "could not save the original $CT_PATH"
+  if [ -n "$CT_OWNER" ]; then ct_record "$CT_ORIG.owner" "$CT_OWNER" || fail "could not record the owner of $CT_PATH"; fi
+  ct_record "$CT_ORIG.meta" "$ct_was" "$CT_PATH" || fail "could not save the original $CT_PATH"
 fi
 rollback() {
   : >"$CT_ORIG.pending"
-  if [ -n "$PREV" ]; then cp -a "$PREV" "$CT_PATH.conntune-rb" && mv -f "$CT_PATH.conntune-rb" "$CT_PATH"; else rm -f "$CT_PATH"; fi
+  if [ -n "$PREV" ]; then ct_put_back "$PREV/f" || echo "conntune: putting the previous $CT_PATH back failed" >&2; else rm -f -- "$CT_PATH"; fi
   if ( ct_activate ) >/dev/null 2>&1; then rm -f "$CT_ORIG.pending"; else echo "conntune: re-activating the previous $CT_PATH also failed" >&2; fi
 }
 if [ "$same" = 0 ]; then
-  if [ -e "$CT_PATH" ]; then PREV=$(mktemp "$CT_STATE/prev.XXXXXX") && cp -a "$CT_PATH" "$PREV" || fail "cannot back up $CT_PATH"; fi
+  if [ -e "$CT_PATH" ] || [ -L "$CT_PATH" ]; then PREV=$(mktemp -d "$CT_STATE/prev.XXXXXX") && cp -a -- "$CT_PATH" "$PREV/f" || fail "cannot back up $CT_PATH"; fi
   # Set from the rename until the activation is done: if this script dies in between, the next apply activates.
   : >"$CT_ORIG.pending" || fail "cannot write $CT_ORIG.pending"
-  mv -f "$NEW" "$CT_PATH" || fail "cannot rename the new file into $CT_PATH"
+  if ! ct_commit; then
+    rollback
+    fail "cannot put the new file in place at $CT_PATH\${PREV:+; the previous file is back}"
+  fi
   if ! act_out=$(ct_activate 2>&1); then
     rollback
     fail "activating the new $CT_PATH failed; the previous file is back: $act_out"
@@ -174,12 +252,20 @@ if ! ver_out=$(ct_verify 2>&1); then
   [ "$same" = 0 ] && rollback
   fail "the host does not show the wanted values after applying $CT_PATH\${PREV:+; the previous file is back}: $(grep -v '^ct:' <<<"$ver_out")"
 fi
+# This resource owns the file from now on (a replacement takes it over; the original stays the one saved first).
+if [ -n "$CT_OWNER" ] && [ "$(cat "$CT_ORIG.owner" 2>/dev/null)" != "$CT_OWNER" ]; then
+  ct_record "$CT_ORIG.owner" "$CT_OWNER" || fail "could not record the owner of $CT_PATH"
+fi
 printf '%s\\n' "$ver_out"
 echo "ct:changed=$([ "$same" = 0 ] && echo yes || echo no)"`,
     ].join("\n"));
 }
 
-/** The script that undoes the file on destroy: the original back byte for byte, or no file. */
+/**
+ * The script that undoes the file on destroy: the original back byte for byte, or no file. Only the
+ * owner restores: a delete by a resource the file no longer belongs to (the old half of a
+ * replacement) changes nothing and says so.
+ */
 export function deleteScript(spec: FileSpec): string {
     const h = spec.hooks;
     return compact([
@@ -187,17 +273,26 @@ export function deleteScript(spec: FileSpec): string {
         fn("ct_deactivate", h.deactivate ?? h.activate),
         fn("ct_restore_original", h.restoreOriginal),
         fn("ct_before_restore", h.beforeRestore),
-        `( ct_before_restore ) || echo "conntune: preparing to restore $CT_PATH failed" >&2
+        `trap ct_cleanup_stages EXIT
+ct_owner=$(cat "$CT_ORIG.owner" 2>/dev/null)
+if [ -e "$CT_ORIG.meta" ] && [ -n "$ct_owner" ] && [ -n "$CT_OWNER" ] && [ "$ct_owner" != "$CT_OWNER" ]; then
+  echo "ct-warn:$CT_PATH belongs to another conntune resource now ($ct_owner, e.g. this one's replacement): left as it is, its original kept for that resource" >&2
+  echo "ct:restored=no"
+  exit 0
+fi
+( ct_before_restore ) || echo "conntune: preparing to restore $CT_PATH failed" >&2
 if [ -e "$CT_ORIG.meta" ]; then
   if [ "$(head -n1 "$CT_ORIG.meta")" = present ]; then
-    cp -a "$CT_ORIG.orig" "$CT_PATH.conntune-rs" && mv -f "$CT_PATH.conntune-rs" "$CT_PATH" || fail "cannot restore $CT_PATH"
+    mkdir -p "$ct_dir" && ct_put_back "$CT_ORIG.orig" || fail "cannot restore $CT_PATH"
   else
-    rm -f "$CT_PATH"
+    rm -f -- "$CT_PATH"
   fi
   ( ct_restore_original ) || echo "conntune: restoring runtime values for $CT_PATH failed" >&2
-  # A directory conntune created goes away again when nothing else is in it.
-  [ -e "$CT_ORIG.madedir" ] && rmdir "$(dirname "$CT_PATH")" 2>/dev/null
-  rm -f "$CT_ORIG.orig" "$CT_ORIG.meta" "$CT_ORIG".*
+  # A directory conntune created goes away again with the last file in it (another resource's, maybe).
+  if [ -e "$CT_ORIG.madedir" ] || [ -e "$CT_MADE" ]; then
+    if rmdir "$ct_dir" 2>/dev/null; then rm -f "$CT_MADE"; else echo "$ct_dir" >"$CT_MADE"; fi
+  fi
+  rm -rf -- "$CT_ORIG.orig"; rm -f "$CT_ORIG.meta" "$CT_ORIG".*
 else
   echo "conntune: no saved original for $CT_PATH (never applied here?); leaving it as it is" >&2
 fi

@@ -87,6 +87,7 @@ export class RedisServerConfig extends pulumi.ComponentResource {
                 connection: args.connection,
                 repair: args.repair,
                 content: auth && args.password !== undefined ? stdinWithSecret(args.password, this.content, `conntune:${auth.passwordSecret}`) : this.content,
+                deleteBeforeReplace: true,
                 spec: {
                     path: r.path,
                     mode: "0640",

@@ -40,6 +40,7 @@ export class SshdHardening extends pulumi.ComponentResource {
                 connection: args.connection,
                 repair: args.repair,
                 content: this.content,
+                deleteBeforeReplace: true,
                 spec: {
                     path: this.path,
                     mode: "0644",

@@ -38,6 +38,7 @@ export class SysctlProfile extends pulumi.ComponentResource {
                 connection: args.connection,
                 repair: args.repair,
                 content: this.content,
+                deleteBeforeReplace: true,
                 spec: {
                     path: this.path,
                     mode: "0644",

@@ -89,7 +89,7 @@ describe("the password on stdin", () => {
     it("is read by the apply script before the file content, whenever CT_STDIN_SECRET is 1", () => {
         const script = applyScript({ path: "/etc/redis/redis.conf", mode: "0640", vars: { CT_STDIN_SECRET: 1 }, hooks: {} });
         expect(script.indexOf('IFS= read -r CT_SECRET')).toBeGreaterThan(0);
-        expect(script.indexOf('IFS= read -r CT_SECRET')).toBeLessThan(script.indexOf('cat >"$NEW"'));
+        expect(script.indexOf('IFS= read -r CT_SECRET')).toBeLessThan(script.indexOf('ct_stage - '));
     });
 });
 

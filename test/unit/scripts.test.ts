@@ -5,7 +5,7 @@ import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { asRoot } from "../../components/host/connection";
 import { limitsHooks, overrideHooks, pamProfileHooks, sshdHooks, systemdDefaultHooks, sysctlHooks } from "../../components/host/hooks";
-import { applyScript, assertSafePath, deleteScript, FileHooks, parseValues, parseWarnings } from "../../components/host/managedFileScript";
+import { applyScript, assertSafePath, deleteScript, FileHooks, FileSpec, parseValues, parseWarnings, RESOURCE_ID_PLACEHOLDER } from "../../components/host/managedFileScript";
 import { shq } from "../../components/host/shell";
 
 const kinds: Array<[string, FileHooks]> = [
@@ -38,7 +38,8 @@ describe("the remote scripts", () => {
 
     it("never put the file content into the command (it travels on stdin)", () => {
         const script = applyScript({ path: "/etc/sysctl.d/99-x.conf", mode: "0644", hooks: sysctlHooks() });
-        expect(script).toContain('cat >"$NEW"');
+        expect(script).toContain("ct_stage - ");
+        expect(script).toContain("cat >f;");
         expect(script).not.toContain("tcp_keepalive_time = 600");
     });
 
@@ -95,5 +96,212 @@ describe("packed commands (gzip + base64 in the stored command text)", () => {
         expect(r.status).toBe(127);
         expect(r.stderr).toContain("conntune: cannot unpack the command: base64 and gzip are needed on the host");
         expect(r.stdout).not.toContain("should-not-run");
+    });
+});
+
+/** A temp dir holding a target directory, a state dir and a file outside both (the canary). */
+function sandbox(): { dir: string; target: string; state: string; canary: string; done: () => void } {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "conntune-owner-"));
+    fs.mkdirSync(path.join(dir, "etc"));
+    fs.writeFileSync(path.join(dir, "canary"), "canary\n");
+    return { dir, target: path.join(dir, "etc", "x.conf"), state: path.join(dir, "state"), canary: path.join(dir, "canary"), done: () => fs.rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** Run a script as asRoot() does: $1 SSH_CONNECTION, $2 the login, $3 the resource ID. */
+function runAs(script: string, owner: string | undefined, input = "") {
+    return spawnSync("bash", ["-c", script, "conntune", "", "root", ...(owner === undefined ? [] : [owner])], { input, encoding: "utf8" });
+}
+
+describe("one owner per file", () => {
+    const spec = (target: string, state: string, hooks: FileHooks = {}): FileSpec => ({ path: target, mode: "0644", vars: { CT_STATE: state }, hooks });
+
+    it("passes the resource ID placeholder as the third argument of every command", () => {
+        const cmd = asRoot({ sudo: false }, "echo");
+        expect(cmd.endsWith(`"$SSH_CONNECTION" "$(id -un)" ${RESOURCE_ID_PLACEHOLDER}`)).toBe(true);
+    });
+
+    it("lets a replacement take the file over: the old resource's delete leaves it applied, the new one's restores the original", () => {
+        const s = sandbox();
+        try {
+            fs.writeFileSync(s.target, "original\n");
+            const sp = spec(s.target, s.state, { verify: 'echo "ct:v=$(cat "$CT_PATH")"' });
+            expect(runAs(applyScript(sp), "aaaa1111", "one\n").status).toBe(0);
+            expect(runAs(applyScript(sp), "bbbb2222", "two\n").status).toBe(0);
+            const old = runAs(deleteScript(sp), "aaaa1111");
+            expect(old.status, old.stderr).toBe(0);
+            expect(old.stderr).toContain(`ct-warn:${s.target} belongs to another conntune resource now (bbbb2222`);
+            expect(parseValues(old.stdout).restored).toBe("no");
+            expect(fs.readFileSync(s.target, "utf8")).toBe("two\n");
+            const owner = runAs(deleteScript(sp), "bbbb2222");
+            expect(owner.status, owner.stderr).toBe(0);
+            expect(fs.readFileSync(s.target, "utf8")).toBe("original\n");
+            expect(fs.readdirSync(path.join(s.state, "originals"))).toEqual([]);
+        } finally {
+            s.done();
+        }
+    });
+
+    it("keeps the owner when a replacement's apply fails (its delete still restores)", () => {
+        const s = sandbox();
+        try {
+            const sp = spec(s.target, s.state, { verify: 'grep -qv bad "$CT_PATH"' });
+            expect(runAs(applyScript(sp), "aaaa1111", "good\n").status).toBe(0);
+            expect(runAs(applyScript(sp), "bbbb2222", "bad\n").status).not.toBe(0);
+            expect(fs.readFileSync(s.target, "utf8")).toBe("good\n");
+            expect(runAs(deleteScript(sp), "aaaa1111").status).toBe(0);
+            expect(fs.existsSync(s.target)).toBe(false);
+        } finally {
+            s.done();
+        }
+    });
+
+    it("skips the runtime restore and the before-restore step when the file belongs to another resource", () => {
+        const s = sandbox();
+        try {
+            const log = path.join(s.dir, "log");
+            const sp = { ...spec(s.target, s.state, { beforeRestore: `echo before >>"$CT_LOG"`, restoreOriginal: `echo runtime >>"$CT_LOG"`, deactivate: `echo deactivate >>"$CT_LOG"` }), vars: { CT_STATE: s.state, CT_LOG: log } };
+            runAs(applyScript(sp), "aaaa1111", "one\n");
+            runAs(applyScript(sp), "bbbb2222", "one\n");
+            runAs(deleteScript(sp), "aaaa1111");
+            expect(fs.existsSync(log)).toBe(false);
+            runAs(deleteScript(sp), "bbbb2222");
+            expect(fs.readFileSync(log, "utf8")).toBe("before\nruntime\ndeactivate\n");
+        } finally {
+            s.done();
+        }
+    });
+
+    it.each([
+        ["a record from before ownership (no owner)", undefined],
+        ["a command whose placeholder nobody replaced", RESOURCE_ID_PLACEHOLDER],
+    ])("behaves as before for %s: the delete restores", (_what, first) => {
+        const s = sandbox();
+        try {
+            fs.writeFileSync(s.target, "original\n");
+            const sp = spec(s.target, s.state);
+            expect(runAs(applyScript(sp), first, "one\n").status).toBe(0);
+            expect(fs.existsSync(path.join(s.state, "originals", fs.readdirSync(path.join(s.state, "originals")).find((f) => f.endsWith(".meta"))!.replace(".meta", ".owner")))).toBe(false);
+            expect(runAs(deleteScript(sp), "cccc3333").status).toBe(0);
+            expect(fs.readFileSync(s.target, "utf8")).toBe("original\n");
+        } finally {
+            s.done();
+        }
+    });
+
+    it("records the owner on the next apply of a record from before ownership", () => {
+        const s = sandbox();
+        try {
+            const sp = spec(s.target, s.state);
+            runAs(applyScript(sp), undefined, "one\n");
+            runAs(applyScript(sp), "bbbb2222", "one\n");
+            expect(runAs(deleteScript(sp), "aaaa1111").stderr).toContain("belongs to another conntune resource now (bbbb2222");
+            expect(fs.readFileSync(s.target, "utf8")).toBe("one\n");
+        } finally {
+            s.done();
+        }
+    });
+});
+
+describe.runIf(process.getuid?.() === 0)("writes in a directory another account can write (as root)", () => {
+    const spec = (target: string, state: string, hooks: FileHooks = {}): FileSpec => ({ path: target, mode: "0640", vars: { CT_STATE: state }, hooks });
+    const hash = (p: string) => fs.readFileSync(p, "utf8");
+
+    it("never write through a symlink planted at a formerly predictable name: apply, rollback, restore", () => {
+        const s = sandbox();
+        try {
+            fs.writeFileSync(s.target, "original\n");
+            // Like Debian's /etc/redis: setgid, writable by a group (the temp directory inherits the setgid bit).
+            fs.chmodSync(path.join(s.dir, "etc"), 0o2775);
+            for (const n of ["x.conf.conntune-rb", "x.conf.conntune-rs", ".conntune-new.XXXXXX"]) fs.symlinkSync(s.canary, path.join(s.dir, "etc", n));
+            const sp = spec(s.target, s.state, { verify: 'grep -qv bad "$CT_PATH"' });
+            expect(runAs(applyScript(sp), "aaaa1111", "good\n").status).toBe(0);
+            const bad = runAs(applyScript(sp), "aaaa1111", "bad\n");
+            expect(bad.stderr).toMatch(/the previous file is back/);
+            expect(hash(s.target)).toBe("good\n");
+            expect(runAs(deleteScript(sp), "aaaa1111").status).toBe(0);
+            expect(hash(s.target)).toBe("original\n");
+            expect(hash(s.canary)).toBe("canary\n");
+            expect(fs.readdirSync(path.join(s.dir, "etc")).sort()).toEqual([".conntune-new.XXXXXX", "x.conf", "x.conf.conntune-rb", "x.conf.conntune-rs"]);
+        } finally {
+            s.done();
+        }
+    });
+
+    it("replace a symlink at the target itself (never writing through it) and put the link back on destroy", () => {
+        const s = sandbox();
+        try {
+            fs.symlinkSync(s.canary, s.target);
+            const sp = spec(s.target, s.state);
+            expect(runAs(applyScript(sp), "aaaa1111", "new\n").status).toBe(0);
+            expect(fs.lstatSync(s.target).isFile()).toBe(true);
+            expect(hash(s.canary)).toBe("canary\n");
+            expect(runAs(deleteScript(sp), "aaaa1111").status).toBe(0);
+            expect(fs.readlinkSync(s.target)).toBe(s.canary);
+            expect(hash(s.canary)).toBe("canary\n");
+        } finally {
+            s.done();
+        }
+    });
+
+    it("keep the owner and group of the file they replace, with the spec's mode, and give back the original's mode, owner and mtime", () => {
+        const s = sandbox();
+        try {
+            fs.writeFileSync(s.target, "original\n", { mode: 0o600 });
+            fs.chownSync(s.target, 65534, 65534);
+            fs.utimesSync(s.target, 1_000_000, 1_000_000);
+            const sp = spec(s.target, s.state);
+            expect(runAs(applyScript(sp), "aaaa1111", "new\n").status).toBe(0);
+            let st = fs.statSync(s.target);
+            expect([st.uid, st.gid, st.mode & 0o7777]).toEqual([65534, 65534, 0o640]);
+            expect(runAs(deleteScript(sp), "aaaa1111").status).toBe(0);
+            st = fs.statSync(s.target);
+            expect([st.uid, st.gid, st.mode & 0o7777, st.mtimeMs]).toEqual([65534, 65534, 0o600, 1_000_000_000]);
+        } finally {
+            s.done();
+        }
+    });
+
+    it("refuse to write when the temp directory's name was swapped for a link to another directory", () => {
+        const s = sandbox();
+        try {
+            const other = path.join(s.dir, "other");
+            const bin = path.join(s.dir, "bin");
+            fs.mkdirSync(other);
+            fs.mkdirSync(bin);
+            // A mktemp that lets the "attacker" win the race: the new directory is renamed away and a link put in its place.
+            fs.writeFileSync(path.join(bin, "mktemp"), `#!/bin/bash\nd=$(/usr/bin/mktemp "$@") || exit 1\nif [ "$1" = -d ] && [[ "$d" == */etc/* ]]; then mv "$d" "$d.moved"; ln -s ${other} "$d"; fi\necho "$d"\n`, { mode: 0o755 });
+            const r = spawnSync("bash", ["-c", applyScript(spec(s.target, s.state)), "conntune", "", "root", "aaaa1111"], { input: "new\n", encoding: "utf8", env: { ...process.env, PATH: `${bin}:${process.env.PATH}` } });
+            expect(r.status).not.toBe(0);
+            expect(r.stderr).toMatch(/was replaced while in use: does another account write in/);
+            expect(fs.readdirSync(other)).toEqual([]);
+            expect(fs.existsSync(s.target)).toBe(false);
+        } finally {
+            s.done();
+        }
+    });
+
+    it("use no fixed temp or backup names", () => {
+        for (const script of [applyScript(spec("/etc/redis/redis.conf", "/var/lib/conntune")), deleteScript(spec("/etc/redis/redis.conf", "/var/lib/conntune"))]) {
+            expect(script).not.toMatch(/conntune-rb|conntune-rs|\.tmp"|cp -a "\$PREV" "\$CT_PATH|chmod "\$CT_MODE" "\$NEW"/);
+        }
+    });
+});
+
+describe("directories conntune created", () => {
+    it("go away with the last file in them, whichever resource made them", () => {
+        const s = sandbox();
+        try {
+            const a = { path: path.join(s.dir, "etc", "unit.d", "50-a.conf"), mode: "0644", vars: { CT_STATE: s.state }, hooks: {} };
+            const b = { ...a, path: path.join(s.dir, "etc", "unit.d", "60-b.conf") };
+            expect(runAs(applyScript(a), "aaaa1111", "a\n").status).toBe(0);
+            expect(runAs(applyScript(b), "bbbb2222", "b\n").status).toBe(0);
+            expect(runAs(deleteScript(a), "aaaa1111").status).toBe(0);
+            expect(fs.readdirSync(path.join(s.dir, "etc", "unit.d"))).toEqual(["60-b.conf"]);
+            expect(runAs(deleteScript(b), "bbbb2222").status).toBe(0);
+            expect(fs.existsSync(path.join(s.dir, "etc", "unit.d"))).toBe(false);
+            expect(fs.readdirSync(path.join(s.state, "madedirs"))).toEqual([]);
+        } finally {
+            s.done();
+        }
     });
 });

@@ -5,6 +5,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
 import { hostSchema } from "../../components/config";
+import { claimPath } from "../../components/host/managedFile";
 
 interface Created {
     type: string;
@@ -104,8 +105,25 @@ describe("TunedHost wiring", () => {
         expect(String(reveal(sysctl.inputs.stdin)).startsWith("s3cret-pw\n")).toBe(true);
     });
 
+    it("makes each file's path its command's trigger: a new path replaces the command (the old file's original comes back)", async () => {
+        const c = await build({ name: "web1", connection: { host: "10.0.0.5", hostKey: KEY }, sshd: { fileName: "10-x.conf" } });
+        const sshd = commands(c).find((r) => r.name === "web1-sshd-dropin-apply")!;
+        expect(sshd.inputs.triggers).toEqual(["/etc/ssh/sshd_config.d/10-x.conf"]);
+    });
+
     it("leaves out disabled components", async () => {
         const c = await build({ name: "web1", connection: { host: "10.0.0.5", hostKey: KEY }, sysctl: { enabled: false }, limits: { enabled: false } });
         expect(commands(c).map((r) => r.name)).toEqual(["web1-sshd-dropin-apply"]);
+    });
+});
+
+describe("one claim per file and host", () => {
+    it("refuses a second resource claiming a path on the same address and port, naming both", () => {
+        claimPath({ host: "claims.example", port: 22 }, "/etc/x.conf", "web1-a");
+        claimPath({ host: "claims.example", port: 22 }, "/etc/x.conf", "web1-a");
+        claimPath({ host: "claims.example", port: 2222 }, "/etc/x.conf", "web1-b");
+        expect(() => claimPath({ host: "CLAIMS.example", port: 22 }, "/etc/x.conf", "web1-b")).toThrow(
+            "/etc/x.conf on CLAIMS.example port 22 is claimed by both web1-a and web1-b: one file has one owner",
+        );
     });
 });

@@ -41,6 +41,11 @@ var version = "0.0.0-dev"
 
 const remoteCommand = "command:remote:Command"
 
+// resourceIDPlaceholder in a command is replaced by the resource's ID before the command runs (only
+// in the command line that runs, never in the state): conntune's scripts record on the host which
+// resource owns a file, so that the old half of a replacement does not restore it.
+const resourceIDPlaceholder = "@CT_RESOURCE_ID@"
+
 // Inputs of command:remote:Command; a change to any of them updates the resource, `triggers` replaces it.
 var inputKeys = []string{"addPreviousOutputInEnv", "connection", "create", "delete", "environment", "logging", "stdin", "triggers", "update"}
 
@@ -146,7 +151,9 @@ func (s *server) Diff(_ context.Context, req *pulumirpc.DiffRequest) (*pulumirpc
 			continue
 		}
 		diffs = append(diffs, k)
-		if k == "triggers" {
+		// Adding triggers to a command created without them (a stack from before conntune set them)
+		// updates it in place: replacing every command on that upgrade would re-apply every file.
+		if k == "triggers" && !o.IsNull() {
 			replaces = append(replaces, k)
 		}
 	}
@@ -214,11 +221,12 @@ func (s *server) Create(ctx context.Context, req *pulumirpc.CreateRequest) (*pul
 	if err != nil {
 		return nil, err
 	}
-	out, err := s.run(ctx, req.GetUrn(), inputs, "create", nil, req.GetPreview())
+	id := newID()
+	out, err := s.run(ctx, req.GetUrn(), id, inputs, "create", nil, req.GetPreview())
 	if err != nil {
 		return nil, err
 	}
-	return &pulumirpc.CreateResponse{Id: newID(), Properties: out}, nil
+	return &pulumirpc.CreateResponse{Id: id, Properties: out}, nil
 }
 
 func (s *server) Update(ctx context.Context, req *pulumirpc.UpdateRequest) (*pulumirpc.UpdateResponse, error) {
@@ -230,7 +238,7 @@ func (s *server) Update(ctx context.Context, req *pulumirpc.UpdateRequest) (*pul
 	if err != nil {
 		return nil, err
 	}
-	out, err := s.run(ctx, req.GetUrn(), inputs, "update", olds, req.GetPreview())
+	out, err := s.run(ctx, req.GetUrn(), req.GetId(), inputs, "update", olds, req.GetPreview())
 	if err != nil {
 		return nil, err
 	}
@@ -243,7 +251,7 @@ func (s *server) Delete(ctx context.Context, req *pulumirpc.DeleteRequest) (*emp
 		return nil, err
 	}
 	if c, _ := str(state, "delete"); c != "" {
-		if _, err := s.run(ctx, req.GetUrn(), state, "delete", state, false); err != nil {
+		if _, err := s.run(ctx, req.GetUrn(), req.GetId(), state, "delete", state, false); err != nil {
 			return nil, err
 		}
 	}
@@ -254,6 +262,20 @@ func (s *server) Read(_ context.Context, req *pulumirpc.ReadRequest) (*pulumirpc
 	return &pulumirpc.ReadResponse{Id: req.GetId(), Properties: req.GetProperties(), Inputs: req.GetInputs()}, nil
 }
 
+// shellWordID is the ID as it goes into a command line unquoted: IDs this provider makes are hex; an
+// ID with any other character (e.g. imported from elsewhere) becomes empty (the owner is unknown).
+func shellWordID(id string) string {
+	if len(id) > 128 {
+		return ""
+	}
+	for _, c := range id {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return ""
+		}
+	}
+	return id
+}
+
 func newID() string {
 	b := make([]byte, 8)
 	_, _ = rand.Read(b)
@@ -261,7 +283,7 @@ func newID() string {
 }
 
 // run executes the named command of `inputs` and returns the new state (inputs + stdout/stderr).
-func (s *server) run(ctx context.Context, urn string, inputs resource.PropertyMap, which string, olds resource.PropertyMap, preview bool) (*structpb.Struct, error) {
+func (s *server) run(ctx context.Context, urn string, id string, inputs resource.PropertyMap, which string, olds resource.PropertyMap, preview bool) (*structpb.Struct, error) {
 	if sp := opentracing.SpanFromContext(ctx); sp != nil {
 		sp.SetTag("pulumi.urn", urn)
 	}
@@ -276,6 +298,7 @@ func (s *server) run(ctx context.Context, urn string, inputs resource.PropertyMa
 		// As upstream: without an `update` command, an update runs `create` again.
 		cmd, cmdSecret = str(inputs, "create")
 	}
+	cmd = strings.ReplaceAll(cmd, resourceIDPlaceholder, shellWordID(id))
 	stdin, stdinSecret := str(inputs, "stdin")
 	logging, _ := str(inputs, "logging")
 	if logging == "" {
