@@ -62,10 +62,11 @@ export function asRoot(c: Pick<HostConnection, "sudo" | "sudoPassword">, script:
     const body = packScript(script);
     if (!c.sudo) return `bash -c ${body} ${args}`;
     if (c.sudoPassword === undefined) return `sudo -n bash -c ${body} ${args}`;
-    // Both sudo runs are children of the login shell: without a terminal sudo keys its cached
-    // credentials to the parent process, so neither may run in a subshell of its own.
+    // Every sudo run must be a child of the login shell: without a terminal sudo keys its cached
+    // credentials to the parent process. So none runs in a subshell, and the last one is not the
+    // last command (bash would exec it in place of the shell: its parent would be sshd).
     const validate = `${SECRET_LINE_READ}; printf '%s\\n' "$ct_secret" | sudo -S -p '' -v 2>/dev/null; ct_secret=; sudo -n true 2>/dev/null || { echo ${shWord(SUDO_STILL_ASKS)} >&2; exit 1; }`;
-    return `${validate}; sudo -n bash -c ${body} ${args}`;
+    return `${validate}; sudo -n bash -c ${body} ${args}; exit $?`;
 }
 
 /** A fixed text as one single-quoted shell word (the text has no single quote). */

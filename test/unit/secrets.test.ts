@@ -49,15 +49,15 @@ beforeAll(() => {
 });
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-/** Run asRoot(script) through `sh -c` as sshd would, stdin = password line + content (as rootStdin builds it). */
-function runAsRoot(mode: "ask" | "nopasswd" | "notimestamp", stdin: string, script = 'cat >"$OUT"', pw = PW) {
+/** Run asRoot(script) through the login shell's `-c` (bash, or sh) as sshd would, stdin = password line + content (as rootStdin builds it). */
+function runAsRoot(mode: "ask" | "nopasswd" | "notimestamp", stdin: string, script = 'cat >"$OUT"', pw = PW, shell = "bash") {
     const out = path.join(dir, `out-${mode}-${Math.random().toString(36).slice(2)}`);
     fs.rmSync(path.join(dir, "argv"), { force: true });
     for (const f of fs.readdirSync(dir)) if (f.startsWith("ts.")) fs.rmSync(path.join(dir, f));
-    const r = spawnSync("sh", ["-c", asRoot({ sudo: true, sudoPassword: pw }, `OUT=${out}\n${script}`)], {
+    const r = spawnSync(shell, ["-c", asRoot({ sudo: true, sudoPassword: pw }, `OUT=${out}\n${script}`)], {
         input: stdin,
         encoding: "utf8",
-        env: { PATH: `${dir}/bin:${process.env.PATH}`, FAKE_DIR: dir, FAKE_MODE: mode, FAKE_PW: PW },
+        env: { PATH: `${dir}/bin:${process.env.PATH}`, HOME: dir, FAKE_DIR: dir, FAKE_MODE: mode, FAKE_PW: PW },
     });
     const written = fs.existsSync(out) ? fs.readFileSync(out, "utf8") : undefined;
     const argv = fs.existsSync(path.join(dir, "argv")) ? fs.readFileSync(path.join(dir, "argv"), "utf8") : "";
@@ -67,8 +67,8 @@ function runAsRoot(mode: "ask" | "nopasswd" | "notimestamp", stdin: string, scri
 describe("a sudo password", () => {
     const content = "# Managed by conntune\n[Manager]\nDefaultLimitNOFILE=16384\n";
 
-    it.each(["ask", "nopasswd"] as const)("never becomes file content (sudo %s)", (mode) => {
-        const r = runAsRoot(mode, `${PW}\n${content}`);
+    it.each([["ask", "bash"], ["nopasswd", "bash"], ["ask", "sh"], ["nopasswd", "sh"]] as const)("never becomes file content (sudo %s, login shell %s)", (mode, shell) => {
+        const r = runAsRoot(mode, `${PW}\n${content}`, undefined, undefined, shell);
         expect(r.status, r.stderr).toBe(0);
         expect(r.written).toBe(content);
     });
