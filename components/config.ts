@@ -57,7 +57,14 @@ export const connectionSchema = z
         /** Name of the secret config key holding the sudo password, if sudo asks for one. */
         sudoPasswordSecret: configKeyName.optional(),
     })
-    .strict();
+    .strict()
+    .superRefine((c, ctx) => {
+        // A password nothing asks for would only be one more copy of a secret on the way to the host.
+        const noSudo = c.sudo === false ? "sudo is false" : c.user === "root" ? "the user is root" : undefined;
+        if (c.sudoPasswordSecret !== undefined && noSudo) {
+            ctx.addIssue({ code: "custom", path: ["sudoPasswordSecret"], message: `must not be set: no sudo runs (${noSudo}), so no password is asked for; remove sudoPasswordSecret` });
+        }
+    });
 
 // ---------------------------------------------------------------------------------------------
 // sshd (seed 000 §1)

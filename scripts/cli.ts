@@ -74,11 +74,14 @@ export const projectDir = (): string => arg("project-dir") ?? REPO;
 /**
  * Run the toolchain's pulumi in the project (or in `cwd`). `capture` returns stdout (stderr kept for the error);
  * `quiet` discards stdout; otherwise output goes to the terminal. Throws on a non-zero exit.
+ * `input` goes to pulumi's stdin: the way to hand it a secret, which must never be an argument
+ * (arguments are visible to every user of the machine in `ps`).
  */
-export function pulumi(args: string[], mode: "capture" | "quiet" | "show" = "show", cwd = projectDir()): string {
+export function pulumi(args: string[], mode: "capture" | "quiet" | "show" = "show", cwd = projectDir(), input?: string): string {
     const r = spawnSync("bash", [path.join(REPO, "scripts", "pulumi.sh"), "--cwd", cwd, ...args], {
         encoding: "utf8",
-        stdio: ["ignore", mode === "show" ? "inherit" : "pipe", mode === "capture" ? "pipe" : "inherit"],
+        input,
+        stdio: [input === undefined ? "ignore" : "pipe", mode === "show" ? "inherit" : "pipe", mode === "capture" ? "pipe" : "inherit"],
     });
     if (r.status !== 0) throw new Error(`pulumi ${args[0]} ${args[1] ?? ""} failed${mode === "capture" ? `: ${r.stderr}` : ""}`);
     return r.stdout ?? "";

@@ -1,7 +1,8 @@
 /**
  * Stack-based rollback: return a stack to what it was after update N. Pulumi has no rollback of its
- * own; every update records its config in the stack history, so: restore update N's config, show the
- * preview, apply on confirmation (--yes for pipelines). The rollback is itself a new update.
+ * own; every update records its config in the stack history, so: prepare update N's config beside the
+ * stack's, show the preview with it, and only on confirmation (--yes for pipelines) put it in place
+ * (one rename) and apply. The rollback is itself a new update.
  * Every update also records the git revision of the program it ran: with --program the preview and
  * the update run that revision's program, from a temporary git worktree (removed afterwards).
  *
@@ -86,6 +87,47 @@ function programAt(rev: string): { dir: string; remove: () => void } {
     }
 }
 
+/** The stack's config file: Pulumi.<stack>.yaml in the project (the stack's short name). */
+function stackConfigFile(stack: string): string {
+    return path.join(projectDir(), `Pulumi.${stack.split("/").pop()}.yaml`);
+}
+
+/**
+ * Update N's config, written to a copy of the stack's config file in a private directory beside it
+ * (mode 700, the file 600): nothing of the stack changes until `commit` renames the copy over the
+ * stack's file, one atomic step. Secret values reach pulumi on stdin, never as arguments; the copy
+ * holds them encrypted, as the stack's file does. `discard` removes whatever was not committed.
+ */
+function prepareConfig(stack: string, config: Record<string, ConfigValue>): { file: string; live: string; commit: () => void; discard: () => void } {
+    const live = stackConfigFile(stack);
+    if (!fs.existsSync(live)) throw new Error(`the config file of stack ${stack} is not at ${live}: pass --project-dir (the directory of Pulumi.yaml)`);
+    const secretObjects = Object.entries(config).filter(([, v]) => v.secret && v.objectValue !== undefined).map(([k]) => k);
+    if (secretObjects.length) {
+        throw new Error(`cannot restore the structured secret ${secretObjects.join(", ")} without putting it on a command line: set it by hand (\`pulumi config set --secret --path\`), then roll back`);
+    }
+    const dir = fs.mkdtempSync(path.join(path.dirname(live), ".conntune-rollback-"));
+    const file = path.join(dir, path.basename(live));
+    const discard = () => fs.rmSync(dir, { recursive: true, force: true });
+    try {
+        fs.copyFileSync(live, file);
+        fs.chmodSync(file, 0o600);
+        const cf = ["--stack", stack, "--config-file", file];
+        const current = JSON.parse(pulumi(["config", "--json", ...cf], "capture")) as Record<string, ConfigValue>;
+        // Keys update N did not have are removed.
+        const stale = Object.keys(current).filter((k) => !(k in config));
+        if (stale.length) pulumi(["config", "rm-all", ...cf, ...stale], "capture");
+        const plain = Object.fromEntries(Object.entries(config).filter(([, v]) => !v.secret));
+        if (Object.keys(plain).length) pulumi(["config", "set-all", ...cf, "--json", JSON.stringify(plain)], "capture");
+        for (const [key, v] of Object.entries(config)) {
+            if (v.secret) pulumi(["config", "set", ...cf, "--secret", "--raw", "--", key], "capture", projectDir(), v.value ?? "");
+        }
+    } catch (e) {
+        discard();
+        throw e;
+    }
+    return { file, live, commit: () => fs.renameSync(file, live), discard };
+}
+
 async function main(): Promise<void> {
     const flags = parseFlags({ stack: "string", list: "boolean", to: "string", program: "boolean", yes: "boolean", "project-dir": "string" });
     const stack = flags.stack;
@@ -116,28 +158,30 @@ async function main(): Promise<void> {
     if (!withProgram && recorded && head && recorded !== head) {
         console.warn(`note: update ${n} ran program revision ${recorded}; this checkout is ${head}.\n      The config is rolled back; pass --program to run that revision's program as well.`);
     }
-    // Update N's config replaces the current one: keys it did not have are removed.
-    const current = JSON.parse(pulumi(["config", "--json", "--stack", stack], "capture")) as Record<string, ConfigValue>;
-    for (const key of Object.keys(current)) if (!(key in target.config)) pulumi(["config", "rm", "--stack", stack, key], "capture");
-    pulumi(["config", "set-all", "--stack", stack, "--json", JSON.stringify(target.config)], "capture");
-    // With --program: update N's program from a worktree, reading this project's (restored) stack config.
-    const program = withProgram && recorded && recorded !== head ? programAt(recorded) : undefined;
+    // Update N's config is prepared beside the stack's config file; the stack's config changes only
+    // on confirmation, in one step.
+    const prepared = prepareConfig(stack, target.config);
+    // With --program: update N's program from a worktree, reading this project's stack config.
+    let program: ReturnType<typeof programAt> | undefined;
     try {
-        const where = program ? ["--config-file", path.join(projectDir(), `Pulumi.${stack}.yaml`)] : [];
-        console.log(`config of stack ${stack} restored to update ${n} (${target.startTime})${program ? `, program at revision ${recorded!.slice(0, 10)}` : ""}; preview:`);
-        pulumi(["preview", "--diff", "--stack", stack, ...where], "show", program?.dir);
+        program = withProgram && recorded && recorded !== head ? programAt(recorded) : undefined;
+        console.log(`config of stack ${stack} as of update ${n} (${target.startTime})${program ? `, program at revision ${recorded!.slice(0, 10)}` : ""}; preview:`);
+        pulumi(["preview", "--diff", "--stack", stack, "--config-file", prepared.file], "show", program?.dir);
         if (!flags.yes) {
-            if (!process.stdin.isTTY) throw new Error("not applied: pass --yes to apply without a prompt (the stack's config is already restored; `git diff` shows it)");
+            if (!process.stdin.isTTY) throw new Error("not applied: pass --yes to apply without a prompt (the stack's config is unchanged)");
             const rl = readline.createInterface({ input: process.stdin, output: process.stdout });
             const answer = await rl.question(`apply the rollback of ${stack} to update ${n}? [y/N] `);
             rl.close();
             if (!/^y(es)?$/i.test(answer.trim())) {
-                console.log("not applied");
+                console.log("not applied (the stack's config is unchanged)");
                 return;
             }
         }
+        prepared.commit();
+        const where = program ? ["--config-file", prepared.live] : [];
         pulumi(["up", "--yes", "--skip-preview", "--stack", stack, "--message", `conntune rollback to update ${n}`, ...where], "show", program?.dir);
     } finally {
+        prepared.discard();
         program?.remove();
     }
 }

@@ -36,18 +36,43 @@ export function commandConnection(c: HostConnection): command.types.input.remote
 }
 
 /**
+ * The first line of a command that reads a secret from line 1 of stdin. By this convention conntune's
+ * provider (tools/command-provider) knows the value: it redacts it from stdout, stderr and error text
+ * before they reach the CLI or the state.
+ */
+export const SECRET_LINE_READ = "IFS= read -r ct_secret";
+
+/** Shown when sudo still asks for a password after `sudo -S -v` was given one. */
+export const SUDO_STILL_ASKS =
+    "conntune: sudo still asks for a password after it was given connection.sudoPasswordSecret: the password is wrong, or sudo keeps no credentials between commands (timestamp_timeout=0 in sudoers): fix the password, allow timestamp_timeout above 0 for this user, or give it a NOPASSWD rule";
+
+/**
  * Wrap a script so that it runs as root. The login shell expands $SSH_CONNECTION and the login name
  * *before* sudo (sudo resets the environment) and passes them as arguments ($1, $2): the lockout
  * guard needs them to open a fresh login to the same address.
  *
- * With a sudo password, sudo reads it from the first line of stdin (-S) and the script gets the rest.
+ * With a sudo password, stdin's first line is the password (see rootStdin). The login shell reads
+ * exactly that line (`read` takes one byte at a time from a pipe), hands it only to `sudo -S -v`
+ * (printf is a builtin: the password is in no process's argv or environment), and the script then
+ * runs under `sudo -n` with the rest of stdin. Whether or not sudo asked, the password can never
+ * become file content; a sudo that still needs one fails with SUDO_STILL_ASKS.
  */
 export function asRoot(c: Pick<HostConnection, "sudo" | "sudoPassword">, script: string): string {
     const args = `conntune "$SSH_CONNECTION" "$(id -un)" @CT_RESOURCE_ID@`;
     const body = packScript(script);
     if (!c.sudo) return `bash -c ${body} ${args}`;
-    const sudo = c.sudoPassword === undefined ? "sudo -n" : "sudo -S -p ''";
-    return `${sudo} bash -c ${body} ${args}`;
+    if (c.sudoPassword === undefined) return `sudo -n bash -c ${body} ${args}`;
+    // Every sudo run must be a child of the login shell: without a terminal sudo keys its cached
+    // credentials to the parent process. So none runs in a subshell, and the last one is not the
+    // last command (bash would exec it in place of the shell: its parent would be sshd).
+    const validate = `${SECRET_LINE_READ}; printf '%s\\n' "$ct_secret" | sudo -S -p '' -v 2>/dev/null; ct_secret=; sudo -n true 2>/dev/null || { echo ${shWord(SUDO_STILL_ASKS)} >&2; exit 1; }`;
+    return `${validate}; sudo -n bash -c ${body} ${args}; exit $?`;
+}
+
+/** A fixed text as one single-quoted shell word (the text has no single quote). */
+function shWord(text: string): string {
+    if (text.includes("'")) throw new Error("shWord: text with a single quote");
+    return `'${text}'`;
 }
 
 /**
@@ -63,8 +88,17 @@ export function packScript(script: string): string {
     return `"$(echo ${packed} | base64 -d | gzip -dc || echo 'echo "conntune: cannot unpack the command: base64 and gzip are needed on the host" >&2; exit 127')"`;
 }
 
-/** stdin for a command run through `asRoot`: the sudo password line first when there is one. */
-export function rootStdin(c: Pick<HostConnection, "sudoPassword">, content: pulumi.Input<string>): pulumi.Output<string> {
-    if (c.sudoPassword === undefined) return pulumi.output(content);
-    return pulumi.secret(pulumi.all([c.sudoPassword, content]).apply(([pw, body]) => `${pw}\n${body}`));
+/**
+ * stdin for a command run through `asRoot`: the sudo password line first when sudo runs with one
+ * (asRoot reads exactly that line). Without sudo nothing reads a password line, so none is sent.
+ */
+export function rootStdin(c: Pick<HostConnection, "sudo" | "sudoPassword">, content: pulumi.Input<string>): pulumi.Output<string> {
+    if (!c.sudo || c.sudoPassword === undefined) return pulumi.output(content);
+    return pulumi.secret(pulumi.all([c.sudoPassword, content]).apply(([pw, body]) => `${passwordLine(pw)}\n${body}`));
+}
+
+/** The sudo password as the single line asRoot reads; a line break would split it (and leak its tail). */
+export function passwordLine(pw: string): string {
+    if (/[\r\n]/.test(pw)) throw new Error("conntune: the sudo password (connection.sudoPasswordSecret) must be one line: it contains a line break");
+    return pw;
 }

@@ -88,8 +88,12 @@ export class ManagedFile {
             },
         );
         this.command = cmd;
-        // Derived values carry no secret even when stdin held the sudo password.
-        const stdout = pulumi.unsecret(cmd.stdout);
+        // stdout is secret whenever stdin is, and stdin is secret when it carries the sudo password.
+        // The provider redacts that password from stdout (the command reads it by SECRET_LINE_READ),
+        // so the derived values may be plain, unless the file content is itself secret: then the
+        // content's secrecy passes on to them.
+        const contentSecrecy = pulumi.output(args.content).apply(() => "");
+        const stdout = pulumi.all([pulumi.unsecret(cmd.stdout), contentSecrecy]).apply(([out]) => out);
         this.values = stdout.apply(parseValues);
         this.warnings = stdout.apply(parseWarnings);
         this.path = args.spec.path;

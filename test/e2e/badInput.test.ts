@@ -58,6 +58,8 @@ const CASES: BadCase[] = [
     { what: "an unknown connection key", config: { hosts: [conn({ password: "hunter2" })] }, problems: [`${H}.connection: unknown key "password": allowed are ${CONN_KEYS}`] },
     { what: "a private-key secret that is not set", config: { hosts: [conn({ privateKeySecret: "deployKey" })] }, problems: ["conntune:deployKey: missing: set the SSH private key for hosts[0] (web1) with `pulumi config set --secret deployKey < KEYFILE`"] },
     { what: "a sudo-password secret that is not set", config: { hosts: [conn({ user: "tuner", sudoPasswordSecret: "sudoPass" })] }, problems: ["conntune:sudoPass: missing: hosts[0].connection.sudoPasswordSecret names it"] },
+    { what: "a sudo-password secret for root (no sudo runs)", config: { hosts: [conn({ sudoPasswordSecret: "sudoPass" })] }, problems: [`${H}.connection.sudoPasswordSecret: must not be set: no sudo runs (the user is root), so no password is asked for; remove sudoPasswordSecret`] },
+    { what: "a sudo-password secret with sudo: false", config: { hosts: [conn({ user: "tuner", sudo: false, sudoPasswordSecret: "sudoPass" })] }, problems: [`${H}.connection.sudoPasswordSecret: must not be set: no sudo runs (sudo is false), so no password is asked for; remove sudoPasswordSecret`] },
     { what: "a host without a connection", config: { hosts: [{ name: "web1" }] }, problems: [`${H}.connection: required: a mapping with keys ${CONN_KEYS}`] },
     // the host list
     { what: "a host name with capitals and _", config: { hosts: [host({ name: "Web_1" })] }, problems: [`${H}.name: must be lowercase letters, digits and - (at most 41)`] },

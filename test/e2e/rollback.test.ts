@@ -4,7 +4,7 @@
  * the history shows the rollback as a new update. With --program, the program revision an update
  * ran comes back too (from a temporary git worktree).
  */
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -91,6 +91,45 @@ describe.runIf(run)("npm run rollback", () => {
         expect(header()).toBe(before);
         expect(sh("git worktree list").trim().split("\n")).toHaveLength(1);
         expect(fs.readdirSync(os.tmpdir()).filter((f) => f.startsWith("conntune-rollback-"))).toEqual(tmpBefore);
+    });
+
+    it("never puts a secret on a command line, and changes the stack config only once the user confirms", async () => {
+        const dir = stack.projectDir;
+        const file = path.join(dir, `Pulumi.${stack.name}.yaml`);
+        const before = fs.readFileSync(file, "utf8");
+        const leftovers = () => fs.readdirSync(dir).filter((f) => f.startsWith(".conntune-rollback-"));
+        const cmd = ["npx", "tsx", path.join(REPO, "scripts/rollback.ts"), "--stack", stack.name, "--to", "2", "--project-dir", dir];
+        // Every process's argv, read from /proc while the rollbacks run (the poller's own argv names only files).
+        const work = fs.mkdtempSync(path.join(os.tmpdir(), "conntune-argv-"));
+        const keyLine = h.privateKey.split("\n").filter((l) => l && !l.startsWith("-----"))[1];
+        fs.writeFileSync(path.join(work, "patterns"), `${keyLine}\n`);
+        const poller = spawn("bash", ["-c", 'while [ ! -e "$1/stop" ]; do grep -aFl -f "$1/patterns" /proc/[0-9]*/cmdline >>"$1/hits" 2>/dev/null; sleep 0.02; done; echo done >"$1/stopped"', "poller", work], { stdio: "ignore" });
+        try {
+            const noTty = spawnSync(cmd[0], cmd.slice(1), { env: stack.env, encoding: "utf8", cwd: REPO, stdio: ["ignore", "pipe", "pipe"] });
+            expect(noTty.status, `${noTty.stdout}\n${noTty.stderr}`).toBe(1);
+            expect(noTty.stderr).toMatch(/not applied: pass --yes .*the stack's config is unchanged/);
+            expect(fs.readFileSync(file, "utf8")).toBe(before);
+
+            // A terminal (script(1) gives it one) where the user answers "n".
+            const declined = spawnSync("script", ["-qec", cmd.map((a) => `'${a}'`).join(" "), "/dev/null"], { env: stack.env, encoding: "utf8", cwd: REPO, input: "n\n", timeout: 300_000 });
+            expect(declined.stdout).toMatch(/apply the rollback of .* to update 2\? \[y\/N\]/);
+            expect(declined.stdout).toMatch(/not applied \(the stack's config is unchanged\)/);
+            expect(fs.readFileSync(file, "utf8")).toBe(before);
+            expect(leftovers()).toEqual([]);
+
+            const yes = spawnSync(cmd[0], [...cmd.slice(1), "--yes"], { env: stack.env, encoding: "utf8", cwd: REPO, stdio: ["ignore", "pipe", "pipe"] });
+            expect(yes.status, `${yes.stdout}\n${yes.stderr}`).toBe(0);
+            expect(await values()).toBe("300\nclientaliveinterval 120");
+            expect(fs.readFileSync(file, "utf8")).not.toBe(before);
+            expect(leftovers()).toEqual([]);
+        } finally {
+            fs.writeFileSync(path.join(work, "stop"), "");
+            for (let i = 0; i < 100 && !fs.existsSync(path.join(work, "stopped")); i++) await new Promise((r) => setTimeout(r, 50));
+            if (poller.exitCode === null && poller.pid) process.kill(poller.pid, "SIGKILL");
+        }
+        const hits = fs.existsSync(path.join(work, "hits")) ? fs.readFileSync(path.join(work, "hits"), "utf8") : "";
+        fs.rmSync(work, { recursive: true, force: true });
+        expect(hits, "processes whose argv held the private key").toBe("");
     });
 
     it("refuses to apply without --yes when nobody can answer the prompt", () => {

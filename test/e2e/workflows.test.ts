@@ -10,6 +10,62 @@ import { e2eGate, REPO } from "./pulumi";
 const bin = spawnSync("bash", [path.join(REPO, "scripts/actionlint.sh"), "--check"], { encoding: "utf8" });
 const run = e2eGate(bin.status === 0 ? undefined : "actionlint is not built (scripts/setup.sh builds it from its Go module)");
 
+/** The jobs of a workflow file: name → the lines of its block (text, no YAML parser needed). */
+function jobs(text: string): Map<string, string> {
+    const body = text.split(/^jobs:\n/m)[1] ?? "";
+    const out = new Map<string, string>();
+    for (const block of body.split(/^(?= {2}[a-z][\w-]*:$)/m)) {
+        const name = /^ {2}([a-z][\w-]*):$/m.exec(block)?.[1];
+        if (name) out.set(name, block);
+    }
+    return out;
+}
+
+describe("the GitHub Actions workflows keep secrets from unreviewed code", () => {
+    const files = fs.readdirSync(path.join(REPO, ".github/workflows")).filter((f) => f.endsWith(".yml")).sort();
+    const read = (f: string) => fs.readFileSync(path.join(REPO, ".github/workflows", f), "utf8");
+
+    it.each(files)("%s pins every action by full commit SHA", (f) => {
+        const uses = [...read(f).matchAll(/uses: (\S+)(.*)$/gm)];
+        expect(uses.length).toBeGreaterThan(0);
+        for (const [, ref, comment] of uses) expect(`${ref}${comment}`).toMatch(/^[\w.-]+\/[\w.-]+@[0-9a-f]{40} # v\d+(\.\d+)*$/);
+    });
+
+    it.each(files)("%s runs npm ci without install scripts", (f) => {
+        const npmCi = read(f).split("\n").filter((l) => /\bnpm ci\b/.test(l) && !/^\s*(#|- name:)/.test(l));
+        expect(npmCi.length).toBeGreaterThan(0);
+        for (const l of npmCi) expect(l).toContain("--ignore-scripts");
+    });
+
+    it.each(files)("%s grants no permission by default and each job only its own", (f) => {
+        const text = read(f);
+        expect(text).toMatch(/^permissions: \{\}$/m);
+        for (const [name, block] of jobs(text)) expect(block, name).toMatch(/^ {4}permissions:/m);
+    });
+
+    it.each(files)("%s reads the backend and passphrase only in jobs of a protected environment", (f) => {
+        const text = read(f);
+        expect(text.split(/^jobs:$/m)[0]).not.toContain("${{ secrets.");
+        for (const [name, block] of jobs(text)) {
+            if (block.includes("${{ secrets.")) expect(block, name).toMatch(/^ {4}environment: (production|preview|main-branch)$/m);
+        }
+    });
+
+    it("give pull-request code no secret and no write token before a reviewer approves", () => {
+        const preview = jobs(read("preview.yml"));
+        expect(preview.get("check")).not.toContain("${{ secrets.");
+        expect(preview.get("preview")).toMatch(/environment: preview/);
+        expect(preview.get("preview")).not.toMatch(/write/);
+        // The job with a token that writes to pull requests checks out and runs no PR code.
+        expect(preview.get("comment")).not.toMatch(/actions\/checkout|npm (ci|run)|run:/);
+    });
+
+    it("fail the drift job on drift: the pipe into tee keeps the exit code", () => {
+        const step = read("drift.yml").split("Drift check")[1];
+        expect(step).toMatch(/set -o pipefail\n\s*npm run --silent drift .*\| tee drift\.json/);
+    });
+});
+
 describe.runIf(run)("the GitHub Actions workflows", () => {
     const files = fs.readdirSync(path.join(REPO, ".github/workflows")).filter((f) => f.endsWith(".yml")).sort();
 

@@ -99,7 +99,8 @@ describe("TunedHost wiring", () => {
     it("runs through sudo for a non-root user, with the password only on stdin", async () => {
         const c = await build({ name: "web1", connection: { host: "10.0.0.5", hostKey: KEY, user: "tuner", sudoPasswordSecret: "pw" } }, "s3cret-pw");
         const sysctl = commands(c).find((r) => r.name === "web1-sysctl-file-apply")!;
-        expect(String(sysctl.inputs.create).startsWith("sudo -S -p '' bash -c ")).toBe(true);
+        expect(String(sysctl.inputs.create).startsWith("IFS= read -r ct_secret; printf '%s\\n' \"$ct_secret\" | sudo -S -p '' -v")).toBe(true);
+        expect(String(sysctl.inputs.create)).toContain("; sudo -n bash -c ");
         expect(String(sysctl.inputs.create)).not.toContain("s3cret-pw");
         expect(isSecret(sysctl.inputs.stdin)).toBe(true);
         expect(String(reveal(sysctl.inputs.stdin)).startsWith("s3cret-pw\n")).toBe(true);

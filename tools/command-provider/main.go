@@ -18,6 +18,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -309,6 +310,7 @@ func (s *server) run(ctx context.Context, urn string, id string, inputs resource
 	if !ok || conn.ContainsUnknowns() {
 		return nil, errors.New("connection is unknown")
 	}
+	red := newRedactor(secretValues(inputs, cmd, stdin))
 	sess, release, err := pool.session(ctx, reveal(conn).ObjectValue())
 	if err != nil {
 		return nil, err
@@ -331,8 +333,8 @@ func (s *server) run(ctx context.Context, urn string, id string, inputs resource
 	var stdout, stderr bytes.Buffer
 	logOut := !secretOutput && (logging == "stdout" || logging == "stdoutAndStderr")
 	logErr := !secretOutput && (logging == "stderr" || logging == "stdoutAndStderr")
-	outW := newLineLogger(ctx, s.host, resource.URN(urn), logOut, &stdout)
-	errW := newLineLogger(ctx, s.host, resource.URN(urn), logErr, &stderr)
+	outW := newLineLogger(ctx, s.host, resource.URN(urn), logOut, &stdout, red)
+	errW := newLineLogger(ctx, s.host, resource.URN(urn), logErr, &stderr, red)
 	sess.Stdout, sess.Stderr = outW, errW
 	runErr := sess.Run(cmd)
 	outW.flush()
@@ -341,12 +343,12 @@ func (s *server) run(ctx context.Context, urn string, id string, inputs resource
 		var missing *ssh.ExitMissingError
 		if errors.As(runErr, &missing) {
 			host, _ := str(reveal(conn).ObjectValue(), "host")
-			return nil, fmt.Errorf("%s command failed: the SSH connection to %s ended before the command finished (it may have done part of its work; the next update runs it again)%s", which, host, tail(stderr.String(), 30))
+			return nil, errors.New(red.apply(fmt.Sprintf("%s command failed: the SSH connection to %s ended before the command finished (it may have done part of its work; the next update runs it again)%s", which, host, tail(stderr.String(), 30))))
 		}
-		return nil, fmt.Errorf("%s command failed (%v)%s", which, runErr, tail(stderr.String(), 30))
+		return nil, errors.New(red.apply(fmt.Sprintf("%s command failed (%v)%s", which, runErr, tail(stderr.String(), 30))))
 	}
-	so := strings.TrimSuffix(stdout.String(), "\n")
-	se := strings.TrimSuffix(stderr.String(), "\n")
+	so := red.apply(strings.TrimSuffix(stdout.String(), "\n"))
+	se := red.apply(strings.TrimSuffix(stderr.String(), "\n"))
 	state["stdout"], state["stderr"] = resource.NewStringProperty(so), resource.NewStringProperty(se)
 	if secretOutput {
 		state["stdout"], state["stderr"] = resource.MakeSecret(state["stdout"]), resource.MakeSecret(state["stderr"])
@@ -366,6 +368,88 @@ func tail(s string, n int) string {
 	return ":\n" + strings.Join(lines, "\n")
 }
 
+// secretLineRead starts a command that reads a secret from the first line of its stdin (conntune's
+// asRoot: the sudo password). By this convention the provider knows that line is a secret value.
+const secretLineRead = "IFS= read -r ct_secret"
+
+// redacted replaces a secret value in anything the provider passes on.
+const redacted = "[secret]"
+
+// secretValues are the values that must never leave the provider in output, logs or error text:
+// the secret first line of stdin (by the secretLineRead convention), and every secret string of the
+// connection and the environment (a private key line by line, so a partial echo is caught too).
+func secretValues(inputs resource.PropertyMap, cmd, stdin string) []string {
+	var vals []string
+	if strings.HasPrefix(cmd, secretLineRead) && stdin != "" {
+		line, _, _ := strings.Cut(stdin, "\n")
+		vals = append(vals, strings.TrimSuffix(line, "\r"))
+	}
+	add := func(text string) {
+		vals = append(vals, text)
+		for _, line := range strings.Split(text, "\n") {
+			if line = strings.TrimSpace(line); len(line) >= 16 && !strings.HasPrefix(line, "-----") {
+				vals = append(vals, line)
+			}
+		}
+	}
+	// The SDK may send the whole connection as one secret (its defaults are applied to an object
+	// holding a secret): then the fields that carry credentials are known by name.
+	credentials := map[string]bool{"privateKey": true, "password": true, "privateKeyPassword": true}
+	for _, key := range []string{"connection", "environment"} {
+		v, ok := inputs[resource.PropertyKey(key)]
+		if !ok {
+			continue
+		}
+		whole := v.IsSecret()
+		if whole {
+			v = v.SecretValue().Element
+		}
+		if !v.IsObject() {
+			continue
+		}
+		for k, e := range v.ObjectValue() {
+			secret := e.IsSecret() || (whole && key == "environment") || (key == "connection" && credentials[string(k)])
+			if e.IsSecret() {
+				e = e.SecretValue().Element
+			}
+			if secret && e.IsString() {
+				add(e.StringValue())
+			}
+		}
+	}
+	return vals
+}
+
+// redactor replaces secret values, longest first (a value that contains another goes whole).
+type redactor struct{ r *strings.Replacer }
+
+func newRedactor(values []string) *redactor {
+	var uniq []string
+	seen := map[string]bool{}
+	for _, v := range values {
+		if v != "" && !seen[v] {
+			seen[v] = true
+			uniq = append(uniq, v)
+		}
+	}
+	if len(uniq) == 0 {
+		return &redactor{}
+	}
+	sort.Slice(uniq, func(i, j int) bool { return len(uniq[i]) > len(uniq[j]) })
+	pairs := make([]string, 0, 2*len(uniq))
+	for _, v := range uniq {
+		pairs = append(pairs, v, redacted)
+	}
+	return &redactor{r: strings.NewReplacer(pairs...)}
+}
+
+func (r *redactor) apply(s string) string {
+	if r == nil || r.r == nil {
+		return s
+	}
+	return r.r.Replace(s)
+}
+
 // lineLogger buffers output and sends complete lines to the engine as they arrive (progress).
 type lineLogger struct {
 	ctx  context.Context
@@ -373,12 +457,13 @@ type lineLogger struct {
 	urn  resource.URN
 	on   bool
 	keep *bytes.Buffer
+	red  *redactor
 	mu   sync.Mutex
 	part []byte
 }
 
-func newLineLogger(ctx context.Context, host *provider.HostClient, urn resource.URN, on bool, keep *bytes.Buffer) *lineLogger {
-	return &lineLogger{ctx: ctx, host: host, urn: urn, on: on, keep: keep}
+func newLineLogger(ctx context.Context, host *provider.HostClient, urn resource.URN, on bool, keep *bytes.Buffer, red *redactor) *lineLogger {
+	return &lineLogger{ctx: ctx, host: host, urn: urn, on: on, keep: keep, red: red}
 }
 
 func (l *lineLogger) Write(p []byte) (int, error) {
@@ -394,7 +479,7 @@ func (l *lineLogger) Write(p []byte) (int, error) {
 		if i < 0 {
 			break
 		}
-		_ = l.host.Log(l.ctx, diag.Info, l.urn, string(l.part[:i]))
+		_ = l.host.Log(l.ctx, diag.Info, l.urn, l.red.apply(string(l.part[:i])))
 		l.part = l.part[i+1:]
 	}
 	return len(p), nil
@@ -404,7 +489,7 @@ func (l *lineLogger) flush() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.on && l.host != nil && len(l.part) > 0 {
-		_ = l.host.Log(l.ctx, diag.Info, l.urn, string(l.part))
+		_ = l.host.Log(l.ctx, diag.Info, l.urn, l.red.apply(string(l.part)))
 	}
 	l.part = nil
 }
