@@ -50,7 +50,7 @@ export interface Capability {
 }
 
 function sh(cmd: string, args: string[], input?: string): string {
-    return execFileSync(cmd, args, { encoding: "utf8", input, stdio: ["pipe", "pipe", "pipe"] });
+    return execFileSync(cmd, args, { encoding: "utf8", input, stdio: ["pipe", "pipe", "pipe"], maxBuffer: 256 * 1024 * 1024 });
 }
 
 function trySh(cmd: string, args: string[]): { ok: boolean; out: string } {
