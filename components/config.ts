@@ -105,6 +105,8 @@ export const sshdSchema = z
         maxSessions: int(0, 10000).default(100),
         /** More directives, written as `Keyword value` (checked by `sshd -t` on the host). */
         extra: z.record(sshdDirective, sshdValue).default({}),
+        /** Keywords of `extra` that weaken authentication or move keys, allowed here by name (an explicit opt-in). */
+        allowRiskyKeywords: z.array(sshdDirective).optional(),
     })
     .strict()
     .superRefine((s, ctx) => {

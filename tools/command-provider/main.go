@@ -310,8 +310,11 @@ func (s *server) run(ctx context.Context, urn string, inputs resource.PropertyMa
 	logErr := !secretOutput && (logging == "stderr" || logging == "stdoutAndStderr")
 	outW := newLineLogger(ctx, s.host, resource.URN(urn), logOut, &stdout)
 	errW := newLineLogger(ctx, s.host, resource.URN(urn), logErr, &stderr)
-	sess.Stdout, sess.Stderr = outW, errW
+	// Login-probe requests of conntune's scripts are answered here and kept out of the output (probe.go).
+	probes := newProbeFilter(ctx, reveal(conn).ObjectValue(), outW)
+	sess.Stdout, sess.Stderr = probes, errW
 	runErr := sess.Run(cmd)
+	probes.close()
 	outW.flush()
 	errW.flush()
 	if runErr != nil {
