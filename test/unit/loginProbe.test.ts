@@ -132,10 +132,10 @@ describe.runIf(asRoot)("the login probe's request to the controller", () => {
 
     it("fails with the controller's reason, and ignores an answer with another nonce", async () => {
         const r = await runProbe("ct_login_probe", (_fifo, nonce) =>
-            `ct-login:nonce=${"0".repeat(32)}\nct-login:user=${user}\nct-login:end\nct-login:nonce=${nonce}\nct-login:to=tuner@10.0.0.2:22\nct-login:error=ssh: unable to authenticate\nct-login:end\n`,
+            `ct-login:nonce=${"0".repeat(32)}\nct-login:user=${user}\nct-login:end\nct-login:nonce=${nonce}\nct-login:to=10.0.0.2:22\nct-login:error=ssh: unable to authenticate\nct-login:end\n`,
         );
         expect(r.code).toBe(1);
-        expect(r.out).toBe(`lockout guard: a new SSH login from the controller as ${user} to tuner@10.0.0.2:22 failed after the reload: ssh: unable to authenticate\n`);
+        expect(r.out).toBe(`lockout guard: a new SSH login from the controller as ${user} to 10.0.0.2:22 failed after the reload: ssh: unable to authenticate\n`);
     });
 
     it("fails safe, saying so, when no provider answers within the bounded wait", async () => {

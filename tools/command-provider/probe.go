@@ -17,6 +17,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"regexp"
 	"strconv"
 	"strings"
@@ -94,18 +95,14 @@ func (f *probeFilter) close() {
 	f.wg.Wait()
 }
 
-// probeTarget names the login as the operator would: user@host:port.
+// probeTarget names the address the login went to, as the stack has it: host:port.
 func probeTarget(c resource.PropertyMap) string {
 	host, _ := str(c, "host")
 	port, _ := str(c, "port")
 	if port == "" {
 		port = "22"
 	}
-	user, _ := str(c, "user")
-	if user == "" {
-		user = "root"
-	}
-	return fmt.Sprintf("%s@%s:%s", user, host, port)
+	return net.JoinHostPort(host, port)
 }
 
 // probeCommand is what the fresh login runs: it writes its facts into the FIFO (path and nonce are

@@ -61,7 +61,7 @@ func TestProbeCommandAndTarget(t *testing.T) {
 		t.Fatalf("command %q", cmd)
 	}
 	c := resource.PropertyMap{"host": resource.NewStringProperty("10.0.0.2"), "user": resource.NewStringProperty("tuner"), "port": resource.NewNumberProperty(2222)}
-	if got := probeTarget(c); got != "tuner@10.0.0.2:2222" {
+	if got := probeTarget(c); got != "10.0.0.2:2222" {
 		t.Fatalf("target %q", got)
 	}
 	if got := oneLine("a\nb\r\x00c"); got != "a b  c" {
