@@ -323,13 +323,19 @@ echo "ct:DefaultLimitNOFILE=$hard"; echo "ct:DefaultLimitNOFILESoft=$soft"
     };
 }
 
+/** Whether a unit is sshd's own (its override goes through the lockout guard). */
+export function isSshdUnit(unit: string): boolean {
+    return /^sshd?(@.*)?\.(service|socket)$/.test(unit);
+}
+
 /**
- * Unit drop-in. Variables: CT_UNIT, CT_RESTART (restart|reload|none), CT_SHOW ("Prop=value;…": the
+ * Unit drop-in (`unit`: the unit's name, to guard sshd's own). Variables: CT_UNIT, CT_RESTART (restart|reload|none), CT_SHOW ("Prop=value;…": the
  * properties `systemctl show` must report). An override of sshd's own unit goes through the lockout
  * guard like an sshd drop-in. A restart that fails leaves a mark: the rollback (the previous file
  * back) then starts the unit again, since `try-restart` would leave a failed unit down.
  */
-export function overrideHooks(): FileHooks {
+export function overrideHooks(unit = ""): FileHooks {
+    const guarded = isSshdUnit(unit);
     const restart = `
 ct_apply_unit() {
   # A reload racing another manager operation can drop off the bus: retry briefly.
@@ -349,8 +355,7 @@ ct_apply_unit() {
     reload) if systemctl is-active -q "$CT_UNIT"; then systemctl reload "$CT_UNIT"; fi ;;
     none) : ;;
   esac
-}
-ct_is_sshd_unit() { case "$CT_UNIT" in ssh.service|sshd.service|ssh.socket|sshd.socket|ssh@*|sshd@*) return 0 ;; esac; return 1; }`;
+}`;
     return {
         preflight: `
 [ -d /run/systemd/system ] || { echo "systemd is not running on this host"; exit 1; }
@@ -367,9 +372,12 @@ rm -rf "$t"
 if [ -n "$mine" ]; then echo "systemd-analyze verify rejects the drop-in: $(sed "s#$t/##g" <<<"$mine")"; exit 1; fi
 [ $rc = 0 ] || echo "ct-warn:systemd-analyze verify $CT_UNIT reports problems outside conntune's drop-in: $(tr '\\n' ' ' <<<"$out" | cut -c1-300)"
 exit 0`,
-        activate: `${LOGIN_PROBE}${restart}
+        activate: guarded
+            ? `${LOGIN_PROBE}${restart}
 ct_apply_unit || exit 1
-if ct_is_sshd_unit; then ct_login_probe "the $CT_RESTART of $CT_UNIT" || exit 1; fi`,
+ct_login_probe "the $CT_RESTART of $CT_UNIT" || exit 1`
+            : `${restart}
+ct_apply_unit`,
         verify: `
 bad=0
 IFS=';' read -ra props <<<"$CT_SHOW"
