@@ -154,7 +154,8 @@ describe.runIf(run)("the lockout guard proves that the operator can still log in
     });
 
     it("refuses an override of ssh.service whose restart fails: ssh.service runs its previous config and logins work", async () => {
-        await stack.setHosts([entry({ systemdOverrides: [{ unit: "ssh.service", settings: { Service: { ExecStartPre: "/bin/false" } } }] })]);
+        // Restart=no: systemd does not bring it back by itself (Debian's Restart=on-failure would hide the defect).
+        await stack.setHosts([entry({ systemdOverrides: [{ unit: "ssh.service", settings: { Service: { ExecStartPre: "/bin/false", Restart: "no" } } }] })]);
         const r = await stack.up([], true);
         expect(r.code, r.stdout).not.toBe(0);
         expect(`${r.stdout}${r.stderr}`).toMatch(/activating the new \/etc\/systemd\/system\/ssh\.service\.d\/50-conntune\.conf failed; the previous file is back/);
