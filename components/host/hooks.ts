@@ -4,6 +4,7 @@
  * probe in components/drift.ts: it must not write, and reads all settings in one round trip.)
  */
 import type { FileHooks } from "./managedFileScript";
+import { shq } from "./shell";
 
 /** Reload sshd (Debian: ssh.service; RHEL: sshd.service; no systemd: SIGHUP). */
 const SSHD_RELOAD = `
@@ -14,53 +15,113 @@ else
   kill -HUP "$(cat /run/sshd.pid)" || return 1
 fi`;
 
+/** Where a login probe keeps its FIFO: /run (root's, tmpfs), one directory per request, named by the script's PID. */
+export const PROBE_DIR_PREFIX = "/run/conntune-login.";
+
 /**
- * A brand-new SSH login from the host itself, as the login user, to the address and port this
- * connection came in on: with a throwaway key authorized for this host's own addresses only for the
- * length of the login. Runs as root (it edits the user's authorized_keys, keeping inode, owner and
- * mode). `ct_fresh_login CMD` prints CMD's output; on failure it prints why on stderr.
+ * A line that an older conntune's probe appended to authorized_keys (a throwaway key, killed runs
+ * left it behind). Exactly that format: only lines that are entirely conntune's are ever removed.
+ */
+export const STALE_PROBE_LINE =
+    '^from="127\\.0\\.0\\.1,::1,[0-9A-Fa-f.:]+",no-pty,no-agent-forwarding,no-port-forwarding,no-X11-forwarding ssh-ed25519 [A-Za-z0-9+/]+=* conntune-(login|lockout)-probe-[0-9]+-[0-9]+$';
+
+/**
+ * A brand-new SSH login from the controller, as the stack's login user with the stack's real key, to
+ * the stack's address and port: conntune's provider dials it when the script asks.
  *
- * Used by the lockout guard (after an sshd reload, new logins must still work) and by the limits
- * check (only a new login shows what pam_limits gives: conntune's provider shares one connection per
- * host for all commands, and PAM set that connection's limits when it was opened).
+ * Protocol: the script makes a private directory with a FIFO (owned by the login user), writes one
+ * request line (`conntune-login-request v1 FIFO NONCE`) to the command's real stdout (fd 8, opened by
+ * the apply script before any hook runs inside a `$(…)` capture), and waits a bounded time. The
+ * provider removes that line from the output, dials a fresh, unpooled login and runs a fixed command
+ * that writes the login's facts (nonce, user, soft and hard open-files limits) into the FIFO; when the
+ * login fails it writes the reason into the FIFO through the shared connection. No answer (a provider
+ * that is not conntune's) is a failure too. Nothing edits authorized_keys: the only write there
+ * removes probe lines that older conntune versions left behind (see ct_probe_stale_keys).
+ *
+ * `ct_fresh_login` prints `ct:login_user=…`, `ct:login_soft=…`, `ct:login_hard=…`; on failure it
+ * prints why and returns non-zero. Runs as root.
+ *
+ * Used by the lockout guard (after an sshd reload or restart, and after a PAM change) and by the
+ * limits check (only a new login shows what pam_limits gives: the provider's shared connection got
+ * its limits when it was opened).
  */
 export const LOGIN_PROBE = `
-ct_fresh_login() {
-  local sip sport u home tmp akf marker created ok i
-  read -r _ _ sip sport <<<"$CT_SSH_CONNECTION"
-  if [ -z "\${sip:-}" ]; then echo "not running over SSH" >&2; return 2; fi
-  # One probe at a time per host: concurrent applies (lockout guard, limits check) edit the same
-  # authorized_keys. Callers run this in $(…), so the lock goes with that subshell.
-  if command -v flock >/dev/null 2>&1; then exec 9>>"$CT_STATE/login-probe.lock" && flock -w 60 9; fi
+CT_STALE_PROBE_LINE=${shq(STALE_PROBE_LINE)}
+ct_probe_stale_keys() { # removes lines of older conntune probes from the login user's authorized_keys, exactly those lines
+  local sip u home f files tmp keep removed lock=0
+  command -v sshd >/dev/null 2>&1 || return 0
+  read -r _ _ sip _ <<<"$CT_SSH_CONNECTION"
   u="$CT_LOGIN_USER"; home=$(getent passwd "$u" | cut -d: -f6)
-  tmp=$(mktemp -d) || return 1
-  ssh-keygen -q -t ed25519 -N '' -C conntune-login-probe -f "$tmp/k" || { rm -rf "$tmp"; return 1; }
-  akf=$(sshd -T -C "user=$u,host=localhost,addr=$sip" 2>/dev/null | awk '$1=="authorizedkeysfile"{print $2; exit}')
-  [ -n "$akf" ] || akf=.ssh/authorized_keys
-  akf=\${akf//%h/$home}; akf=\${akf//%u/$u}; akf=\${akf//%%/%}
-  case "$akf" in /*) ;; *) akf="$home/$akf" ;; esac
-  marker="conntune-login-probe-$$-$RANDOM"
-  created=0
-  if [ ! -e "$akf" ]; then install -d -m 700 -o "$u" "$(dirname "$akf")"; : >"$akf"; chown "$u" "$akf"; chmod 600 "$akf"; created=1; fi
-  printf 'from="127.0.0.1,::1,%s",no-pty,no-agent-forwarding,no-port-forwarding,no-X11-forwarding %s %s\\n' "$sip" "$(cut -d' ' -f1,2 "$tmp/k.pub")" "$marker" >>"$akf"
-  ok=1
-  for i in 1 2 3 4 5 6; do
-    if ssh -q -i "$tmp/k" -p "$sport" -o BatchMode=yes -o IdentitiesOnly=yes -o StrictHostKeyChecking=no \\
-        -o UserKnownHostsFile=/dev/null -o ConnectTimeout=5 -l "$u" "$sip" "$1" </dev/null >"$tmp/out" 2>"$tmp/err"; then ok=0; break; fi
-    sleep 0.5
+  files=$(sshd -T -C "user=$u,host=localhost,addr=\${sip:-127.0.0.1}" 2>/dev/null | awk '$1=="authorizedkeysfile"{for(i=2;i<=NF;i++) print $i; exit}')
+  for f in \${files:-.ssh/authorized_keys}; do
+    f=\${f//%h/$home}; f=\${f//%u/$u}; f=\${f//%%/%}
+    case "$f" in /*) ;; *) f="$home/$f" ;; esac
+    # Leave the file alone unless it holds such a line; never write through a symlink.
+    [ -f "$f" ] && [ ! -L "$f" ] && grep -qE "$CT_STALE_PROBE_LINE" "$f" 2>/dev/null || continue
+    if [ "$lock" = 0 ]; then
+      command -v flock >/dev/null 2>&1 && exec 9>>"$CT_STATE/login-probe.lock" && flock -w 30 9 || { echo "ct-warn:stale login-probe keys left in place: the lock $CT_STATE/login-probe.lock was not free"; return 0; }
+      lock=1
+    fi
+    tmp=$(mktemp "$f.conntune-XXXXXX") || { echo "ct-warn:stale login-probe keys left in $f: cannot create a temp file next to it"; continue; }
+    keep=$(grep -cvE "$CT_STALE_PROBE_LINE" "$f"); removed=$(grep -E "$CT_STALE_PROBE_LINE" "$f" | wc -c)
+    # sed keeps every other byte (CRLF, a missing final newline); the result must be exactly the file minus those lines.
+    if sed -E "\\%$CT_STALE_PROBE_LINE%d" "$f" >"$tmp" && [ "$(grep -c '' "$tmp")" = "$keep" ] \\
+        && [ $(( $(wc -c <"$f") - removed )) = "$(wc -c <"$tmp")" ] && ! grep -qE "$CT_STALE_PROBE_LINE" "$tmp" \\
+        && chown --reference="$f" "$tmp" && chmod --reference="$f" "$tmp" && mv -f "$tmp" "$f"; then
+      echo "ct-warn:removed stale login-probe keys of an earlier conntune from $f"
+    else
+      rm -f "$tmp"; echo "ct-warn:stale login-probe keys left in $f: the filtered copy did not check out"
+    fi
   done
-  # Remove the probe key, keeping the file's inode, owner and mode.
-  grep -v -F "$marker" "$akf" >"$tmp/ak"; cat "$tmp/ak" >"$akf"
-  [ "$created" = 1 ] && [ ! -s "$akf" ] && rm -f "$akf"
-  if [ "$ok" = 0 ]; then cat "$tmp/out"; else echo "a new SSH login as $u to $sip port $sport failed: $(tr '\\n' ' ' <"$tmp/err")" >&2; fi
-  rm -rf "$tmp"
-  return $ok
+  return 0
 }
-ct_login_probe() {
-  local err rc
-  err=$(ct_fresh_login true 2>&1 >/dev/null); rc=$?
-  [ $rc = 2 ] && { echo "ct-warn:lockout guard skipped: not running over SSH"; return 0; }
-  [ $rc = 0 ] || { err=\${err:-a new SSH login failed: refused}; echo "lockout guard: \${err/ failed:/ failed after the reload:}"; return 1; }
+ct_probe_cleanup() { # probe directories of scripts that no longer run (killed mid-probe), and stale keys
+  local d pid
+  for d in ${PROBE_DIR_PREFIX}*; do
+    [ -d "$d" ] && [ ! -L "$d" ] || continue
+    pid=\${d#${PROBE_DIR_PREFIX}}; pid=\${pid%%.*}
+    case "$pid" in ''|*[!0-9]*) continue ;; esac
+    kill -0 "$pid" 2>/dev/null || rm -rf -- "$d"
+  done
+  ct_probe_stale_keys
+}
+ct_fresh_login() {
+  local d fifo nonce line seen=0 fin=0 err="" to="" user="" soft="" hard="" end wait
+  wait=\${CT_PROBE_WAIT:-45}
+  ct_probe_cleanup
+  if ! { true >&8; } 2>/dev/null; then echo "the script has no channel to the controller (fd 8)"; return 1; fi
+  nonce=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \\n')
+  d=$(mktemp -d "${PROBE_DIR_PREFIX}$$.XXXXXXXX") || { echo "cannot create a probe directory in /run"; return 1; }
+  fifo="$d/fifo"
+  # conntune just made this directory: giving it to the login user changes nothing that existed.
+  if ! mkfifo -m 600 "$fifo" || ! chown "$CT_LOGIN_USER" "$d" "$fifo" || ! exec 6<>"$fifo"; then rm -rf -- "$d"; echo "cannot create the probe FIFO in $d"; return 1; fi
+  echo "conntune-login-request v1 $fifo $nonce" >&8
+  end=$((SECONDS + wait))
+  while [ "$fin" = 0 ] && [ "$SECONDS" -lt "$end" ] && IFS= read -r -t "$((end - SECONDS))" -u 6 line; do
+    case "$line" in
+      "ct-login:nonce=$nonce") seen=1; err=""; user="" ;;
+      ct-login:to=*) [ "$seen" = 1 ] && to=\${line#*=} ;;
+      ct-login:user=*) [ "$seen" = 1 ] && user=\${line#*=} ;;
+      ct-login:soft=*) [ "$seen" = 1 ] && soft=\${line#*=} ;;
+      ct-login:hard=*) [ "$seen" = 1 ] && hard=\${line#*=} ;;
+      ct-login:error=*) [ "$seen" = 1 ] && err=\${line#*=} ;;
+      ct-login:end) [ "$seen" = 1 ] && fin=1 ;;
+    esac
+  done
+  exec 6<&-
+  rm -rf -- "$d"
+  if [ "$fin" = 0 ]; then
+    echo "a new SSH login from the controller as $CT_LOGIN_USER got no answer within $wait s: the command provider running this update is not conntune's (it must dial the login; see README, lockout guard)"
+    return 1
+  fi
+  if [ -n "$err" ] || [ -z "$user" ]; then echo "a new SSH login from the controller as $CT_LOGIN_USER to \${to:-the address of the stack} failed: \${err:-it reported nothing}"; return 1; fi
+  echo "ct:login_user=$user"; echo "ct:login_soft=$soft"; echo "ct:login_hard=$hard"
+}
+ct_login_probe() { # $1 = what just changed, for the message (default: the reload)
+  local out
+  out=$(ct_fresh_login) || { echo "lockout guard: \${out/ failed: / failed after \${1:-the reload}: }"; return 1; }
+  grep '^ct-warn:' <<<"$out"
+  return 0
 }`;
 
 /**
@@ -188,7 +249,7 @@ exit 0`,
 
 /**
  * limits.d file: format check; it applies at the next login, so verify makes one: a brand-new SSH
- * login as the login user (from the host, see LOGIN_PROBE) prints its limits, and a covered user must
+ * login from the controller as the login user (see LOGIN_PROBE) reports its limits, and a covered user must
  * get the wanted ones. A failure puts the previous file back (a limit pam_limits cannot set may
  * refuse logins). Variables: CT_WANT_SOFT, CT_WANT_HARD, CT_LOGIN_COVERED (yes|no).
  */
@@ -205,7 +266,7 @@ bad=$(grep -vE '^(#.*|[*@%]?[A-Za-z0-9_-]* (soft|hard) nofile [0-9]+|)$' "$NEW")
 exit 0`,
         verify: `${LOGIN_PROBE}
 echo "ct:file=$CT_PATH"
-out=$(ct_fresh_login 'echo "ct:login_user=$(id -un)"; echo "ct:login_soft=$(ulimit -Sn)"; echo "ct:login_hard=$(ulimit -Hn)"' 2>&1) || { echo "the fresh-login check: $out"; exit 1; }
+out=$(ct_fresh_login) || { echo "the fresh-login check: $out"; exit 1; }
 printf '%s\\n' "$out"
 s=$(sed -n 's/^ct:login_soft=//p' <<<"$out"); h=$(sed -n 's/^ct:login_hard=//p' <<<"$out")
 if [ "$CT_LOGIN_COVERED" = yes ]; then
@@ -235,7 +296,7 @@ ct_pam_apply() {
 grep -qx 'Session-Type: Additional' "$NEW" && grep -qE '^[[:space:]]+required[[:space:]]+pam_limits\.so$' "$NEW" || { echo "not a pam_limits session profile"; exit 1; }`,
         activate: `${LOGIN_PROBE}${apply}
 ct_pam_apply || exit 1
-ct_login_probe || exit 1`,
+ct_login_probe pam-auth-update || exit 1`,
         verify: `
 bad=0
 for f in /etc/pam.d/common-session /etc/pam.d/common-session-noninteractive; do
@@ -262,18 +323,35 @@ echo "ct:DefaultLimitNOFILE=$hard"; echo "ct:DefaultLimitNOFILESoft=$soft"
     };
 }
 
+/** Whether a unit is sshd's own (its override goes through the lockout guard). */
+export function isSshdUnit(unit: string): boolean {
+    return /^sshd?(@.*)?\.(service|socket)$/.test(unit);
+}
+
 /**
- * Unit drop-in. Variables: CT_UNIT, CT_RESTART (restart|reload|none), CT_SHOW ("Prop=value;…": the
- * properties `systemctl show` must report).
+ * Unit drop-in (`unit`: the unit's name, to guard sshd's own). Variables: CT_UNIT, CT_RESTART (restart|reload|none), CT_SHOW ("Prop=value;…": the
+ * properties `systemctl show` must report). An override of sshd's own unit goes through the lockout
+ * guard like an sshd drop-in. A restart that fails leaves a mark: the rollback (the previous file
+ * back) then starts the unit again, since `try-restart` would leave a failed unit down.
  */
-export function overrideHooks(): FileHooks {
+export function overrideHooks(unit = ""): FileHooks {
+    const guarded = isSshdUnit(unit);
     const restart = `
 ct_apply_unit() {
   # A reload racing another manager operation can drop off the bus: retry briefly.
-  local i
+  local i out
   for i in 1 2 3 4 5; do systemctl daemon-reload && break; [ "$i" = 5 ] && return 1; sleep 1; done
   case "$CT_RESTART" in
-    restart) systemctl try-restart "$CT_UNIT" ;;
+    restart)
+      if systemctl is-active -q "$CT_UNIT"; then
+        : >"$CT_ORIG.was-active"
+        out=$(systemctl restart "$CT_UNIT" 2>&1) || { echo "systemctl restart $CT_UNIT failed: $out"; return 1; }
+      elif [ -e "$CT_ORIG.was-active" ]; then
+        # It ran until conntune's restart failed: bring it back up.
+        systemctl reset-failed "$CT_UNIT" 2>/dev/null
+        out=$(systemctl restart "$CT_UNIT" 2>&1) || { echo "systemctl restart $CT_UNIT failed: $out"; return 1; }
+      fi
+      rm -f "$CT_ORIG.was-active" ;;
     reload) if systemctl is-active -q "$CT_UNIT"; then systemctl reload "$CT_UNIT"; fi ;;
     none) : ;;
   esac
@@ -294,7 +372,11 @@ rm -rf "$t"
 if [ -n "$mine" ]; then echo "systemd-analyze verify rejects the drop-in: $(sed "s#$t/##g" <<<"$mine")"; exit 1; fi
 [ $rc = 0 ] || echo "ct-warn:systemd-analyze verify $CT_UNIT reports problems outside conntune's drop-in: $(tr '\\n' ' ' <<<"$out" | cut -c1-300)"
 exit 0`,
-        activate: `${restart}
+        activate: guarded
+            ? `${LOGIN_PROBE}${restart}
+ct_apply_unit || exit 1
+ct_login_probe "the $CT_RESTART of $CT_UNIT" || exit 1`
+            : `${restart}
 ct_apply_unit`,
         verify: `
 bad=0

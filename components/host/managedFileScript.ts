@@ -85,6 +85,9 @@ function header(spec: FileSpec): string {
     return [
         "set -uo pipefail",
         "umask 022",
+        // fd 8 stays the command's real stdout: hooks run inside $(…) captures, and the login probe
+        // (hooks.ts LOGIN_PROBE) sends its request to conntune's provider on it.
+        "exec 8>&1",
         shVars({
             CT_PATH: spec.path,
             CT_MODE: spec.mode,

@@ -50,7 +50,7 @@ export class SystemdUnitOverride extends pulumi.ComponentResource {
                 connection: args.connection,
                 repair: args.repair,
                 content: this.content,
-                spec: { path: this.path, mode: "0644", vars: { CT_UNIT: o.unit, CT_RESTART: o.restart, CT_SHOW: show }, hooks: overrideHooks() },
+                spec: { path: this.path, mode: "0644", vars: { CT_UNIT: o.unit, CT_RESTART: o.restart, CT_SHOW: show }, hooks: overrideHooks(o.unit) },
             },
             { parent: this },
         );

@@ -163,7 +163,7 @@ describe.runIf(run)("host components refuse what would break a host", () => {
         await stack.setHosts(sshdOnly({ extra: { AllowUsers: "nobody" } }));
         const r = await stack.up([], true);
         expect(r.code).not.toBe(0);
-        expect(`${r.stdout}${r.stderr}`).toMatch(/lockout guard: a new SSH login as root/);
+        expect(`${r.stdout}${r.stderr}`).toMatch(/lockout guard: a new SSH login from the controller as root to [0-9.]+:22 failed after the reload: /);
         expect(hostExec(h, "cat /etc/ssh/sshd_config.d/00-conntune.conf")).toBe(good);
         const l = await login(h);
         expect((await l.run("echo still-in")).stdout).toBe("still-in");

@@ -4,12 +4,12 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { asRoot } from "../../components/host/connection";
-import { limitsHooks, overrideHooks, pamProfileHooks, sshdHooks, systemdDefaultHooks, sysctlHooks } from "../../components/host/hooks";
+import { isSshdUnit, limitsHooks, overrideHooks, pamProfileHooks, sshdHooks, systemdDefaultHooks, sysctlHooks } from "../../components/host/hooks";
 import { applyScript, assertSafePath, deleteScript, FileHooks, FileSpec, parseValues, parseWarnings, RESOURCE_ID_PLACEHOLDER } from "../../components/host/managedFileScript";
 import { shq } from "../../components/host/shell";
 
 const kinds: Array<[string, FileHooks]> = [
-    ["sshd", sshdHooks()], ["sysctl", sysctlHooks()], ["limits", limitsHooks()], ["systemd default", systemdDefaultHooks()], ["override", overrideHooks()], ["pam profile", pamProfileHooks()],
+    ["sshd", sshdHooks()], ["sysctl", sysctlHooks()], ["limits", limitsHooks()], ["systemd default", systemdDefaultHooks()], ["override", overrideHooks()], ["ssh.service override", overrideHooks("ssh.service")], ["pam profile", pamProfileHooks()],
 ];
 
 describe("the remote scripts", () => {
@@ -23,6 +23,13 @@ describe("the remote scripts", () => {
             const inner = spawnSync("bash", ["-n"], { input: script, encoding: "utf8" });
             expect(inner.stderr).toBe("");
         }
+    });
+
+    it("guard an override of sshd's own unit with the login probe, and only that", () => {
+        for (const u of ["ssh.service", "sshd.service", "ssh.socket", "sshd@0.service"]) expect(isSshdUnit(u)).toBe(true);
+        for (const u of ["llm-gateway.service", "sshd-keygen.service", "openssh.service"]) expect(isSshdUnit(u)).toBe(false);
+        expect(applyScript({ path: "/etc/systemd/system/ssh.service.d/a.conf", mode: "0644", hooks: overrideHooks("ssh.service") })).toContain("ct_login_probe");
+        expect(applyScript({ path: "/etc/systemd/system/x.service.d/a.conf", mode: "0644", hooks: overrideHooks("x.service") })).not.toContain("ct_login_probe");
     });
 
     it("quote config values so the shell sees them as one literal word", () => {

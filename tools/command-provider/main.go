@@ -335,8 +335,11 @@ func (s *server) run(ctx context.Context, urn string, id string, inputs resource
 	logErr := !secretOutput && (logging == "stderr" || logging == "stdoutAndStderr")
 	outW := newLineLogger(ctx, s.host, resource.URN(urn), logOut, &stdout, red)
 	errW := newLineLogger(ctx, s.host, resource.URN(urn), logErr, &stderr, red)
-	sess.Stdout, sess.Stderr = outW, errW
+	// Login-probe requests of conntune's scripts are answered here and kept out of the output (probe.go).
+	probes := newProbeFilter(ctx, reveal(conn).ObjectValue(), outW)
+	sess.Stdout, sess.Stderr = probes, errW
 	runErr := sess.Run(cmd)
+	probes.close()
 	outW.flush()
 	errW.flush()
 	if runErr != nil {

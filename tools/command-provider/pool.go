@@ -20,7 +20,7 @@ import (
 // process): a managed file costs one channel on an open connection instead of a TCP connect, a key
 // exchange and a login. Upstream opens a connection per command; the difference is invisible to a
 // command except that PAM session setup (pam_limits) ran when the connection was opened, so checks
-// that need a brand-new login make one from the host itself (see conntune's login probe).
+// that need a brand-new login get one from the controller on a fresh, unpooled connection (probe.go).
 //
 // The connection degrades, it does not collapse: a channel the server refuses (sshd's MaxSessions
 // reached: "administratively prohibited: open failed") means "fewer slots on this connection", so
