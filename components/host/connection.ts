@@ -57,7 +57,20 @@ export const SUDO_STILL_ASKS =
  * runs under `sudo -n` with the rest of stdin. Whether or not sudo asked, the password can never
  * become file content; a sudo that still needs one fails with SUDO_STILL_ASKS.
  */
-export function asRoot(c: Pick<HostConnection, "sudo" | "sudoPassword">, script: string): string {
+export function asRoot(c: Pick<HostConnection, "sudo" | "sudoPassword">, script: string, scriptSecretLines = 0): string {
+    const command = rootCommand(c, script);
+    if (scriptSecretLines <= 0) return command;
+    // The script itself reads secret lines from stdin too (e.g. the Redis password): declared to the
+    // provider, which redacts every one of them, as it does the sudo password line.
+    const total = scriptSecretLines + (c.sudo && c.sudoPassword !== undefined ? 1 : 0);
+    if (total > 9) throw new Error("asRoot: at most 9 secret lines on stdin");
+    return `${SECRET_LINES_DECL}${total}; ${command}`;
+}
+
+/** `: ct-secret-lines=N;` at the start of a command: the first N lines of its stdin are secrets (see tools/command-provider). */
+export const SECRET_LINES_DECL = ": ct-secret-lines=";
+
+function rootCommand(c: Pick<HostConnection, "sudo" | "sudoPassword">, script: string): string {
     const args = `conntune "$SSH_CONNECTION" "$(id -un)" @CT_RESOURCE_ID@`;
     const body = packScript(script);
     if (!c.sudo) return `bash -c ${body} ${args}`;

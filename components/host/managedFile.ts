@@ -66,7 +66,9 @@ export class ManagedFile {
         claimPath(args.connection, args.spec.path, name);
         const token = args.repair?.[args.spec.path];
         const spec = token === undefined ? args.spec : { ...args.spec, vars: { ...args.spec.vars, CT_FORCE_ACTIVATE: 1, CT_REPAIR: token } };
-        const apply = asRoot(args.connection, applyScript(spec));
+        // The apply script reads a secret line of its own (CT_STDIN_SECRET, e.g. the Redis password): declared for redaction.
+        const secretLines = spec.vars?.CT_STDIN_SECRET === 1 ? 1 : 0;
+        const apply = asRoot(args.connection, applyScript(spec), secretLines);
         const cmd = new command.remote.Command(
             `${name}-apply`,
             {
@@ -74,7 +76,7 @@ export class ManagedFile {
                 // No separate `update`: the provider runs `create` for an update too (as upstream
                 // does), and the script is stored once instead of twice in every checkpoint.
                 create: apply,
-                delete: asRoot(args.connection, deleteScript(args.spec)),
+                delete: asRoot(args.connection, deleteScript(args.spec), secretLines),
                 stdin: rootStdin(args.connection, args.content),
                 logging: "stderr",
                 // A new path is a new file: the old command's delete puts the old file's original back.

@@ -134,3 +134,19 @@ describe("the schema", () => {
         expect(problems({ user: "tuner", sudoPasswordSecret: "sudoPassword" })).toEqual([]);
     });
 });
+
+describe("a script that reads a secret line of its own (the Redis password)", () => {
+    const script = 'IFS= read -r s; printf "%s|%s" "$s" "$(cat)"';
+
+    it("declares every secret line of stdin to the provider, the sudo password's too", () => {
+        expect(asRoot({ sudo: false }, script, 1).startsWith(": ct-secret-lines=1; bash -c ")).toBe(true);
+        expect(asRoot({ sudo: true, sudoPassword: PW }, script, 1).startsWith(`: ct-secret-lines=2; ${SECRET_LINE_READ};`)).toBe(true);
+        // Without such a line the command is as before (no change for stacks that have none).
+        expect(asRoot({ sudo: false }, script)).toBe(asRoot({ sudo: false }, script, 0));
+    });
+
+    it("still hands the script its secret line and the content after it", () => {
+        const r = spawnSync("bash", ["-c", asRoot({ sudo: false }, script, 1)], { input: "redis-pw\nmaxmemory 1mb\n", encoding: "utf8" });
+        expect(r.stdout).toBe("redis-pw|maxmemory 1mb");
+    });
+});

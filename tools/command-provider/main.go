@@ -18,6 +18,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -375,6 +376,10 @@ func tail(s string, n int) string {
 // asRoot: the sudo password). By this convention the provider knows that line is a secret value.
 const secretLineRead = "IFS= read -r ct_secret"
 
+// secretLinesDecl starts a command whose stdin begins with N secret lines (conntune's asRoot when the
+// script itself reads a secret too, e.g. the Redis password after the sudo password): ": ct-secret-lines=N;".
+var secretLinesDecl = regexp.MustCompile(`^: ct-secret-lines=([1-9]);`)
+
 // redacted replaces a secret value in anything the provider passes on.
 const redacted = "[secret]"
 
@@ -383,9 +388,19 @@ const redacted = "[secret]"
 // connection and the environment (a private key line by line, so a partial echo is caught too).
 func secretValues(inputs resource.PropertyMap, cmd, stdin string) []string {
 	var vals []string
-	if strings.HasPrefix(cmd, secretLineRead) && stdin != "" {
-		line, _, _ := strings.Cut(stdin, "\n")
-		vals = append(vals, strings.TrimSuffix(line, "\r"))
+	n := 0
+	if m := secretLinesDecl.FindStringSubmatch(cmd); m != nil {
+		n = int(m[1][0] - '0')
+	} else if strings.HasPrefix(cmd, secretLineRead) {
+		n = 1
+	}
+	rest := stdin
+	for i := 0; i < n && rest != ""; i++ {
+		var line string
+		line, rest, _ = strings.Cut(rest, "\n")
+		if line = strings.TrimSuffix(line, "\r"); line != "" {
+			vals = append(vals, line)
+		}
 	}
 	add := func(text string) {
 		vals = append(vals, text)

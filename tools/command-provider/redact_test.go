@@ -66,3 +66,13 @@ func TestRedactsThePrivateKeyAndEachOfItsLines(t *testing.T) {
 		}
 	}
 }
+
+func TestRedactsTheDeclaredSecretLinesOfStdin(t *testing.T) {
+	cmd := ": ct-secret-lines=2; " + secretLineRead + "; sudo -n bash -c x"
+	stdin := "sudo-pw-1\nredis-pw-2\nmaxmemory 1mb\n"
+	r := newRedactor(secretValues(inputsWith(cmd, stdin, false), cmd, stdin))
+	got := r.apply("a sudo-pw-1 b redis-pw-2 c maxmemory 1mb")
+	if strings.Contains(got, "sudo-pw-1") || strings.Contains(got, "redis-pw-2") || !strings.Contains(got, "maxmemory 1mb") {
+		t.Fatalf("declared secret lines not redacted exactly: %q", got)
+	}
+}
