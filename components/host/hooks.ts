@@ -47,8 +47,12 @@ export const STALE_PROBE_LINE =
  */
 export const LOGIN_PROBE = `
 CT_STALE_PROBE_LINE=${shq(STALE_PROBE_LINE)}
+# $1 = the authorized_keys file, $2 = the pattern of older probe lines. sed keeps every other byte
+# (CRLF, a missing final newline); the copy must be exactly the file minus those lines before it
+# replaces the file (atomic rename; never emptied on an error).
+CT_PROBE_REWRITE=${shq(`f=$1; pat=$2; tmp=$(mktemp "$f.conntune-XXXXXX") || exit 1; keep=$(grep -cvE "$pat" "$f"); removed=$(grep -E "$pat" "$f" | wc -c); if sed -E "\\%$pat%d" "$f" >"$tmp" && [ "$(grep -c '' "$tmp")" = "$keep" ] && [ $(( $(wc -c <"$f") - removed )) = "$(wc -c <"$tmp")" ] && ! grep -qE "$pat" "$tmp" && chmod --reference="$f" "$tmp" && mv -f "$tmp" "$f"; then exit 0; fi; rm -f "$tmp"; exit 1`)}
 ct_probe_stale_keys() { # removes lines of older conntune probes from the login user's authorized_keys, exactly those lines
-  local sip u home f files tmp keep removed lock=0
+  local sip u home f files own d runas lock=0
   command -v sshd >/dev/null 2>&1 || return 0
   read -r _ _ sip _ <<<"$CT_SSH_CONNECTION"
   u="$CT_LOGIN_USER"; home=$(getent passwd "$u" | cut -d: -f6)
@@ -62,15 +66,20 @@ ct_probe_stale_keys() { # removes lines of older conntune probes from the login 
       command -v flock >/dev/null 2>&1 && exec 9>>"$CT_STATE/login-probe.lock" && flock -w 30 9 || { echo "ct-warn:stale login-probe keys left in place: the lock $CT_STATE/login-probe.lock was not free"; return 0; }
       lock=1
     fi
-    tmp=$(mktemp "$f.conntune-XXXXXX") || { echo "ct-warn:stale login-probe keys left in $f: cannot create a temp file next to it"; continue; }
-    keep=$(grep -cvE "$CT_STALE_PROBE_LINE" "$f"); removed=$(grep -E "$CT_STALE_PROBE_LINE" "$f" | wc -c)
-    # sed keeps every other byte (CRLF, a missing final newline); the result must be exactly the file minus those lines.
-    if sed -E "\\%$CT_STALE_PROBE_LINE%d" "$f" >"$tmp" && [ "$(grep -c '' "$tmp")" = "$keep" ] \\
-        && [ $(( $(wc -c <"$f") - removed )) = "$(wc -c <"$tmp")" ] && ! grep -qE "$CT_STALE_PROBE_LINE" "$tmp" \\
-        && chown --reference="$f" "$tmp" && chmod --reference="$f" "$tmp" && mv -f "$tmp" "$f"; then
+    # Root never opens, chmods or renames a name in a directory another account can write: the
+    # rewrite runs as the file's owner (a swapped temp name then only reaches that account's own
+    # files); a root-owned file is rewritten as root only in a root-owned directory nobody else can write.
+    own=$(stat -c %u -- "$f"); d=$(dirname -- "$f")
+    if [ "$own" = 0 ]; then
+      [ "$(stat -c %u -- "$d")" = 0 ] && [ -z "$(find "$d" -maxdepth 0 -perm /022)" ] || { echo "ct-warn:stale login-probe keys left in $f: its directory is writable by another account"; continue; }
+      runas=()
+    else
+      runas=(setpriv --reuid="$own" --regid="$(stat -c %g -- "$f")" --clear-groups)
+    fi
+    if "\${runas[@]}" bash -c "$CT_PROBE_REWRITE" ct "$f" "$CT_STALE_PROBE_LINE" 2>/dev/null; then
       echo "ct-warn:removed stale login-probe keys of an earlier conntune from $f"
     else
-      rm -f "$tmp"; echo "ct-warn:stale login-probe keys left in $f: the filtered copy did not check out"
+      echo "ct-warn:stale login-probe keys left in $f: the filtered copy did not check out (or its directory is not writable by its owner)"
     fi
   done
   return 0

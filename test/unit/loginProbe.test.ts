@@ -114,6 +114,51 @@ describe("the login probe's clean-up of stale probe keys", () => {
     });
 });
 
+describe.runIf(asRoot)("the stale-key clean-up never works as root in another account's directory", () => {
+    const nobody = Number(spawnSync("id", ["-u", "nobody"], { encoding: "utf8" }).stdout.trim());
+    const nogroup = Number(spawnSync("id", ["-g", "nobody"], { encoding: "utf8" }).stdout.trim());
+
+    it("rewrites a user's file as that user: in a directory only root may write it leaves the file alone", () => {
+        // A swapped temp name must never reach root's files: done as the owner, the rewrite cannot
+        // even create its temp file here, so the file stays as it is (root would have rewritten it).
+        fs.chmodSync(dir, 0o755);
+        const ak = path.join(dir, "ak");
+        fs.writeFileSync(ak, `${KEY}\n${STALE(1)}\n`, { mode: 0o600 });
+        fs.chownSync(ak, nobody, nogroup);
+        fakeSshd([ak]);
+        const r = spawnSync("bash", ["-c", script("ct_probe_stale_keys")], { encoding: "utf8", env: env() });
+        expect(r.status, r.stderr).toBe(0);
+        expect(r.stdout).toContain("stale login-probe keys left in");
+        expect(fs.readFileSync(ak, "utf8")).toBe(`${KEY}\n${STALE(1)}\n`);
+    });
+
+    it("rewrites a user's file as that user in the user's own directory", () => {
+        const home = path.join(dir, "home");
+        fs.mkdirSync(home, { mode: 0o700 });
+        fs.chownSync(home, nobody, nogroup);
+        fs.chmodSync(dir, 0o755);
+        const ak = path.join(home, "ak");
+        fs.writeFileSync(ak, `${KEY}\n${STALE(1)}\n`, { mode: 0o600 });
+        fs.chownSync(ak, nobody, nogroup);
+        fakeSshd([ak]);
+        const r = spawnSync("bash", ["-c", script("ct_probe_stale_keys")], { encoding: "utf8", env: env() });
+        expect(r.status, r.stderr).toBe(0);
+        expect(fs.readFileSync(ak, "utf8")).toBe(`${KEY}\n`);
+        expect([fs.statSync(ak).uid, fs.statSync(ak).mode & 0o777]).toEqual([nobody, 0o600]);
+    });
+
+    it("leaves a root-owned file alone in a directory another account can write", () => {
+        fs.chmodSync(dir, 0o775);
+        const ak = path.join(dir, "ak");
+        fs.writeFileSync(ak, `${KEY}\n${STALE(1)}\n`, { mode: 0o600 });
+        fakeSshd([ak]);
+        const r = spawnSync("bash", ["-c", script("ct_probe_stale_keys")], { encoding: "utf8", env: env() });
+        expect(r.status, r.stderr).toBe(0);
+        expect(r.stdout).toContain("its directory is writable by another account");
+        expect(fs.readFileSync(ak, "utf8")).toBe(`${KEY}\n${STALE(1)}\n`);
+    });
+});
+
 describe.runIf(asRoot)("the login probe's request to the controller", () => {
     beforeEach(() => fakeSshd([path.join(dir, "none")]));
 
