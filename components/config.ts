@@ -114,7 +114,9 @@ const SSHD_RISKY: Record<string, { risky?: string[]; safe?: string[]; why: strin
 /** Why `Keyword value` in sshd `extra` weakens authentication, or undefined when it does not. */
 export function sshdRisk(keyword: string, value: string): string | undefined {
     const r = SSHD_RISKY[keyword.toLowerCase()];
-    const v = value.trim().toLowerCase();
+    // Compared as sshd reads it: double quotes group words and are dropped ("yes" is yes), and a
+    // keyword takes its first word.
+    const v = (value.replace(/"/g, "").trim().split(/\s+/)[0] ?? "").toLowerCase();
     if (!r || (r.risky && !r.risky.includes(v)) || r.safe?.includes(v)) return undefined;
     return `${keyword} ${value} ${r.why}: it weakens authentication`;
 }

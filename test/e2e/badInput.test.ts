@@ -80,6 +80,7 @@ const CASES: BadCase[] = [
     { what: "a misspelt sshd setting", config: { hosts: [host({ sshd: { clientAliveIntervall: 300 } })] }, problems: [`${H}.sshd: unknown key "clientAliveIntervall" (did you mean "clientAliveInterval"?): allowed are ${SSHD_KEYS}`] },
     // sshd: settings that weaken authentication or lock logins out (opt-in: sshd.allowRiskyKeywords)
     { what: "PermitRootLogin yes", config: { hosts: [host({ sshd: { extra: { PermitRootLogin: "yes" } } })] }, problems: [weakens("PermitRootLogin", "yes", "lets root log in with a password")] },
+    { what: "PermitRootLogin \"yes\" (quoted: sshd drops the quotes)", config: { hosts: [host({ sshd: { extra: { PermitRootLogin: "\"yes\"" } } })] }, problems: [weakens("PermitRootLogin", "\"yes\"", "lets root log in with a password")] },
     { what: "PasswordAuthentication yes", config: { hosts: [host({ sshd: { extra: { PasswordAuthentication: "yes" } } })] }, problems: [weakens("PasswordAuthentication", "yes", "turns password logins on")] },
     { what: "PermitEmptyPasswords yes", config: { hosts: [host({ sshd: { extra: { PermitEmptyPasswords: "yes" } } })] }, problems: [weakens("PermitEmptyPasswords", "yes", "lets accounts without a password log in")] },
     { what: "AuthorizedKeysFile moved", config: { hosts: [host({ sshd: { extra: { AuthorizedKeysFile: "/tmp/keys" } } })] }, problems: [weakens("AuthorizedKeysFile", "/tmp/keys", "moves where sshd reads the keys that may log in")] },

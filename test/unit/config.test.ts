@@ -141,6 +141,8 @@ describe("risky settings and their opt-ins", () => {
         ["a key one typo from a known key", { sysctl: { settings: { "net.ipv4.tcp_keepalive_tim": 600 } } }, { sysctl: { settings: { "net.ipv4.tcp_keepalive_tim": 600 }, allowRiskyKeys: ["net.ipv4.tcp_keepalive_tim"] } }],
         ["PermitRootLogin yes", { sshd: { extra: { PermitRootLogin: "yes" } } }, { sshd: { extra: { PermitRootLogin: "yes" }, allowRiskyKeywords: ["PermitRootLogin"] } }],
         ["PasswordAuthentication yes (opt-in in another case)", { sshd: { extra: { PasswordAuthentication: "yes" } } }, { sshd: { extra: { PasswordAuthentication: "yes" }, allowRiskyKeywords: ["passwordauthentication"] } }],
+        ["PermitRootLogin \"yes\" (sshd drops the quotes)", { sshd: { extra: { PermitRootLogin: '"yes"' } } }, { sshd: { extra: { PermitRootLogin: '"yes"' }, allowRiskyKeywords: ["PermitRootLogin"] } }],
+        ["PasswordAuthentication \"YES\" (quoted, upper case)", { sshd: { extra: { PasswordAuthentication: '"YES"' } } }, { sshd: { extra: { PasswordAuthentication: '"YES"' }, allowRiskyKeywords: ["PasswordAuthentication"] } }],
         ["AuthorizedKeysFile", { sshd: { extra: { AuthorizedKeysFile: ".ssh/keys" } } }, { sshd: { extra: { AuthorizedKeysFile: ".ssh/keys" }, allowRiskyKeywords: ["AuthorizedKeysFile"] } }],
         ["loginGraceTime 0 with maxStartups 10", { sshd: { loginGraceTime: 0, maxStartups: "10" } }, { sshd: { loginGraceTime: 0, maxStartups: "10", allowRiskyKeywords: ["LoginGraceTime"] } }],
     ])("refuse %s, and let it through when the opt-in names it", (_what, refused, optedIn) => {
