@@ -457,8 +457,10 @@ export const hostRedisSchema = z
         path: z
             .string()
             .regex(/^\/(?:[A-Za-z0-9_.@-]+\/)*[A-Za-z0-9_.@-]+\.conf$/, "must be an absolute path to a .conf file")
-            .refine((p) => !p.split("/").some((seg) => seg === "." || seg === "..") && REDIS_CONF_DIRS.some((d) => (d.endsWith("/") ? p.startsWith(d) : p === d)), {
-                message: `must be a .conf file in Redis's own configuration directories: ${REDIS_CONF_DIRS.map((d) => (d.endsWith("/") ? `${d}…` : d)).join(", ")}`,
+            .refine((p) => !p.split("/").some((seg) => seg === "." || seg === "..") && REDIS_CONF_DIRS.some((d) => (d.endsWith("/") ? p.startsWith(d) && !p.slice(d.length).includes("/") : p === d)), {
+                // Directly in those directories, not below: /etc/redis belongs to the redis account, which
+                // could swap a subdirectory for a link to another directory of root's.
+                message: `must be a .conf file directly in Redis's own configuration directories: ${REDIS_CONF_DIRS.map((d) => (d.endsWith("/") ? `${d}…` : d)).join(", ")} (no subdirectory)`,
                 when: (p) => p.issues.length === 0,
             })
             .default("/etc/redis/redis.conf"),

@@ -122,12 +122,23 @@ function header(spec: FileSpec): string {
  * State files (originals, backups, records) live in $CT_STATE, which only root can write.
  */
 const WRITE_FNS = `CT_STAGES=()
+# The target's directory must be itself (no symbolic link on the way) and its parent writable by
+# root only (or sticky): otherwise another account could swap the directory for a link between two
+# steps and make root write, rename or remove in a directory of its choosing.
+ct_check_dir() {
+  local p
+  [ -e "$ct_dir" ] || return 0
+  [ "$(realpath -e -- "$ct_dir" 2>/dev/null)" = "$ct_dir" ] || { echo "$ct_dir is reached through a symbolic link: conntune writes only through real directories" >&2; return 1; }
+  p=$(dirname -- "$ct_dir")
+  [ "$(stat -c %u -- "$p")" = 0 ] && [ -z "$(find "$p" -maxdepth 0 -perm /022 ! -perm -1000)" ] || { echo "$p can be written by another account than root, which could swap $ct_dir for a link: conntune does not write in $ct_dir" >&2; return 1; }
+}
 ct_stage() { # $1 = source file ("-": stdin), $2 = mode, $3 = owner:group, $4 = file whose mtime to keep
   local d
   cd / || return 1
+  ct_check_dir || return 1
   d=$(mktemp -d "$ct_dir/.conntune-new.XXXXXX") || { echo "cannot create a temp directory in $ct_dir" >&2; return 1; }
   CT_STAGES+=("$d")
-  if ! { cd -- "$d" && [[ "$(stat -c %u:%a .)" =~ ^$(id -u):2?700$ ]] && [ -z "$(ls -A)" ] && [ "$(stat -c %d:%i ..)" = "$(stat -L -c %d:%i "$ct_dir")" ]; }; then
+  if ! { cd -- "$d" && [[ "$(stat -c %u:%a .)" =~ ^$(id -u):2?700$ ]] && [ -z "$(ls -A)" ] && [ "$(stat -c %d:%i ..)" = "$(stat -L -c %d:%i "$ct_dir")" ] && [ "$(pwd -P)" = "$d" ]; }; then
     cd /; echo "the temp directory $d was replaced while in use: does another account write in $ct_dir?" >&2; return 1
   fi
   if [ "$1" != - ] && [ -L "$1" ]; then
@@ -186,6 +197,7 @@ export function applyScript(spec: FileSpec): string {
         fn("ct_save_original", h.saveOriginal),
         `ct_dir_existed=1
 [ -d "$ct_dir" ] || { ct_dir_existed=0; mkdir -p "$ct_dir" && echo "$ct_dir" >"$CT_MADE" || fail "cannot create $ct_dir"; }
+ct_dir_err=$(ct_check_dir 2>&1) || fail "$ct_dir_err"
 # Leftovers of an apply that was killed half-way are never *.conf, so nothing reads them. Only root's
 # (what conntune made): never what another account put there. rm -rf never follows a link it is given.
 find "$ct_dir" -mindepth 1 -maxdepth 1 -name '.conntune-new.*' -user 0 -mmin +10 -exec rm -rf -- {} + 2>/dev/null
@@ -283,6 +295,7 @@ if [ -e "$CT_ORIG.meta" ] && [ -n "$ct_owner" ] && [ -n "$CT_OWNER" ] && [ "$ct_
   echo "ct:restored=no"
   exit 0
 fi
+ct_dir_err=$(ct_check_dir 2>&1) || fail "$ct_dir_err"
 ( ct_before_restore ) || echo "conntune: preparing to restore $CT_PATH failed" >&2
 if [ -e "$CT_ORIG.meta" ]; then
   if [ "$(head -n1 "$CT_ORIG.meta")" = present ]; then

@@ -96,7 +96,7 @@ describe("the stack config schema", () => {
         ["a systemd value with a control character", { hosts: [host({ systemdOverrides: [{ unit: "a.service", settings: { Service: { Environment: "A=\u0007" } } }] })] }, "conntune:hosts[0].systemdOverrides[0].settings.Service.Environment", "one line without control characters"],
         ["an absolute render directory", { redis: { namespace: "redis", name: "r", renderDir: "/etc/k8s", settings: {} } }, "conntune:redis.renderDir", "must be a directory inside the project"],
         ["the project directory itself as render directory", { redis: { namespace: "redis", name: "r", renderDir: "./", settings: {} } }, "conntune:redis.renderDir", "not the project directory itself"],
-        ["a redis.conf path outside Redis's directories", { hosts: [host({ redis: { path: "/etc/ld.so.conf", settings: {} } })] }, "conntune:hosts[0].redis.path", "must be a .conf file in Redis's own configuration directories: /etc/redis/…"],
+        ["a redis.conf path outside Redis's directories", { hosts: [host({ redis: { path: "/etc/ld.so.conf", settings: {} } })] }, "conntune:hosts[0].redis.path", "must be a .conf file directly in Redis's own configuration directories: /etc/redis/…"],
         ["a redis.conf path that climbs out of /etc/redis", { hosts: [host({ redis: { path: "/etc/redis/../ld.so.conf", settings: {} } })] }, "conntune:hosts[0].redis.path", "Redis's own configuration directories"],
     ])("rejects %s, naming the field", (_what, raw, field, allowed) => {
         const p = problems(raw);

@@ -234,6 +234,29 @@ describe.runIf(process.getuid?.() === 0)("writes in a directory another account 
         }
     });
 
+    it("refuse a directory reached through a symlink, and one whose parent another account can write", () => {
+        const s = sandbox();
+        try {
+            // etc/sub is a link another account planted, pointing at a directory of root's.
+            const victim = path.join(s.dir, "victim");
+            fs.mkdirSync(victim);
+            fs.symlinkSync(victim, path.join(s.dir, "etc", "sub"));
+            const linked = runAs(applyScript(spec(path.join(s.dir, "etc", "sub", "x.conf"), s.state)), "aaaa1111", "new\n");
+            expect(linked.status).not.toBe(0);
+            expect(linked.stderr).toMatch(/reached through a symbolic link/);
+            expect(fs.readdirSync(victim)).toEqual([]);
+            // A real subdirectory of a group-writable directory: its name could be swapped for a link.
+            fs.chmodSync(path.join(s.dir, "etc"), 0o2775);
+            fs.mkdirSync(path.join(s.dir, "etc", "real"));
+            const swappable = runAs(applyScript(spec(path.join(s.dir, "etc", "real", "x.conf"), s.state)), "aaaa1111", "new\n");
+            expect(swappable.status).not.toBe(0);
+            expect(swappable.stderr).toMatch(/can be written by another account than root/);
+            expect(fs.readdirSync(path.join(s.dir, "etc", "real"))).toEqual([]);
+        } finally {
+            s.done();
+        }
+    });
+
     it("replace a symlink at the target itself (never writing through it) and put the link back on destroy", () => {
         const s = sandbox();
         try {
