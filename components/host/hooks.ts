@@ -463,6 +463,10 @@ if systemctl is-active -q "$CT_REDIS_SERVICE"; then
     echo "Redis ($CT_REDIS_SERVICE, port $CT_REDIS_PORT) requires authentication and redis.auth.passwordSecret is not set: set it to the name of a secret config key holding the password (and redis.auth.user for an ACL user); nothing was changed"; exit 1
   elif grep -q NOPERM <<<"$out"; then
     echo "the Redis user \${CT_REDIS_USER:-default} (redis.auth.user) may not run CONFIG: $(grep -m1 -o 'NOPERM.*' <<<"$out"); give it +config|get +config|set +ping or name another user; nothing was changed"; exit 1
+  else
+    # Only a positive answer lets the apply go on: anything else (CONFIG renamed away, a TLS-only
+    # port, still loading) would end in failed CONFIG SETs, a restart and a rollback.
+    echo "cannot read the running Redis's config ($CT_REDIS_SERVICE, port $CT_REDIS_PORT) with CONFIG GET: $(tr '\\n' ' ' <<<"$out" | cut -c1-200); nothing was changed"; exit 1
   fi
 fi
 exit 0`,
@@ -470,7 +474,7 @@ exit 0`,
         // never drops them), then the host's own redis-server starts with it: proves the file without
         // touching the running instance or its data.
         validate: `${tryServer}
-if [ -f "$CT_PATH" ] && kept=$(grep -iE "^[[:space:]]*($CT_REDIS_KEEP)[[:space:]]" "$CT_PATH"); then
+if [ -f "$CT_PATH" ] && [ ! -L "$CT_PATH" ] && kept=$(grep -iE "^[[:space:]]*($CT_REDIS_KEEP)[[:space:]]" "$CT_PATH"); then
   printf '%s\\n%s\\n' "$CT_REDIS_KEPT_MARK" "$kept" >>"$NEW" || { echo "cannot carry the host's auth lines over"; exit 1; }
 fi
 ct_redis_try <"$NEW"

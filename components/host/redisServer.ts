@@ -31,8 +31,8 @@ export const DEBIAN_BASE: Array<[string, string]> = [
     ["dbfilename", "dump.rdb"],
 ];
 
-/** Directives that are the host's own (authentication and access): kept as they are, never rendered. */
-export const KEPT_DIRECTIVES = ["requirepass", "masterauth", "masteruser", "user", "aclfile", "rename-command"] as const;
+/** Directives that are the host's own (authentication and access, and includes, which may hold them): kept as they are, never rendered. */
+export const KEPT_DIRECTIVES = ["requirepass", "masterauth", "masteruser", "user", "aclfile", "rename-command", "include"] as const;
 
 /** The line after which the host's own auth lines follow in a file conntune wrote (drift ignores them). */
 export const KEPT_MARK = "# Kept from this host's own file by conntune (authentication; never rendered, never read into conntune's state):";

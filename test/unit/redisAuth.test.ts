@@ -12,7 +12,7 @@ import { hostRedisSchema, parseStackConfig, sshdSchema } from "../../components/
 import { probeScript, wantedState } from "../../components/drift";
 import { redisHooks } from "../../components/host/hooks";
 import { applyScript } from "../../components/host/managedFileScript";
-import { KEPT_MARK, renderHostRedisConf, stdinWithSecret } from "../../components/host/redisServer";
+import { KEPT_DIRECTIVES, KEPT_MARK, renderHostRedisConf, stdinWithSecret } from "../../components/host/redisServer";
 
 const value = <T>(o: { apply: (f: (v: T) => void) => unknown }) => new Promise<T>((resolve) => o.apply(resolve));
 
@@ -58,19 +58,21 @@ describe("the Redis hooks", () => {
 
     it("refuse before anything is written when conntune cannot log in, naming the field", () => {
         expect(hooks.preflight).toContain("redis.auth.passwordSecret is not set");
+        // Any answer but a positive one (CONFIG renamed away, TLS-only port, loading) is refused too.
+        expect(hooks.preflight).toContain("cannot read the running Redis's config");
         expect(hooks.preflight).toContain("(redis.auth.passwordSecret) for user ${CT_REDIS_USER:-default} (redis.auth.user)");
     });
 
     it("carry the host's own auth lines into the candidate, and compare only conntune's own lines", () => {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ct-redis-auth-"));
         try {
-            fs.writeFileSync(path.join(dir, "cur.conf"), "port 6379\n# requirepass commented\nrequirepass s3cr3t\nUSER ops on >x ~* +@all\naclfile /etc/redis/users.acl\nmaxmemory 1\n");
+            fs.writeFileSync(path.join(dir, "cur.conf"), "port 6379\n# requirepass commented\nrequirepass s3cr3t\nUSER ops on >x ~* +@all\naclfile /etc/redis/users.acl\ninclude /etc/redis/auth.conf\nmaxmemory 1\n");
             fs.writeFileSync(path.join(dir, "new.conf"), "# header\nmaxmemory 2\n");
             // The carry-over part of validate (the server start is proven in e2e).
             const carry = `if [ -f "$CT_PATH" ]${hooks.validate!.split('ct_redis_try <"$NEW"')[0].split('if [ -f "$CT_PATH" ]')[1]}`;
-            const env = { ...process.env, CT_PATH: path.join(dir, "cur.conf"), NEW: path.join(dir, "new.conf"), CT_REDIS_KEEP: "requirepass|masterauth|masteruser|user|aclfile|rename-command", CT_REDIS_KEPT_MARK: KEPT_MARK };
+            const env = { ...process.env, CT_PATH: path.join(dir, "cur.conf"), NEW: path.join(dir, "new.conf"), CT_REDIS_KEEP: KEPT_DIRECTIVES.join("|"), CT_REDIS_KEPT_MARK: KEPT_MARK };
             execFileSync("bash", ["-c", carry], { env });
-            expect(fs.readFileSync(path.join(dir, "new.conf"), "utf8")).toBe(`# header\nmaxmemory 2\n${KEPT_MARK}\nrequirepass s3cr3t\nUSER ops on >x ~* +@all\naclfile /etc/redis/users.acl\n`);
+            expect(fs.readFileSync(path.join(dir, "new.conf"), "utf8")).toBe(`# header\nmaxmemory 2\n${KEPT_MARK}\nrequirepass s3cr3t\nUSER ops on >x ~* +@all\naclfile /etc/redis/users.acl\ninclude /etc/redis/auth.conf\n`);
             const directives = execFileSync("bash", ["-c", `${hooks.verify!.split("\nkept=")[0]}\nct_directives "$NEW"`], { env: { ...env, CT_REDIS_PORT: "6379", CT_REDIS_USER: "" }, encoding: "utf8" });
             expect(directives).toBe("maxmemory 2\n");
         } finally {
