@@ -234,6 +234,25 @@ describe.runIf(process.getuid?.() === 0)("writes in a directory another account 
         }
     });
 
+    it("remove only their own leftovers: never a directory of root's renamed to a leftover's name", () => {
+        const s = sandbox();
+        try {
+            const etc = path.join(s.dir, "etc");
+            const mine = path.join(etc, ".conntune-new.AAAAAA");
+            fs.mkdirSync(mine, { mode: 0o700 });
+            fs.writeFileSync(path.join(mine, "f"), "half\n");
+            const renamed = path.join(etc, ".conntune-new.BBBBBB");
+            fs.mkdirSync(renamed, { mode: 0o755 });
+            fs.writeFileSync(path.join(renamed, "keys"), "root's\n");
+            spawnSync("touch", ["-d", "20 minutes ago", mine, renamed]);
+            expect(runAs(applyScript(spec(s.target, s.state)), "aaaa1111", "new\n").status).toBe(0);
+            expect(fs.existsSync(mine)).toBe(false);
+            expect(fs.readFileSync(path.join(renamed, "keys"), "utf8")).toBe("root's\n");
+        } finally {
+            s.done();
+        }
+    });
+
     it("refuse a directory reached through a symlink, and one whose parent another account can write", () => {
         const s = sandbox();
         try {
