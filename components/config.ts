@@ -553,6 +553,15 @@ export const redisStackSchema = z
 
 export type RedisStackConfig = z.infer<typeof redisStackSchema>;
 
+/**
+ * One machine as the program can tell it: the address as typed, without letter case or a final dot
+ * (`Web1.` and `web1` are one machine), and the port. Names that resolve to the same address are not
+ * seen as one (the program resolves nothing).
+ */
+export function machineKey(host: string, port: number): string {
+    return `${host.toLowerCase().replace(/\.$/, "")} port ${port}`;
+}
+
 export const stackSchema = z
     .object({
         hosts: z.array(hostSchema).default([]),
@@ -567,7 +576,7 @@ export const stackSchema = z
             if (names.has(h.name)) ctx.addIssue({ code: "custom", path: ["hosts", i, "name"], message: `duplicate host name ${h.name}` });
             names.add(h.name);
             // Two entries for one machine would manage the same files with different content.
-            const target = `${h.connection.host.toLowerCase()} port ${h.connection.port}`;
+            const target = machineKey(h.connection.host, h.connection.port);
             const first = targets.get(target);
             if (first !== undefined) ctx.addIssue({ code: "custom", path: ["hosts", i, "connection", "host"], message: `${target} is already hosts[${first}] (${s.hosts[first].name}): one entry per machine` });
             else targets.set(target, i);

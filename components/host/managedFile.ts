@@ -6,6 +6,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
+import { machineKey } from "../config";
 import { asRoot, commandConnection, HostConnection, rootStdin } from "./connection";
 import { applyScript, deleteScript, FileSpec, parseValues, parseWarnings } from "./managedFileScript";
 
@@ -39,7 +40,7 @@ const claims = new Map<string, string>();
 
 /** Claim `path` on the host for the resource `name`; the same name may claim again (the engine refuses a duplicate URN). */
 export function claimPath(c: Pick<HostConnection, "host" | "port">, path: string, name: string): void {
-    const key = `${c.host.toLowerCase()} port ${c.port} ${path}`;
+    const key = `${machineKey(c.host, c.port)} ${path}`;
     const first = claims.get(key);
     if (first !== undefined && first !== name) {
         throw new pulumi.RunError(`${path} on ${c.host} port ${c.port} is claimed by both ${first} and ${name}: one file has one owner (give one of them another path, or set it in one place)`);

@@ -127,4 +127,9 @@ describe("one claim per file and host", () => {
             "/etc/x.conf on CLAIMS.example port 22 is claimed by both web1-a and web1-b: one file has one owner",
         );
     });
+
+    it("counts a name with a final dot as the same machine", () => {
+        claimPath({ host: "dot.example", port: 22 }, "/etc/y.conf", "web2-a");
+        expect(() => claimPath({ host: "dot.example.", port: 22 }, "/etc/y.conf", "web2-b")).toThrow("is claimed by both web2-a and web2-b");
+    });
 });
