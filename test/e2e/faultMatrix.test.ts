@@ -19,7 +19,7 @@ import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sysctlSchema } from "../../components/config";
 import { renderSysctl } from "../../components/host/render";
-import { addGatewayUnit, capability, hostExec, hostTry, rebootHost, startHost, stopHosts, TestHost } from "../hosts/harness";
+import { addGatewayUnit, capability, hostExec, hostTry, killHeldSession, rebootHost, startHost, stopHosts, TestHost } from "../hosts/harness";
 import { sshRun } from "../hosts/ssh";
 import { dispose, e2eGate, hostStack, noChanges, REPO, RunResult, Stack } from "./pulumi";
 
@@ -81,32 +81,7 @@ async function waitForHit(h: TestHost, up: Promise<RunResult>, timeoutMs = 120_0
     throw new Error("the held point was not reached in time");
 }
 
-/**
- * SIGKILL the SSH session that runs the held script: from the shim's PID up to the connection's own
- * sshd (the child of the listener), then that process and all its descendants at once, by PID.
- * Returns the killed processes (pid and command line).
- */
-function killSession(h: TestHost): string {
-    return hostExec(
-        h,
-        `set -e
-p=$(cat ${HIT}); listener=$(systemctl show -p MainPID --value ssh.service); s=$p
-while pp=$(ps -o ppid= -p "$s" | tr -d ' '); [ "$pp" != "$listener" ]; do
-  [ -n "$pp" ] && [ "$pp" -gt 1 ] || { echo "no sshd session above pid $p" >&2; exit 1; }
-  s=$pp
-done
-pids=$(ps -e -o pid=,ppid= | awk -v root="$s" '{ pp[$1] = $2 } END {
-  keep[root] = 1
-  do { more = 0; for (p in pp) if (!(p in keep) && (pp[p] in keep)) { keep[p] = 1; more = 1 } } while (more)
-  for (p in keep) print p }')
-ps -o pid=,args= -p "$(echo $pids | tr ' ' ,)" | cut -c1-100
-# Freeze the whole tree first so that nothing in it reacts, then kill it (a member may exit meanwhile).
-kill -STOP $pids 2>/dev/null || true
-kill -KILL $pids 2>/dev/null || true
-for i in $(seq 50); do alive=""; for q in $pids; do kill -0 "$q" 2>/dev/null && alive="$alive $q"; done; [ -z "$alive" ] && break; sleep 0.1; done
-[ -z "$alive" ] || { echo "still alive:$alive" >&2; exit 1; }`,
-    );
-}
+const killSession = (h: TestHost): string => killHeldSession(h, HIT);
 
 /** The stack's resources as the state file records them (type, URN, inputs). */
 async function stateResources(stack: Stack): Promise<Array<{ type: string; urn: string; inputs?: Record<string, unknown> }>> {

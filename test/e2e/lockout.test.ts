@@ -14,7 +14,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { capability, hostExec, hostTry, startHosts, stopHosts, TestHost } from "../hosts/harness";
+import { capability, hostExec, hostTry, killHeldSession, startHosts, stopHosts, TestHost } from "../hosts/harness";
 import { sshRun } from "../hosts/ssh";
 import { dispose, e2eGate, hostStack, RunResult, Stack } from "./pulumi";
 
@@ -34,30 +34,7 @@ function ecdsaKey(): { privateKey: string; publicKey: string } {
     }
 }
 
-/**
- * SIGKILL the SSH session that runs the held script (the shim wrote its PID to HIT): from that PID
- * up to the connection's own sshd, then that process and all its descendants, by PID.
- */
-function killSession(h: TestHost): string {
-    return hostExec(
-        h,
-        `set -e
-p=$(cat ${HIT}); listener=$(systemctl show -p MainPID --value ssh.service); s=$p
-while pp=$(ps -o ppid= -p "$s" | tr -d ' '); [ "$pp" != "$listener" ]; do
-  [ -n "$pp" ] && [ "$pp" -gt 1 ] || { echo "no sshd session above pid $p" >&2; exit 1; }
-  s=$pp
-done
-pids=$(ps -e -o pid=,ppid= | awk -v root="$s" '{ pp[$1] = $2 } END {
-  keep[root] = 1
-  do { more = 0; for (p in pp) if (!(p in keep) && (pp[p] in keep)) { keep[p] = 1; more = 1 } } while (more)
-  for (p in keep) print p }')
-ps -o pid=,args= -p "$(echo $pids | tr ' ' ,)" | cut -c1-100
-kill -STOP $pids 2>/dev/null || true
-kill -KILL $pids 2>/dev/null || true
-for i in $(seq 50); do alive=""; for q in $pids; do kill -0 "$q" 2>/dev/null && alive="$alive $q"; done; [ -z "$alive" ] && break; sleep 0.1; done
-[ -z "$alive" ] || { echo "still alive:$alive" >&2; exit 1; }`,
-    );
-}
+const killSession = (h: TestHost): string => killHeldSession(h, HIT);
 
 /** Hold the next login probe (conntune's FIFO, or an older version's ssh client) until the test kills the session. */
 function holdProbe(h: TestHost): void {

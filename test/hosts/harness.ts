@@ -470,3 +470,30 @@ export function hostTry(h: TestHost, command: string): { status: number; out: st
     const r = spawnSync("nsenter", ["-t", String(h.leaderPid), "-a", "sh", "-c", command], { encoding: "utf8" });
     return { status: r.status ?? -1, out: `${r.stdout ?? ""}${r.stderr ?? ""}` };
 }
+
+/**
+ * SIGKILL the SSH session that runs a held script (a test's shim wrote its PID to `hitFile`): from
+ * that PID up to the connection's own sshd (the child of the listener), then that process and all
+ * its descendants at once, by PID. Returns the killed processes (pid and command line).
+ */
+export function killHeldSession(h: TestHost, hitFile: string): string {
+    return hostExec(
+        h,
+        `set -e
+p=$(cat ${hitFile}); listener=$(systemctl show -p MainPID --value ssh.service); s=$p
+while pp=$(ps -o ppid= -p "$s" | tr -d ' '); [ "$pp" != "$listener" ]; do
+  [ -n "$pp" ] && [ "$pp" -gt 1 ] || { echo "no sshd session above pid $p" >&2; exit 1; }
+  s=$pp
+done
+pids=$(ps -e -o pid=,ppid= | awk -v root="$s" '{ pp[$1] = $2 } END {
+  keep[root] = 1
+  do { more = 0; for (p in pp) if (!(p in keep) && (pp[p] in keep)) { keep[p] = 1; more = 1 } } while (more)
+  for (p in keep) print p }')
+ps -o pid=,args= -p "$(echo $pids | tr ' ' ,)" | cut -c1-100
+# Freeze the whole tree first so that nothing in it reacts, then kill it (a member may exit meanwhile).
+kill -STOP $pids 2>/dev/null || true
+kill -KILL $pids 2>/dev/null || true
+for i in $(seq 50); do alive=""; for q in $pids; do kill -0 "$q" 2>/dev/null && alive="$alive $q"; done; [ -z "$alive" ] && break; sleep 0.1; done
+[ -z "$alive" ] || { echo "still alive:$alive" >&2; exit 1; }`,
+    );
+}
