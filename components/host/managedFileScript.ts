@@ -198,11 +198,10 @@ export function applyScript(spec: FileSpec): string {
         `ct_dir_existed=1
 [ -d "$ct_dir" ] || { ct_dir_existed=0; mkdir -p "$ct_dir" && echo "$ct_dir" >"$CT_MADE" || fail "cannot create $ct_dir"; }
 ct_dir_err=$(ct_check_dir 2>&1) || fail "$ct_dir_err"
-# Leftovers of an apply that was killed half-way are never *.conf, so nothing reads them. Only root's
-# (what conntune made): never what another account put there. rm -rf never follows a link it is given.
-# Leftovers of killed applies: only what looks exactly like a private directory of conntune's (root's,
-# mode 700, empty or holding just its file) goes: another account that can write here could rename
-# a directory of root's to this name, and root must not empty it for them.
+# Leftovers of killed applies (never *.conf, so nothing reads them): only what looks exactly like a
+# private directory of conntune's (root's, mode 700, empty or holding just its file) goes: another
+# account that can write here could rename a directory of root's to this name, and root must not
+# empty it for them.
 for ct_left in "$ct_dir"/.conntune-new.*; do
   [ -d "$ct_left" ] && [ ! -L "$ct_left" ] && [[ "$(stat -c %u:%a -- "$ct_left")" =~ ^0:2?700$ ]] && [ -n "$(find "$ct_left" -maxdepth 0 -mmin +10)" ] || continue
   case "$(ls -A -- "$ct_left")" in ""|f) rm -f -- "$ct_left/f"; rmdir -- "$ct_left" ;; esac
