@@ -1,9 +1,9 @@
 import { defineConfig } from "vitest/config";
 
-/** Unit tests: pure renderers, schemas and setMocks wiring. Seconds, anywhere. */
+/** Unit tests: beside the code they test (components/**), plus the cross-cutting ones in test/unit. Seconds, anywhere. */
 export default defineConfig({
     test: {
-        include: ["test/unit/**/*.test.ts"],
+        include: ["test/unit/**/*.test.ts", "components/**/*.test.ts"],
         testTimeout: 20_000,
     },
 });

@@ -4,11 +4,11 @@
  */
 import { createHash } from "node:crypto";
 import { HostConfig } from "./config";
-import { expectedProperties } from "./host/systemdOverride";
-import { loginCovered } from "./host/limits";
-import { KEPT_MARK, renderHostRedisConf } from "./host/redisServer";
-import { PAM_PROFILE, renderLimits, renderOverride, renderPamProfile, renderSshd, renderSysctl, renderSystemdDefaultLimit, sshdDirectives, sysctlEntries } from "./host/render";
-import { shq } from "./host/shell";
+import { expectedProperties } from "./systemdOverride/component";
+import { loginCovered } from "./limits/component";
+import { KEPT_MARK, renderHostRedisConf } from "./redisHost/component";
+import { PAM_PROFILE, renderLimits, renderOverride, renderPamProfile, renderSshd, renderSysctl, renderSystemdDefaultLimit, sshdDirectives, sysctlEntries } from "./sshd/render";
+import { shq } from "./core/shell";
 
 export interface Wanted {
     /** setting id → wanted value; "skipped-ok" values accept "skipped". */

@@ -4,7 +4,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigError, distance, HostConfig, parseStackConfig, StackConfig } from "./config";
-import { HostConnection } from "./host/connection";
+import { HostConnection } from "./core/connection";
 
 export interface LoadedStack {
     config: StackConfig;

@@ -9,7 +9,7 @@
 import { NodeSSH } from "node-ssh";
 import { parseStackConfig } from "../components/config";
 import { compare, DriftRow, driftExitCode, formatTable, parseProbe, probeScript, wantedState } from "../components/drift";
-import { asRoot, passwordLine } from "../components/host/connection";
+import { asRoot, passwordLine } from "../components/core/connection";
 import { exitOnError, intFlag, objectConfig, parseFlags, pulumi, UsageError } from "./cli";
 
 const USAGE = "npm run drift -- --stack NAME [--json] [--parallel N] [--repair] [--project-dir DIR]";
@@ -48,7 +48,7 @@ async function checkHost(h: ReturnType<typeof parseStackConfig>["hosts"][number]
         // This login is itself a fresh login: its limits are what pam_limits gives.
         const login = await ssh.execCommand("echo limits:login_soft=$(ulimit -Sn); echo limits:login_hard=$(ulimit -Hn)");
         const sudo = c.sudo ?? c.user !== "root";
-        // asRoot reads the password line only when sudo runs with one (see components/host/connection.ts).
+        // asRoot reads the password line only when sudo runs with one (see components/core/connection.ts).
         const withPassword = sudo && sudoPassword !== undefined;
         const probe = await ssh.execCommand(asRoot({ sudo, sudoPassword }, probeScript(wanted)), { stdin: withPassword ? `${passwordLine(sudoPassword)}\n` : "" });
         if (probe.code !== 0) throw new Error(`probe on ${h.name} failed: ${withPassword ? probe.stderr.split(sudoPassword).join("[secret]") : probe.stderr}`);

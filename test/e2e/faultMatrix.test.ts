@@ -18,7 +18,7 @@ import { spawnSync } from "node:child_process";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sysctlSchema } from "../../components/config";
-import { renderSysctl } from "../../components/host/render";
+import { renderSysctl } from "../../components/sshd/render";
 import { addGatewayUnit, capability, hostExec, hostTry, killHeldSession, rebootHost, startHost, stopHosts, TestHost } from "../hosts/harness";
 import { sshRun } from "../hosts/ssh";
 import { dispose, e2eGate, hostStack, noChanges, REPO, RunResult, Stack } from "./pulumi";

@@ -7,7 +7,7 @@
  */
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { SUDO_STILL_ASKS } from "../../components/host/connection";
+import { SUDO_STILL_ASKS } from "../../components/core/connection";
 import { capability, hostExec, startHost, stopHosts, TestHost } from "../hosts/harness";
 import { sshRun } from "../hosts/ssh";
 import { dispose, e2eGate, hostStack, projectCopy, REPO, Stack } from "./pulumi";

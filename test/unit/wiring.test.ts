@@ -5,7 +5,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
 import { hostSchema } from "../../components/config";
-import { claimPath } from "../../components/host/managedFile";
+import { claimPath } from "../../components/core/managedFile";
 
 interface Created {
     type: string;
@@ -33,7 +33,7 @@ const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKx1jG0f1lYqvWm4oYQ9nJ0d4kqv6oQ
 
 async function build(hostRaw: unknown, sudoPassword?: string): Promise<Created[]> {
     created.length = 0;
-    const { TunedHost } = await import("../../components/host/tunedHost");
+    const { TunedHost } = await import("../../components/tunedHost");
     const config = hostSchema.parse(hostRaw);
     const t = new TunedHost(config.name, {
         config,

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { configChecksum, renderRedisConf } from "../../components/redis/redisConf";
-import { seed003 } from "../fixtures/redis";
-import { k8sBytes, maxmemoryBytes, redisBytes, redisSettingsSchema, redisWarnings } from "../../components/redis/settings";
+import { configChecksum, renderRedisConf } from "./redisConf";
+import { seed003 } from "../../test/fixtures/redis";
+import { k8sBytes, maxmemoryBytes, redisBytes, redisSettingsSchema, redisWarnings } from "./settings";
 
 describe("Redis settings", () => {
     it("renders the seed-003 config in Redis's directive names with maxmemory = 88 % of 32Gi", () => {

@@ -15,10 +15,10 @@
 import * as pulumi from "@pulumi/pulumi";
 import { HostRedisSettings } from "../config";
 import { redisDirectives, RESTART_ONLY } from "../redis/redisConf";
-import { HostConnection } from "./connection";
-import { redisHooks } from "./hooks";
-import { ManagedFile } from "./managedFile";
-import { HEADER } from "./render";
+import { HostConnection } from "../core/connection";
+import { redisHooks } from "../core/loginProbe";
+import { ManagedFile } from "../core/managedFile";
+import { HEADER } from "../sshd/render";
 
 /** Where Debian's redis-server keeps its files: written unless the settings say otherwise. */
 export const DEBIAN_BASE: Array<[string, string]> = [

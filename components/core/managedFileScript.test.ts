@@ -3,10 +3,10 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { asRoot } from "../../components/host/connection";
-import { isSshdUnit, limitsHooks, overrideHooks, pamProfileHooks, sshdHooks, systemdDefaultHooks, sysctlHooks } from "../../components/host/hooks";
-import { applyScript, assertSafePath, deleteScript, FileHooks, FileSpec, parseValues, parseWarnings, RESOURCE_ID_PLACEHOLDER } from "../../components/host/managedFileScript";
-import { shq } from "../../components/host/shell";
+import { asRoot } from "./connection";
+import { isSshdUnit, limitsHooks, overrideHooks, pamProfileHooks, sshdHooks, systemdDefaultHooks, sysctlHooks } from "./loginProbe";
+import { applyScript, assertSafePath, deleteScript, FileHooks, FileSpec, parseValues, parseWarnings, RESOURCE_ID_PLACEHOLDER } from "./managedFileScript";
+import { shq } from "./shell";
 
 const kinds: Array<[string, FileHooks]> = [
     ["sshd", sshdHooks()], ["sysctl", sysctlHooks()], ["limits", limitsHooks()], ["systemd default", systemdDefaultHooks()], ["override", overrideHooks()], ["ssh.service override", overrideHooks("ssh.service")], ["pam profile", pamProfileHooks()],

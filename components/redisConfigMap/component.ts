@@ -6,8 +6,8 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
-import { configChecksum, renderRedisConf } from "./redisConf";
-import { RedisSettings, redisWarnings } from "./settings";
+import { configChecksum, renderRedisConf } from "../redis/redisConf";
+import { RedisSettings, redisWarnings } from "../redis/settings";
 
 export const CHECKSUM_ANNOTATION = "conntune.io/redis-config-checksum";
 

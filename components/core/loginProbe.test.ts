@@ -8,8 +8,8 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { LOGIN_PROBE, PROBE_DIR_PREFIX } from "../../components/host/hooks";
-import { shVars } from "../../components/host/shell";
+import { LOGIN_PROBE, PROBE_DIR_PREFIX } from "./loginProbe";
+import { shVars } from "./shell";
 
 const asRoot = process.getuid?.() === 0 && fs.existsSync("/run");
 const user = os.userInfo().username;

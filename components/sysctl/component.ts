@@ -5,10 +5,10 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { SysctlSettings } from "../config";
-import { HostConnection } from "./connection";
-import { sysctlHooks } from "./hooks";
-import { ManagedFile } from "./managedFile";
-import { renderSysctl, sysctlEntries } from "./render";
+import { HostConnection } from "../core/connection";
+import { sysctlHooks } from "../core/loginProbe";
+import { ManagedFile } from "../core/managedFile";
+import { renderSysctl, sysctlEntries } from "../sshd/render";
 
 export interface SysctlProfileArgs {
     /** How to reach the host. */

@@ -5,10 +5,10 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { OverrideSettings } from "../config";
-import { HostConnection } from "./connection";
-import { overrideHooks } from "./hooks";
-import { ManagedFile } from "./managedFile";
-import { renderOverride } from "./render";
+import { HostConnection } from "../core/connection";
+import { overrideHooks } from "../core/loginProbe";
+import { ManagedFile } from "../core/managedFile";
+import { renderOverride } from "../sshd/render";
 
 export interface SystemdUnitOverrideArgs {
     /** How to reach the host. */

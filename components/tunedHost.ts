@@ -2,14 +2,14 @@
  * TunedHost: the four host components for one host, built from its validated config.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { HostConfig } from "../config";
-import { HostConnection } from "./connection";
-import { FileDescriptorLimits } from "./limits";
-import { RedisServerConfig } from "./redisServer";
-import { ConnectionMonitor } from "./monitor";
-import { SshdHardening } from "./sshd";
-import { SysctlProfile } from "./sysctl";
-import { SystemdUnitOverride } from "./systemdOverride";
+import { HostConfig } from "./config";
+import { HostConnection } from "./core/connection";
+import { FileDescriptorLimits } from "./limits/component";
+import { RedisServerConfig } from "./redisHost/component";
+import { ConnectionMonitor } from "./monitor/component";
+import { SshdHardening } from "./sshd/component";
+import { SysctlProfile } from "./sysctl/component";
+import { SystemdUnitOverride } from "./systemdOverride/component";
 
 export interface TunedHostArgs {
     /** Validated host config. */

@@ -7,10 +7,10 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { MonitorSettings } from "../config";
-import { HostConnection } from "./connection";
-import { ManagedFile } from "./managedFile";
-import { HEADER } from "./render";
-import { shq } from "./shell";
+import { HostConnection } from "../core/connection";
+import { ManagedFile } from "../core/managedFile";
+import { HEADER } from "../sshd/render";
+import { shq } from "../core/shell";
 
 export const MONITOR_SCRIPT = "/usr/local/lib/conntune/conn-monitor.sh";
 export const MONITOR_UNIT = "conntune-conn-monitor";

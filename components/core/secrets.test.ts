@@ -9,8 +9,8 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ConfigError, parseStackConfig } from "../../components/config";
-import { asRoot, passwordLine, SECRET_LINE_READ, SUDO_STILL_ASKS } from "../../components/host/connection";
+import { ConfigError, parseStackConfig } from "../config";
+import { asRoot, passwordLine, SECRET_LINE_READ, SUDO_STILL_ASKS } from "./connection";
 
 const PW = "pw-Zq81x wild $HOME 'quote'";
 

@@ -6,10 +6,10 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { LimitsSettings } from "../config";
-import { HostConnection } from "./connection";
-import { limitsHooks, pamProfileHooks, systemdDefaultHooks } from "./hooks";
-import { ManagedFile } from "./managedFile";
-import { PAM_PROFILE, renderLimits, renderPamProfile, renderSystemdDefaultLimit, systemdDefaultLimit } from "./render";
+import { HostConnection } from "../core/connection";
+import { limitsHooks, pamProfileHooks, systemdDefaultHooks } from "../core/loginProbe";
+import { ManagedFile } from "../core/managedFile";
+import { PAM_PROFILE, renderLimits, renderPamProfile, renderSystemdDefaultLimit, systemdDefaultLimit } from "../sshd/render";
 
 export interface FileDescriptorLimitsArgs {
     /** How to reach the host. */

@@ -5,9 +5,9 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { SshdSettings } from "../config";
-import { HostConnection } from "./connection";
-import { sshdHooks } from "./hooks";
-import { ManagedFile } from "./managedFile";
+import { HostConnection } from "../core/connection";
+import { sshdHooks } from "../core/loginProbe";
+import { ManagedFile } from "../core/managedFile";
 import { renderSshd, sshdDirectives } from "./render";
 
 /** The keywords whose effective value must be exactly the wanted one (the rest are reported). */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { limitsSchema, overrideSchema, sshdSchema, sysctlSchema } from "../../components/config";
-import { HEADER, renderLimits, renderOverride, renderPamProfile, renderSshd, renderSysctl, renderSystemdDefaultLimit, sysctlEntries } from "../../components/host/render";
+import { limitsSchema, overrideSchema, sshdSchema, sysctlSchema } from "../config";
+import { HEADER, renderLimits, renderOverride, renderPamProfile, renderSshd, renderSysctl, renderSystemdDefaultLimit, sysctlEntries } from "./render";
 
 describe("renderSshd", () => {
     it.each([

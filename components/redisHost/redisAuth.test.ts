@@ -8,11 +8,11 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { hostRedisSchema, parseStackConfig, sshdSchema } from "../../components/config";
-import { probeScript, wantedState } from "../../components/drift";
-import { redisHooks } from "../../components/host/hooks";
-import { applyScript } from "../../components/host/managedFileScript";
-import { KEPT_DIRECTIVES, KEPT_MARK, renderHostRedisConf, stdinWithSecret } from "../../components/host/redisServer";
+import { hostRedisSchema, parseStackConfig, sshdSchema } from "../config";
+import { probeScript, wantedState } from "../drift";
+import { redisHooks } from "../core/loginProbe";
+import { applyScript } from "../core/managedFileScript";
+import { KEPT_DIRECTIVES, KEPT_MARK, renderHostRedisConf, stdinWithSecret } from "./component";
 
 const value = <T>(o: { apply: (f: (v: T) => void) => unknown }) => new Promise<T>((resolve) => o.apply(resolve));
 
