@@ -4,11 +4,12 @@
  */
 import { createHash } from "node:crypto";
 import { HostConfig } from "./config";
-import { expectedProperties } from "./systemdOverride/component";
-import { loginCovered } from "./limits/component";
-import { KEPT_MARK, renderHostRedisConf } from "./redisHost/component";
-import { PAM_PROFILE, renderLimits, renderOverride, renderPamProfile, renderSshd, renderSysctl, renderSystemdDefaultLimit, sshdDirectives, sysctlEntries } from "./sshd/render";
 import { shq } from "./core/shell";
+import { loginCovered, PAM_PROFILE, renderLimits, renderPamProfile, renderSystemdDefaultLimit } from "./limits/render";
+import { KEPT_MARK, renderHostRedisConf } from "./redisHost/render";
+import { renderSshd, sshdDirectives } from "./sshd/render";
+import { renderSysctl, sysctlEntries } from "./sysctl/render";
+import { expectedProperties, renderOverride } from "./systemdOverride/render";
 
 export interface Wanted {
     /** setting id → wanted value; "skipped-ok" values accept "skipped". */

@@ -3,7 +3,8 @@
  * secrets (private key, sudo password) from their own secret config keys.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { ConfigError, distance, HostConfig, parseStackConfig, StackConfig } from "./config";
+import { ConfigError, HostConfig, parseStackConfig, StackConfig } from "./config";
+import { distance } from "./core/schemaText";
 import { HostConnection } from "./core/connection";
 
 export interface LoadedStack {

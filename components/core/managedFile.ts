@@ -6,7 +6,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
-import { machineKey } from "../config";
+import { machineKey } from "./machineKey";
 import { asRoot, commandConnection, HostConnection, rootStdin } from "./connection";
 import { applyScript, deleteScript, FileSpec, parseValues, parseWarnings } from "./managedFileScript";
 

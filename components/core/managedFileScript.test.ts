@@ -4,7 +4,10 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { asRoot } from "./connection";
-import { isSshdUnit, limitsHooks, overrideHooks, pamProfileHooks, sshdHooks, systemdDefaultHooks, sysctlHooks } from "./loginProbe";
+import { limitsHooks, pamProfileHooks, systemdDefaultHooks } from "../limits/hooks";
+import { sshdHooks } from "../sshd/hooks";
+import { sysctlHooks } from "../sysctl/hooks";
+import { isSshdUnit, overrideHooks } from "../systemdOverride/hooks";
 import { applyScript, assertSafePath, deleteScript, FileHooks, FileSpec, parseValues, parseWarnings, RESOURCE_ID_PLACEHOLDER } from "./managedFileScript";
 import { shq } from "./shell";
 

@@ -2,27 +2,21 @@
  * FileDescriptorLimits: nofile limits in /etc/security/limits.d/ (applied by pam_limits at each new
  * login) and systemd's DefaultLimitNOFILE in a system.conf.d drop-in (daemon-reexec), then verified
  * the way seed 000 says: a fresh login's `ulimit -Sn` / `ulimit -Hn` (the limits file's verify step:
- * a login that does not get them puts the previous file back).
+ * a login that does not get them puts the previous file back). What it writes: limitsKind (kind.ts).
  */
 import * as pulumi from "@pulumi/pulumi";
-import { LimitsSettings } from "../config";
 import { HostConnection } from "../core/connection";
-import { limitsHooks, pamProfileHooks, systemdDefaultHooks } from "../core/loginProbe";
-import { ManagedFile } from "../core/managedFile";
-import { PAM_PROFILE, renderLimits, renderPamProfile, renderSystemdDefaultLimit, systemdDefaultLimit } from "../sshd/render";
+import { manageFiles } from "../core/kindFile";
+import { limitsKind } from "./kind";
+import { LimitsSettings } from "./schema";
 
 export interface FileDescriptorLimitsArgs {
     /** How to reach the host. */
     connection: HostConnection;
     /** Repair tokens by path (see ManagedFile). */
     repair?: Record<string, string>;
-    /** Validated limits (components/config.ts `limitsSchema`). */
+    /** Validated limits (`limitsSchema`). */
     settings: LimitsSettings;
-}
-
-/** Whether pam_limits gives `user` the entries for `domains` ('*' never matches root). */
-export function loginCovered(user: string, domains: string[]): boolean {
-    return user === "root" ? domains.includes("root") : domains.includes("*") || domains.includes(user);
 }
 
 export class FileDescriptorLimits extends pulumi.ComponentResource {
@@ -31,67 +25,12 @@ export class FileDescriptorLimits extends pulumi.ComponentResource {
     public readonly files: Record<string, string>;
 
     constructor(name: string, args: FileDescriptorLimitsArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("conntune:host:FileDescriptorLimits", name, {}, opts);
-        const l = args.settings;
-        const limitsPath = `/etc/security/limits.d/${l.fileName}`;
-        const limitsContent = renderLimits(l);
-        this.files = { [limitsPath]: limitsContent };
-        const limitsFile = new ManagedFile(
-            `${name}-limits`,
-            {
-                connection: args.connection,
-                repair: args.repair,
-                content: limitsContent,
-                deleteBeforeReplace: true,
-                spec: {
-                    path: limitsPath,
-                    mode: "0644",
-                    vars: { CT_WANT_SOFT: l.soft, CT_WANT_HARD: l.hard, CT_LOGIN_COVERED: loginCovered(args.connection.user, l.domains) ? "yes" : "no" },
-                    hooks: limitsHooks(),
-                },
-            },
-            { parent: this },
-        );
-        let systemdValues: pulumi.Output<Record<string, string>> = pulumi.output<Record<string, string>>({});
-        if (l.systemdDefault !== null) {
-            const p = `/etc/systemd/system.conf.d/${l.systemdFileName}`;
-            const content = renderSystemdDefaultLimit(l);
-            const want = systemdDefaultLimit(l);
-            this.files[p] = content;
-            const sd = new ManagedFile(
-                `${name}-systemd-default`,
-                {
-                    connection: args.connection,
-                    repair: args.repair,
-                    content,
-                    deleteBeforeReplace: true,
-                    spec: { path: p, mode: "0644", vars: { CT_WANT_SOFT: want.soft, CT_WANT_HARD: want.hard }, hooks: systemdDefaultHooks() },
-                },
-                { parent: this },
-            );
-            systemdValues = sd.values;
-        }
-        let pamValues: pulumi.Output<Record<string, string>> = pulumi.output<Record<string, string>>({});
-        if (l.pam === "enable") {
-            // pam_limits in every PAM session (seed 004), through Debian's pam-auth-update.
-            const p = `/usr/share/pam-configs/${PAM_PROFILE}`;
-            const content = renderPamProfile();
-            this.files[p] = content;
-            const pam = new ManagedFile(
-                `${name}-pam-profile`,
-                { connection: args.connection, repair: args.repair, content, spec: { path: p, mode: "0644", vars: { CT_PAM_PROFILE: PAM_PROFILE }, hooks: pamProfileHooks() } },
-                { parent: this },
-            );
-            pamValues = pam.values;
-        }
-        this.effective = pulumi
-            .all([limitsFile.values, systemdValues, pamValues])
-            .apply(([lv, sv, pv]) => {
-                const { changed: _a, file: _f, ...limits } = lv;
-                const { changed: _b, ...sd } = sv;
-                const { changed: _c, ...pam } = pv;
-                return { ...limits, ...sd, ...pam };
-            });
+        super(limitsKind.token, name, {}, opts);
+        const files = limitsKind.files(args.settings, args.connection);
+        this.files = Object.fromEntries(files.map((f) => [f.path, f.content]));
+        const made = manageFiles(this, name, args, files);
+        // Every file's read-back values, without the per-file bookkeeping (changed, the limits file's path).
+        this.effective = pulumi.all(made.map((m) => m.values)).apply((all) => Object.assign({}, ...all.map(({ changed: _c, file: _f, ...v }) => v)) as Record<string, string>);
         this.registerOutputs({ effective: this.effective });
     }
 }

@@ -2,14 +2,14 @@
  * RedisConfigMap: the rendered redis.conf as a Kubernetes ConfigMap, in the shape the consumer
  * expects (the OT-CONTAINER-KIT redis-operator's externalConfig key `redis-additional.conf`, or a
  * plain `redis.conf` for a self-managed StatefulSet), plus the config checksum on the consuming
- * workload's pod template so that a change rolls the pods.
+ * workload's pod template so that a change rolls the pods. What it writes: redisConfigMapKind (kind.ts).
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import { configChecksum, renderRedisConf } from "../redis/redisConf";
 import { RedisSettings, redisWarnings } from "../redis/settings";
-
-export const CHECKSUM_ANNOTATION = "conntune.io/redis-config-checksum";
+import { redisConfigMapKind } from "./kind";
+import { CHECKSUM_ANNOTATION, configMapKey } from "./render";
 
 export interface RedisConfigMapArgs {
     /** Namespace of the ConfigMap (and the workload). */
@@ -26,10 +26,6 @@ export interface RedisConfigMapArgs {
     provider: k8s.Provider;
 }
 
-export function configMapKey(shape: RedisConfigMapArgs["shape"]): string {
-    return shape === "operatorExternalConfig" ? "redis-additional.conf" : "redis.conf";
-}
-
 export class RedisConfigMap extends pulumi.ComponentResource {
     public readonly rendered: string;
     public readonly checksum: string;
@@ -38,7 +34,7 @@ export class RedisConfigMap extends pulumi.ComponentResource {
     public readonly resourceVersion: pulumi.Output<string>;
 
     constructor(name: string, args: RedisConfigMapArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("conntune:k8s:RedisConfigMap", name, {}, opts);
+        super(redisConfigMapKind.token, name, {}, opts);
         this.rendered = renderRedisConf(args.settings);
         this.checksum = configChecksum(this.rendered);
         for (const w of redisWarnings(args.settings)) pulumi.log.warn(w, this);

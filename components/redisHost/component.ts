@@ -6,6 +6,8 @@
  * runtime (the output says which); verified with CONFIG GET. Destroy restores the original file and
  * restarts the service.
  *
+ * What it writes: redisHostKind (kind.ts).
+ *
  * Authentication: the host's own auth lines (requirepass, user, aclfile, masterauth, masteruser,
  * rename-command) are carried over host-side into every new file, below KEPT_MARK: they never pass
  * through conntune, its state or its diff, and a rewrite can never drop them. To log in, redis-cli
@@ -13,44 +15,17 @@
  * it reaches the host as the first line of stdin, read before the file content.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { HostRedisSettings } from "../config";
-import { redisDirectives, RESTART_ONLY } from "../redis/redisConf";
 import { HostConnection } from "../core/connection";
-import { redisHooks } from "../core/loginProbe";
-import { ManagedFile } from "../core/managedFile";
-import { HEADER } from "../sshd/render";
-
-/** Where Debian's redis-server keeps its files: written unless the settings say otherwise. */
-export const DEBIAN_BASE: Array<[string, string]> = [
-    ["bind", "127.0.0.1 -::1"],
-    ["port", "6379"],
-    ["daemonize", "no"],
-    ["pidfile", "/run/redis/redis-server.pid"],
-    ["logfile", "/var/log/redis/redis-server.log"],
-    ["dir", "/var/lib/redis"],
-    ["dbfilename", "dump.rdb"],
-];
-
-/** Directives that are the host's own (authentication and access, and includes, which may hold them): kept as they are, never rendered. */
-export const KEPT_DIRECTIVES = ["requirepass", "masterauth", "masteruser", "user", "aclfile", "rename-command", "include"] as const;
-
-/** The line after which the host's own auth lines follow in a file conntune wrote (drift ignores them). */
-export const KEPT_MARK = "# Kept from this host's own file by conntune (authentication; never rendered, never read into conntune's state):";
-
-/** Pure: the full redis.conf for a host (base layout, then the typed settings). */
-export function renderHostRedisConf(r: HostRedisSettings): string {
-    const typed = redisDirectives(r.settings);
-    const set = new Set(typed.map(([k]) => k));
-    const base = DEBIAN_BASE.filter(([k]) => !set.has(k));
-    return [HEADER, "# Base layout (Debian):", ...base.map(([k, v]) => `${k} ${v}`), "# Tuning:", ...typed.map(([k, v]) => `${k} ${v}`), ""].join("\n");
-}
+import { manageFiles } from "../core/kindFile";
+import { redisHostKind } from "./kind";
+import { HostRedisSettings } from "./schema";
 
 export interface RedisServerConfigArgs {
     /** How to reach the host. */
     connection: HostConnection;
     /** Repair tokens by path (see ManagedFile). */
     repair?: Record<string, string>;
-    /** Validated settings (components/config.ts `hostRedisSchema`). */
+    /** Validated settings (`hostRedisSchema`). */
     settings: HostRedisSettings;
     /** The Redis password (`settings.auth.passwordSecret`), a secret: given to redis-cli in its environment only. */
     password?: pulumi.Input<string>;
@@ -76,37 +51,13 @@ export class RedisServerConfig extends pulumi.ComponentResource {
     public readonly content: string;
 
     constructor(name: string, args: RedisServerConfigArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("conntune:host:RedisServerConfig", name, {}, opts);
-        const r = args.settings;
-        const auth = r.auth;
-        this.path = r.path;
-        this.content = renderHostRedisConf(r);
-        const file = new ManagedFile(
-            `${name}-conf`,
-            {
-                connection: args.connection,
-                repair: args.repair,
-                content: auth && args.password !== undefined ? stdinWithSecret(args.password, this.content, `conntune:${auth.passwordSecret}`) : this.content,
-                deleteBeforeReplace: true,
-                spec: {
-                    path: r.path,
-                    mode: "0640",
-                    vars: {
-                        CT_REDIS_PORT: r.settings.port ?? 6379,
-                        CT_REDIS_SERVICE: r.service,
-                        CT_REDIS_RESTART_ONLY: [...RESTART_ONLY].join(";"),
-                        CT_REDIS_ACTIVEDEFRAG: r.settings.activedefrag ? "yes" : "no",
-                        CT_REDIS_KEEP: KEPT_DIRECTIVES.join("|"),
-                        CT_REDIS_KEPT_MARK: KEPT_MARK,
-                        CT_REDIS_USER: auth?.user ?? "",
-                        CT_REDIS_SECRET_NAME: auth && args.password !== undefined ? auth.passwordSecret : "",
-                        CT_STDIN_SECRET: auth && args.password !== undefined ? 1 : 0,
-                    },
-                    hooks: redisHooks(),
-                },
-            },
-            { parent: this },
-        );
+        super(redisHostKind.token, name, {}, opts);
+        const auth = args.settings.auth;
+        const password = auth ? args.password : undefined;
+        const files = redisHostKind.files(args.settings, { user: args.connection.user, redisPassword: password !== undefined });
+        this.path = files[0].path;
+        this.content = files[0].content;
+        const [file] = manageFiles(this, name, args, files, (f) => (auth && password !== undefined ? stdinWithSecret(password, f.content, `conntune:${auth.passwordSecret}`) : f.content));
         this.effective = file.values.apply(({ changed: _c, ...rest }) => rest);
         this.registerOutputs({ effective: this.effective, path: this.path });
     }

@@ -8,11 +8,14 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { hostRedisSchema, parseStackConfig, sshdSchema } from "../config";
+import { parseStackConfig } from "../config";
+import { sshdSchema } from "../sshd/schema";
+import { hostRedisSchema } from "./schema";
 import { probeScript, wantedState } from "../drift";
-import { redisHooks } from "../core/loginProbe";
+import { redisHooks } from "./hooks";
 import { applyScript } from "../core/managedFileScript";
-import { KEPT_DIRECTIVES, KEPT_MARK, renderHostRedisConf, stdinWithSecret } from "./component";
+import { stdinWithSecret } from "./component";
+import { KEPT_DIRECTIVES, KEPT_MARK, renderHostRedisConf } from "./render";
 
 const value = <T>(o: { apply: (f: (v: T) => void) => unknown }) => new Promise<T>((resolve) => o.apply(resolve));
 
@@ -73,7 +76,7 @@ describe("the Redis hooks", () => {
             const env = { ...process.env, CT_PATH: path.join(dir, "cur.conf"), NEW: path.join(dir, "new.conf"), CT_REDIS_KEEP: KEPT_DIRECTIVES.join("|"), CT_REDIS_KEPT_MARK: KEPT_MARK };
             execFileSync("bash", ["-c", carry], { env });
             expect(fs.readFileSync(path.join(dir, "new.conf"), "utf8")).toBe(`# header\nmaxmemory 2\n${KEPT_MARK}\nrequirepass s3cr3t\nUSER ops on >x ~* +@all\naclfile /etc/redis/users.acl\ninclude /etc/redis/auth.conf\n`);
-            const directives = execFileSync("bash", ["-c", `${hooks.verify!.split("\nkept=")[0]}\nct_directives "$NEW"`], { env: { ...env, CT_REDIS_PORT: "6379", CT_REDIS_USER: "" }, encoding: "utf8" });
+            const directives = execFileSync("bash", ["-c", `${hooks.verify!.split(/\n\s*kept=/)[0]}\nct_directives "$NEW"`], { env: { ...env, CT_REDIS_PORT: "6379", CT_REDIS_USER: "" }, encoding: "utf8" });
             expect(directives).toBe("maxmemory 2\n");
         } finally {
             fs.rmSync(dir, { recursive: true, force: true });

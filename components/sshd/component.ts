@@ -1,24 +1,20 @@
 /**
  * SshdHardening: a drop-in under /etc/ssh/sshd_config.d/ that kills idle SSH sessions (seed 000),
  * validated with `sshd -t` on the whole config, reloaded (never restarted), guarded against lockout
- * by a fresh login, and verified with `sshd -T`.
+ * by a fresh login, and verified with `sshd -T`. What it writes: sshdKind (kind.ts).
  */
 import * as pulumi from "@pulumi/pulumi";
-import { SshdSettings } from "../config";
 import { HostConnection } from "../core/connection";
-import { sshdHooks } from "../core/loginProbe";
-import { ManagedFile } from "../core/managedFile";
-import { renderSshd, sshdDirectives } from "./render";
-
-/** The keywords whose effective value must be exactly the wanted one (the rest are reported). */
-const CHECKED = ["clientaliveinterval", "clientalivecountmax", "logingracetime", "tcpkeepalive", "maxstartups", "maxsessions"];
+import { manageFiles } from "../core/kindFile";
+import { sshdKind } from "./kind";
+import { SshdSettings } from "./schema";
 
 export interface SshdHardeningArgs {
     /** How to reach the host. */
     connection: HostConnection;
     /** Repair tokens by path (see ManagedFile). */
     repair?: Record<string, string>;
-    /** Validated sshd settings (components/config.ts `sshdSchema`). */
+    /** Validated sshd settings (`sshdSchema`). */
     settings: SshdSettings;
 }
 
@@ -30,26 +26,11 @@ export class SshdHardening extends pulumi.ComponentResource {
     public readonly content: string;
 
     constructor(name: string, args: SshdHardeningArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("conntune:host:SshdHardening", name, {}, opts);
-        this.path = `/etc/ssh/sshd_config.d/${args.settings.fileName}`;
-        this.content = renderSshd(args.settings);
-        const want = sshdDirectives(args.settings).map(([k, v]) => `${k.toLowerCase()} ${v}`);
-        const file = new ManagedFile(
-            `${name}-dropin`,
-            {
-                connection: args.connection,
-                repair: args.repair,
-                content: this.content,
-                deleteBeforeReplace: true,
-                spec: {
-                    path: this.path,
-                    mode: "0644",
-                    vars: { CT_SSHD_WANT: want.join(";"), CT_SSHD_CHECK: CHECKED.join(";") },
-                    hooks: sshdHooks(),
-                },
-            },
-            { parent: this },
-        );
+        super(sshdKind.token, name, {}, opts);
+        const files = sshdKind.files(args.settings);
+        this.path = files[0].path;
+        this.content = files[0].content;
+        const [file] = manageFiles(this, name, args, files);
         this.effective = file.values.apply(({ changed: _changed, ...rest }) => rest);
         this.registerOutputs({ effective: this.effective, path: this.path });
     }

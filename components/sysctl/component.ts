@@ -1,21 +1,21 @@
 /**
  * SysctlProfile: one file under /etc/sysctl.d/ (seed 000 keepalive profile, seed 004 high-concurrency
  * preset), pre-flighted key by key on the host, applied with `sysctl -p FILE`, read back with
- * `sysctl -n`. Destroy restores the file and the runtime values from before conntune.
+ * `sysctl -n`. Destroy restores the file and the runtime values from before conntune. What it
+ * writes: sysctlKind (kind.ts).
  */
 import * as pulumi from "@pulumi/pulumi";
-import { SysctlSettings } from "../config";
 import { HostConnection } from "../core/connection";
-import { sysctlHooks } from "../core/loginProbe";
-import { ManagedFile } from "../core/managedFile";
-import { renderSysctl, sysctlEntries } from "../sshd/render";
+import { manageFiles } from "../core/kindFile";
+import { sysctlKind } from "./kind";
+import { SysctlSettings } from "./schema";
 
 export interface SysctlProfileArgs {
     /** How to reach the host. */
     connection: HostConnection;
     /** Repair tokens by path (see ManagedFile). */
     repair?: Record<string, string>;
-    /** Validated sysctl settings (components/config.ts `sysctlSchema`). */
+    /** Validated sysctl settings (`sysctlSchema`). */
     settings: SysctlSettings;
 }
 
@@ -28,26 +28,11 @@ export class SysctlProfile extends pulumi.ComponentResource {
     public readonly content: string;
 
     constructor(name: string, args: SysctlProfileArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("conntune:host:SysctlProfile", name, {}, opts);
-        this.path = `/etc/sysctl.d/${args.settings.fileName}`;
-        this.content = renderSysctl(args.settings);
-        const entries = sysctlEntries(args.settings);
-        const file = new ManagedFile(
-            `${name}-file`,
-            {
-                connection: args.connection,
-                repair: args.repair,
-                content: this.content,
-                deleteBeforeReplace: true,
-                spec: {
-                    path: this.path,
-                    mode: "0644",
-                    vars: { CT_SYSCTL: entries.map((e) => `${e.key}=${e.value}=${e.policy}`).join(";") },
-                    hooks: sysctlHooks(),
-                },
-            },
-            { parent: this },
-        );
+        super(sysctlKind.token, name, {}, opts);
+        const files = sysctlKind.files(args.settings);
+        this.path = files[0].path;
+        this.content = files[0].content;
+        const [file] = manageFiles(this, name, args, files);
         this.effective = file.values.apply(({ changed: _changed, ...rest }) => rest);
         this.warnings = file.warnings;
         this.registerOutputs({ effective: this.effective, warnings: this.warnings, path: this.path });

@@ -1,35 +1,22 @@
 /**
  * SystemdUnitOverride: /etc/systemd/system/UNIT.d/NAME.conf (seed 000: LimitNOFILE=65536 for
  * llm-gateway.service), validated with `systemd-analyze verify` (complaints about the drop-in are
- * errors), then daemon-reload and the restart policy, verified with `systemctl show`.
+ * errors), then daemon-reload and the restart policy, verified with `systemctl show`. What it
+ * writes: systemdOverrideKind (kind.ts).
  */
 import * as pulumi from "@pulumi/pulumi";
-import { OverrideSettings } from "../config";
 import { HostConnection } from "../core/connection";
-import { overrideHooks } from "../core/loginProbe";
-import { ManagedFile } from "../core/managedFile";
-import { renderOverride } from "../sshd/render";
+import { manageFiles } from "../core/kindFile";
+import { systemdOverrideKind } from "./kind";
+import { OverrideSettings } from "./schema";
 
 export interface SystemdUnitOverrideArgs {
     /** How to reach the host. */
     connection: HostConnection;
     /** Repair tokens by path (see ManagedFile). */
     repair?: Record<string, string>;
-    /** Validated override (components/config.ts `overrideSchema`). */
+    /** Validated override (`overrideSchema`). */
     settings: OverrideSettings;
-}
-
-/** Properties `systemctl show` must report for the override's Limit* directives. */
-export function expectedProperties(o: OverrideSettings): Record<string, string> {
-    const out: Record<string, string> = {};
-    for (const [k, v] of Object.entries(o.settings.Service ?? {})) {
-        if (!/^Limit[A-Z]+$/.test(k)) continue;
-        const [soft, hard] = String(v).includes(":") ? String(v).split(":") : [String(v), String(v)];
-        const norm = (x: string) => (x === "infinity" ? "infinity" : x);
-        out[k] = norm(hard);
-        out[`${k}Soft`] = norm(soft);
-    }
-    return out;
 }
 
 export class SystemdUnitOverride extends pulumi.ComponentResource {
@@ -39,21 +26,11 @@ export class SystemdUnitOverride extends pulumi.ComponentResource {
     public readonly content: string;
 
     constructor(name: string, args: SystemdUnitOverrideArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("conntune:host:SystemdUnitOverride", name, {}, opts);
-        const o = args.settings;
-        this.path = `/etc/systemd/system/${o.unit}.d/${o.fileName}`;
-        this.content = renderOverride(o);
-        const show = Object.entries(expectedProperties(o)).map(([k, v]) => `${k}=${v}`).join(";");
-        const file = new ManagedFile(
-            `${name}-dropin`,
-            {
-                connection: args.connection,
-                repair: args.repair,
-                content: this.content,
-                spec: { path: this.path, mode: "0644", vars: { CT_UNIT: o.unit, CT_RESTART: o.restart, CT_SHOW: show }, hooks: overrideHooks(o.unit) },
-            },
-            { parent: this },
-        );
+        super(systemdOverrideKind.token, name, {}, opts);
+        const files = systemdOverrideKind.files(args.settings);
+        this.path = files[0].path;
+        this.content = files[0].content;
+        const [file] = manageFiles(this, name, args, files);
         this.effective = file.values.apply(({ changed: _changed, ...rest }) => rest);
         this.registerOutputs({ effective: this.effective, path: this.path });
     }

@@ -17,8 +17,8 @@
 import { spawnSync } from "node:child_process";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { sysctlSchema } from "../../components/config";
-import { renderSysctl } from "../../components/sshd/render";
+import { renderSysctl } from "../../components/sysctl/render";
+import { sysctlSchema } from "../../components/sysctl/schema";
 import { addGatewayUnit, capability, hostExec, hostTry, killHeldSession, rebootHost, startHost, stopHosts, TestHost } from "../hosts/harness";
 import { sshRun } from "../hosts/ssh";
 import { dispose, e2eGate, hostStack, noChanges, REPO, RunResult, Stack } from "./pulumi";

@@ -1,8 +1,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { connectionSchema, hostRedisSchema, limitsSchema, monitorSchema, overrideSchema, redisStackSchema, sshdSchema, SYSCTL_CATALOG, sysctlSchema } from "../../components/config";
-import { redisSettingsSchema } from "../../components/redis/settings";
+import { connectionSchema, hostRedisSchema, limitsSchema, monitorSchema, overrideSchema, redisSettingsSchema, redisStackSchema, sshdSchema, SYSCTL_CATALOG, sysctlSchema } from "../../components";
 
 const readme = fs.readFileSync(path.join(__dirname, "..", "..", "README.md"), "utf8");
 

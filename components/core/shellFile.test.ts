@@ -1,0 +1,47 @@
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { describe, expect, it } from "vitest";
+import { shellFile } from "./shellFile";
+
+const COMPONENTS = path.join(__dirname, "..");
+const shFiles = (fs.readdirSync(COMPONENTS, { recursive: true }) as string[]).filter((f) => f.endsWith(".sh")).sort();
+
+describe("the host-side .sh files", () => {
+    it("exist (the kinds' hooks, the login probe, the monitor's script)", () => {
+        expect(shFiles.length).toBeGreaterThanOrEqual(7);
+    });
+
+    it.each(shFiles)("%s is valid bash (bash -n)", (f) => {
+        const r = spawnSync("bash", ["-n", path.join(COMPONENTS, f)], { encoding: "utf8" });
+        expect(r.stderr).toBe("");
+        expect(r.status).toBe(0);
+    });
+
+    it.each(shFiles)("%s passes shellcheck (warnings and errors)", (f) => {
+        const r = spawnSync("shellcheck", ["--shell=bash", "--severity=warning", path.join(COMPONENTS, f)], { encoding: "utf8" });
+        expect(r.error, "shellcheck is not installed: run `bash scripts/setup.sh` (or apt-get install shellcheck)").toBeUndefined();
+        expect(r.stdout).toBe("");
+        expect(r.status).toBe(0);
+    });
+});
+
+describe("shellFile", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "conntune-shellfile-"));
+    fs.writeFileSync(
+        path.join(dir, "h.sh"),
+        ["# shellcheck shell=bash", "ct_one() { echo one; }", "ct_two() { # two lines", "  echo two", "}", "hook_go() {", "  # include: ct_one ct_two snip", "  inner() {", "    echo @WHO@", "  }", "  inner", "}", ""].join("\n"),
+    );
+
+    it("gives a hook's body with every include replaced by the whole definition, and @NAME@ tokens filled in", () => {
+        const sh = shellFile(dir, "h.sh", { snip: "snip() { :; }" }, { WHO: "me" });
+        expect(sh.hook("go")).toBe(["ct_one() { echo one; }", "ct_two() { # two lines", "  echo two", "}", "snip() { :; }", "  inner() {", "    echo me", "  }", "  inner"].join("\n"));
+    });
+
+    it("names the file and the function that is missing", () => {
+        const sh = shellFile(dir, "h.sh");
+        expect(() => sh.hook("stop")).toThrow(/h\.sh: no hook_stop\(\)/);
+        expect(() => sh.hook("go")).toThrow(/h\.sh: no function snip/);
+    });
+});

@@ -1,0 +1,75 @@
+/**
+ * Host-side bash that lives in real `.sh` files beside the TypeScript that uses it (checked by
+ * `bash -n` and shellcheck in the unit tests), read at run time. Pure apart from reading the file.
+ *
+ * A hooks file holds top-level bash functions only. `hook_NAME() { … }` holds the body of one hook
+ * (see FileHooks); every other function is a helper that a hook takes in with a comment line
+ * `# include: NAME …` (its whole definition is put there). A function starts at the beginning of
+ * a line with `NAME() {` and ends at the first line that is just `}` (a one-line function ends on
+ * its own line); bodies are indented, so their own inner functions never close it.
+ *
+ * The managed-file scripts drop comment lines, blank lines and indentation (see compact), so a
+ * file's layout and comments cost nothing on the host.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+
+export interface ShellFile {
+    /** The body of `hook_NAME` with its includes expanded (what a FileHooks field holds). */
+    hook(name: string): string;
+    /** The whole definition of a helper function (or of a named snippet given to shellFile). */
+    def(name: string): string;
+}
+
+const START = /^([A-Za-z_][A-Za-z0-9_]*)\(\) \{/;
+const INCLUDE = /^\s*# include: (.+)$/;
+
+/**
+ * Read `file` (relative to `dir`, e.g. `__dirname`). `snippets` are more definitions that an
+ * include may name (e.g. the login probe, shared by several kinds); `subs` replace `@NAME@` tokens.
+ */
+export function shellFile(dir: string, file: string, snippets: Record<string, string> = {}, subs: Record<string, string> = {}): ShellFile {
+    let text = fs.readFileSync(path.join(dir, file), "utf8");
+    for (const [k, v] of Object.entries(subs)) text = text.split(`@${k}@`).join(v);
+    const defs = new Map<string, string>();
+    const bodies = new Map<string, string[]>();
+    const lines = text.split("\n");
+    for (let i = 0; i < lines.length; i++) {
+        const m = START.exec(lines[i]);
+        if (!m) continue;
+        if (lines[i].trimEnd().endsWith("}")) {
+            defs.set(m[1], lines[i]);
+            continue;
+        }
+        const end = lines.indexOf("}", i + 1);
+        if (end < 0) throw new Error(`${file}: ${m[1]}() has no closing '}' line`);
+        defs.set(m[1], lines.slice(i, end + 1).join("\n"));
+        bodies.set(m[1], lines.slice(i + 1, end));
+        i = end;
+    }
+    const def = (name: string): string => {
+        const d = snippets[name] ?? defs.get(name);
+        if (d === undefined) throw new Error(`${file}: no function ${name}`);
+        return d;
+    };
+    return {
+        def,
+        hook(name: string): string {
+            const body = bodies.get(`hook_${name}`);
+            if (body === undefined) throw new Error(`${file}: no hook_${name}()`);
+            return body
+                .map((l) => {
+                    const inc = INCLUDE.exec(l);
+                    return inc ? inc[1].trim().split(/\s+/).map(def).join("\n") : l;
+                })
+                .join("\n");
+        },
+    };
+}
+
+/** Read a whole `.sh` file (e.g. a script that is itself a managed file), `@NAME@` tokens replaced. */
+export function readShell(dir: string, file: string, subs: Record<string, string> = {}): string {
+    let text = fs.readFileSync(path.join(dir, file), "utf8");
+    for (const [k, v] of Object.entries(subs)) text = text.split(`@${k}@`).join(v);
+    return text;
+}

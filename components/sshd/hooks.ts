@@ -1,0 +1,20 @@
+/**
+ * sshd drop-in, host side: the bash is hooks.sh beside this file. Variables: CT_SSHD_WANT
+ * ("keyword value;keyword value;…", lowercase keywords as `sshd -T` prints them), CT_SSHD_CHECK (the
+ * keywords whose effective value must match).
+ */
+import { LOGIN_PROBE } from "../core/loginProbe";
+import type { FileHooks } from "../core/managedFileScript";
+import { shellFile } from "../core/shellFile";
+
+/** Validate with `sshd -t`, reload behind the lockout guard, read back with `sshd -T`. */
+export function sshdHooks(): FileHooks {
+    const sh = shellFile(__dirname, "hooks.sh", { login_probe: LOGIN_PROBE });
+    return {
+        preflight: sh.hook("preflight"),
+        validate: sh.hook("validate"),
+        activate: sh.hook("activate"),
+        verify: sh.hook("verify"),
+        deactivate: sh.hook("deactivate"),
+    };
+}

@@ -1,0 +1,21 @@
+/**
+ * sysctl file, host side: the bash is hooks.sh beside this file. Variables: CT_SYSCTL
+ * ("key=value=policy;…"). Keys that the host cannot take are reported per policy: fail (abort before
+ * anything is written) or skip (`ct-warn:` + the key is written with a leading '-' by the renderer,
+ * so sysctl ignores its failure).
+ */
+import type { FileHooks } from "../core/managedFileScript";
+import { shellFile } from "../core/shellFile";
+
+/** Pre-flight every key, `sysctl -p FILE`, read back with `sysctl -n`; destroy restores the runtime values. */
+export function sysctlHooks(): FileHooks {
+    const sh = shellFile(__dirname, "hooks.sh");
+    return {
+        preflight: sh.hook("preflight"),
+        validate: sh.hook("validate"),
+        activate: sh.hook("activate"),
+        verify: sh.hook("verify"),
+        restoreOriginal: sh.hook("restoreOriginal"),
+        deactivate: sh.hook("deactivate"),
+    };
+}

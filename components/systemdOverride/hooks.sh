@@ -1,0 +1,76 @@
+# shellcheck shell=bash
+# A unit drop-in: the host side (see hooks.ts for the variables). Validated with
+# `systemd-analyze verify`, then daemon-reload and the unit's restart policy (an override of sshd's
+# own unit behind the lockout guard: hook_activate_guarded), read back with `systemctl show`.
+
+ct_apply_unit() {
+  # A reload racing another manager operation can drop off the bus: retry briefly.
+  local i out
+  for i in 1 2 3 4 5; do systemctl daemon-reload && break; [ "$i" = 5 ] && return 1; sleep 1; done
+  case "$CT_RESTART" in
+    restart)
+      if systemctl is-active -q "$CT_UNIT"; then
+        : >"$CT_ORIG.was-active"
+        out=$(systemctl restart "$CT_UNIT" 2>&1) || { echo "systemctl restart $CT_UNIT failed: $out"; return 1; }
+      elif [ -e "$CT_ORIG.was-active" ]; then
+        # It ran until conntune's restart failed: bring it back up.
+        systemctl reset-failed "$CT_UNIT" 2>/dev/null
+        out=$(systemctl restart "$CT_UNIT" 2>&1) || { echo "systemctl restart $CT_UNIT failed: $out"; return 1; }
+      fi
+      rm -f "$CT_ORIG.was-active" ;;
+    reload) if systemctl is-active -q "$CT_UNIT"; then systemctl reload "$CT_UNIT"; fi ;;
+    none) : ;;
+  esac
+}
+
+hook_preflight() {
+  [ -d /run/systemd/system ] || { echo "systemd is not running on this host"; exit 1; }
+  systemctl cat "$CT_UNIT" >/dev/null 2>&1 || { echo "unit $CT_UNIT does not exist on this host"; exit 1; }
+}
+
+hook_validate() {
+  frag=$(systemctl show -p FragmentPath --value "$CT_UNIT")
+  t=$(mktemp -d); mkdir -p "$t/$CT_UNIT.d"
+  [ -n "$frag" ] && cp "$frag" "$t/$CT_UNIT"
+  cp "$NEW" "$t/$CT_UNIT.d/$(basename "$CT_PATH")"
+  out=$(SYSTEMD_UNIT_PATH="$t:" systemd-analyze verify "$t/$CT_UNIT" 2>&1); rc=$?
+  mine=$(grep -F "$t/$CT_UNIT.d/" <<<"$out")
+  rm -rf "$t"
+  # systemd-analyze only warns on unknown keys: treat any complaint about the drop-in as an error.
+  if [ -n "$mine" ]; then echo "systemd-analyze verify rejects the drop-in: $(sed "s#$t/##g" <<<"$mine")"; exit 1; fi
+  [ $rc = 0 ] || echo "ct-warn:systemd-analyze verify $CT_UNIT reports problems outside conntune's drop-in: $(tr '\n' ' ' <<<"$out" | cut -c1-300)"
+  exit 0
+}
+
+hook_activate() {
+  # include: ct_apply_unit
+  ct_apply_unit
+}
+
+hook_activate_guarded() {
+  # include: login_probe ct_apply_unit
+  ct_apply_unit || exit 1
+  ct_login_probe "the $CT_RESTART of $CT_UNIT" || exit 1
+}
+
+hook_verify() {
+  bad=0
+  IFS=';' read -ra props <<<"$CT_SHOW"
+  for p in "${props[@]}"; do
+    [ -n "$p" ] || continue
+    k=${p%%=*}; want=${p#*=}
+    got=$(systemctl show -p "$k" --value "$CT_UNIT")
+    echo "ct:$k=$got"
+    [ "$got" = "$want" ] || { echo "$CT_UNIT: systemctl show $k is '$got', wanted '$want'"; bad=1; }
+  done
+  pid=$(systemctl show -p MainPID --value "$CT_UNIT")
+  if [ -n "$pid" ] && [ "$pid" != 0 ] && [ -r "/proc/$pid/limits" ]; then
+    echo "ct:process_nofile=$(awk '/^Max open files/{print $4 ":" $5}' "/proc/$pid/limits")"
+  fi
+  exit $bad
+}
+
+hook_deactivate() {
+  # include: ct_apply_unit
+  ct_apply_unit
+}
