@@ -1,6 +1,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
+import { withSettingsTables } from "../../components/kinds";
 import { connectionSchema, hostRedisSchema, limitsSchema, monitorSchema, overrideSchema, redisSettingsSchema, redisStackSchema, sshdSchema, SYSCTL_CATALOG, sysctlSchema } from "../../components";
 
 const readme = fs.readFileSync(path.join(__dirname, "..", "..", "README.md"), "utf8");
@@ -13,6 +14,10 @@ function keysOf(schema: { def?: unknown; _zod?: { def: { shape?: Record<string, 
 }
 
 describe("the README", () => {
+    it("shows every settings table exactly as the kinds describe it (run `npm run readme` after changing a setting)", () => {
+        expect(withSettingsTables(readme) === readme, "README.md's settings tables differ from components/*/schema.ts: run `npm run readme`").toBe(true);
+    });
+
     it.each([
         ["connection", connectionSchema], ["sshd", sshdSchema], ["sysctl", sysctlSchema], ["limits", limitsSchema], ["systemdOverrides", overrideSchema],
         ["redis (host)", hostRedisSchema],
