@@ -72,7 +72,7 @@ describe.runIf(run)("npm run rollback", () => {
         const v1 = commit("v1");
         await stack.up(); // update 4: the v1 program
         const before = header();
-        const render = path.join(dir, "components/sshd/render.ts");
+        const render = path.join(dir, "components/core/render.ts");
         fs.writeFileSync(render, fs.readFileSync(render, "utf8").replace("# Managed by conntune:", "# Managed by conntune (v2):"));
         commit("v2");
         await stack.up(); // update 5: the v2 program rewrites every file's first line
