@@ -6,6 +6,7 @@ export * from "./sdkBookkeeping";
 export * from "./tunedHost";
 export * from "./core/connection";
 export * from "./core/kind";
+export * from "./core/kindFile";
 export * from "./core/machineKey";
 export * from "./core/managedFile";
 export * from "./core/managedFileScript";

@@ -7,6 +7,16 @@ import { HostConnection } from "./connection";
 import type { KindFile } from "./kind";
 import { ManagedFile } from "./managedFile";
 
+/** The arguments of a host kind's component. */
+export interface HostKindArgs<S> {
+    /** How to reach the host. */
+    connection: HostConnection;
+    /** Repair tokens by path (see ManagedFile). */
+    repair?: Record<string, string>;
+    /** The kind's validated settings (its schema.ts). */
+    settings: S;
+}
+
 /** The managed files for `files`, in order; `content` replaces a file's stdin where it must carry more (a secret line). */
 export function manageFiles(
     parent: pulumi.Resource,

@@ -4,37 +4,10 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { asRoot } from "./connection";
-import { limitsHooks, pamProfileHooks, systemdDefaultHooks } from "../limits/hooks";
-import { sshdHooks } from "../sshd/hooks";
-import { sysctlHooks } from "../sysctl/hooks";
-import { isSshdUnit, overrideHooks } from "../systemdOverride/hooks";
 import { applyScript, assertSafePath, deleteScript, FileHooks, FileSpec, parseValues, parseWarnings, RESOURCE_ID_PLACEHOLDER } from "./managedFileScript";
 import { shq } from "./shell";
 
-const kinds: Array<[string, FileHooks]> = [
-    ["sshd", sshdHooks()], ["sysctl", sysctlHooks()], ["limits", limitsHooks()], ["systemd default", systemdDefaultHooks()], ["override", overrideHooks()], ["ssh.service override", overrideHooks("ssh.service")], ["pam profile", pamProfileHooks()],
-];
-
 describe("the remote scripts", () => {
-    it.each(kinds)("are valid bash for %s (apply and delete, as root and through sudo)", (_k, hooks) => {
-        for (const script of [applyScript({ path: "/etc/x.d/a.conf", mode: "0644", hooks }), deleteScript({ path: "/etc/x.d/a.conf", mode: "0644", hooks })]) {
-            for (const cmd of [asRoot({ sudo: false }, script), asRoot({ sudo: true }, script), asRoot({ sudo: true, sudoPassword: "pw" }, script)]) {
-                const r = spawnSync("bash", ["-n", "-c", cmd], { encoding: "utf8" });
-                expect(r.stderr).toBe("");
-                expect(r.status).toBe(0);
-            }
-            const inner = spawnSync("bash", ["-n"], { input: script, encoding: "utf8" });
-            expect(inner.stderr).toBe("");
-        }
-    });
-
-    it("guard an override of sshd's own unit with the login probe, and only that", () => {
-        for (const u of ["ssh.service", "sshd.service", "ssh.socket", "sshd@0.service"]) expect(isSshdUnit(u)).toBe(true);
-        for (const u of ["llm-gateway.service", "sshd-keygen.service", "openssh.service"]) expect(isSshdUnit(u)).toBe(false);
-        expect(applyScript({ path: "/etc/systemd/system/ssh.service.d/a.conf", mode: "0644", hooks: overrideHooks("ssh.service") })).toContain("ct_login_probe");
-        expect(applyScript({ path: "/etc/systemd/system/x.service.d/a.conf", mode: "0644", hooks: overrideHooks("x.service") })).not.toContain("ct_login_probe");
-    });
-
     it("quote config values so the shell sees them as one literal word", () => {
         const nasty = `a'b"c$(touch /tmp/pwned)\`x\`;&|<>*`;
         const r = spawnSync("bash", ["-c", `printf %s ${shq(nasty)}`], { encoding: "utf8" });
@@ -47,7 +20,7 @@ describe("the remote scripts", () => {
     });
 
     it("never put the file content into the command (it travels on stdin)", () => {
-        const script = applyScript({ path: "/etc/sysctl.d/99-x.conf", mode: "0644", hooks: sysctlHooks() });
+        const script = applyScript({ path: "/etc/sysctl.d/99-x.conf", mode: "0644", hooks: { validate: 'grep -q . "$NEW"' } });
         expect(script).toContain("ct_stage - ");
         expect(script).toContain("cat >f;");
         expect(script).not.toContain("tcp_keepalive_time = 600");

@@ -13,10 +13,15 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
+import type { FileHooks } from "./managedFileScript";
+
+const STEPS: Array<keyof FileHooks> = ["preflight", "validate", "activate", "verify", "deactivate", "saveOriginal", "restoreOriginal", "beforeRestore"];
 
 export interface ShellFile {
     /** The body of `hook_NAME` with its includes expanded (what a FileHooks field holds). */
     hook(name: string): string;
+    /** Every FileHooks step the file has as `hook_<prefix><step>` (e.g. hook_validate, hook_pam_verify). */
+    hooks(prefix?: string): FileHooks;
     /** The whole definition of a helper function (or of a named snippet given to shellFile). */
     def(name: string): string;
 }
@@ -52,17 +57,21 @@ export function shellFile(dir: string, file: string, snippets: Record<string, st
         if (d === undefined) throw new Error(`${file}: no function ${name}`);
         return d;
     };
+    const hook = (name: string): string => {
+        const body = bodies.get(`hook_${name}`);
+        if (body === undefined) throw new Error(`${file}: no hook_${name}()`);
+        return body
+            .map((l) => {
+                const inc = INCLUDE.exec(l);
+                return inc ? inc[1].trim().split(/\s+/).map(def).join("\n") : l;
+            })
+            .join("\n");
+    };
     return {
         def,
-        hook(name: string): string {
-            const body = bodies.get(`hook_${name}`);
-            if (body === undefined) throw new Error(`${file}: no hook_${name}()`);
-            return body
-                .map((l) => {
-                    const inc = INCLUDE.exec(l);
-                    return inc ? inc[1].trim().split(/\s+/).map(def).join("\n") : l;
-                })
-                .join("\n");
+        hook,
+        hooks(prefix = "") {
+            return Object.fromEntries(STEPS.filter((s) => bodies.has(`hook_${prefix}${s}`)).map((s) => [s, hook(`${prefix}${s}`)]));
         },
     };
 }

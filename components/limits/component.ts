@@ -5,19 +5,11 @@
  * a login that does not get them puts the previous file back). What it writes: limitsKind (kind.ts).
  */
 import * as pulumi from "@pulumi/pulumi";
-import { HostConnection } from "../core/connection";
-import { manageFiles } from "../core/kindFile";
+import { HostKindArgs, manageFiles } from "../core/kindFile";
 import { limitsKind } from "./kind";
 import { LimitsSettings } from "./schema";
 
-export interface FileDescriptorLimitsArgs {
-    /** How to reach the host. */
-    connection: HostConnection;
-    /** Repair tokens by path (see ManagedFile). */
-    repair?: Record<string, string>;
-    /** Validated limits (`limitsSchema`). */
-    settings: LimitsSettings;
-}
+export type FileDescriptorLimitsArgs = HostKindArgs<LimitsSettings>;
 
 export class FileDescriptorLimits extends pulumi.ComponentResource {
     /** What a fresh login gets, pam_limits status, and systemd's default for services. */

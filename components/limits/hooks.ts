@@ -15,8 +15,7 @@ const file = () => shellFile(__dirname, "hooks.sh", { login_probe: LOGIN_PROBE }
  * refuse logins). Variables: CT_WANT_SOFT, CT_WANT_HARD, CT_LOGIN_COVERED (yes|no).
  */
 export function limitsHooks(): FileHooks {
-    const sh = file();
-    return { preflight: sh.hook("limits_preflight"), validate: sh.hook("limits_validate"), verify: sh.hook("limits_verify") };
+    return file().hooks("limits_");
 }
 
 /**
@@ -26,20 +25,11 @@ export function limitsHooks(): FileHooks {
  * lockout guard makes sure a new SSH login still works.
  */
 export function pamProfileHooks(): FileHooks {
-    const sh = file();
-    return {
-        preflight: sh.hook("pam_preflight"),
-        validate: sh.hook("pam_validate"),
-        activate: sh.hook("pam_activate"),
-        verify: sh.hook("pam_verify"),
-        // On destroy the profile is taken out while its file still exists; then the file goes.
-        beforeRestore: sh.hook("pam_beforeRestore"),
-        deactivate: sh.hook("pam_deactivate"),
-    };
+    // On destroy the profile is taken out while its file still exists (beforeRestore); then the file goes.
+    return file().hooks("pam_");
 }
 
 /** system.conf.d drop-in for DefaultLimitNOFILE. Variables: CT_WANT_SOFT, CT_WANT_HARD. */
 export function systemdDefaultHooks(): FileHooks {
-    const sh = file();
-    return { preflight: sh.hook("systemd_default_preflight"), activate: sh.hook("systemd_default_activate"), verify: sh.hook("systemd_default_verify") };
+    return file().hooks("systemd_default_");
 }

@@ -7,19 +7,11 @@
  * them. What it writes: monitorKind (kind.ts).
  */
 import * as pulumi from "@pulumi/pulumi";
-import { HostConnection } from "../core/connection";
-import { manageFiles } from "../core/kindFile";
+import { HostKindArgs, manageFiles } from "../core/kindFile";
 import { monitorKind } from "./kind";
 import { MonitorSettings } from "./schema";
 
-export interface ConnectionMonitorArgs {
-    /** How to reach the host. */
-    connection: HostConnection;
-    /** Repair tokens by path (see ManagedFile). */
-    repair?: Record<string, string>;
-    /** Validated monitor settings (`monitorSchema`). */
-    settings: MonitorSettings;
-}
+export type ConnectionMonitorArgs = HostKindArgs<MonitorSettings>;
 
 export class ConnectionMonitor extends pulumi.ComponentResource {
     /** The timer's state (active, enabled). */

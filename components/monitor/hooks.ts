@@ -10,17 +10,15 @@ const file = () => shellFile(__dirname, "hooks.sh", {}, { TIMER: shq(`${MONITOR_
 
 /** The check script: `bash -n` before it replaces the old one. */
 export function monitorScriptHooks(): FileHooks {
-    return { validate: file().hook("script_validate") };
+    return file().hooks("script_");
 }
 
 /** The oneshot service: daemon-reload. */
 export function monitorServiceHooks(): FileHooks {
-    const sh = file();
-    return { activate: sh.hook("service_activate"), deactivate: sh.hook("service_deactivate") };
+    return file().hooks("service_");
 }
 
 /** The timer: enabled and started, verified active; destroy disables it first. */
 export function monitorTimerHooks(): FileHooks {
-    const sh = file();
-    return { activate: sh.hook("timer_activate"), verify: sh.hook("timer_verify"), beforeRestore: sh.hook("timer_beforeRestore"), deactivate: sh.hook("timer_deactivate") };
+    return file().hooks("timer_");
 }

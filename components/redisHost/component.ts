@@ -15,18 +15,11 @@
  * it reaches the host as the first line of stdin, read before the file content.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { HostConnection } from "../core/connection";
-import { manageFiles } from "../core/kindFile";
+import { HostKindArgs, manageFiles } from "../core/kindFile";
 import { redisHostKind } from "./kind";
 import { HostRedisSettings } from "./schema";
 
-export interface RedisServerConfigArgs {
-    /** How to reach the host. */
-    connection: HostConnection;
-    /** Repair tokens by path (see ManagedFile). */
-    repair?: Record<string, string>;
-    /** Validated settings (`hostRedisSchema`). */
-    settings: HostRedisSettings;
+export interface RedisServerConfigArgs extends HostKindArgs<HostRedisSettings> {
     /** The Redis password (`settings.auth.passwordSecret`), a secret: given to redis-cli in its environment only. */
     password?: pulumi.Input<string>;
 }

@@ -16,12 +16,5 @@ import { shellFile } from "../core/shellFile";
  * it and a restart only where it does not; verify reads every directive back with CONFIG GET.
  */
 export function redisHooks(): FileHooks {
-    const sh = shellFile(__dirname, "hooks.sh");
-    return {
-        preflight: sh.hook("preflight"),
-        validate: sh.hook("validate"),
-        activate: sh.hook("activate"),
-        verify: sh.hook("verify"),
-        deactivate: sh.hook("deactivate"),
-    };
+    return shellFile(__dirname, "hooks.sh").hooks();
 }

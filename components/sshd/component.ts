@@ -4,19 +4,11 @@
  * by a fresh login, and verified with `sshd -T`. What it writes: sshdKind (kind.ts).
  */
 import * as pulumi from "@pulumi/pulumi";
-import { HostConnection } from "../core/connection";
-import { manageFiles } from "../core/kindFile";
+import { HostKindArgs, manageFiles } from "../core/kindFile";
 import { sshdKind } from "./kind";
 import { SshdSettings } from "./schema";
 
-export interface SshdHardeningArgs {
-    /** How to reach the host. */
-    connection: HostConnection;
-    /** Repair tokens by path (see ManagedFile). */
-    repair?: Record<string, string>;
-    /** Validated sshd settings (`sshdSchema`). */
-    settings: SshdSettings;
-}
+export type SshdHardeningArgs = HostKindArgs<SshdSettings>;
 
 export class SshdHardening extends pulumi.ComponentResource {
     /** Effective values from `sshd -T` (lowercase keywords). */

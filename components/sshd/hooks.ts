@@ -9,12 +9,5 @@ import { shellFile } from "../core/shellFile";
 
 /** Validate with `sshd -t`, reload behind the lockout guard, read back with `sshd -T`. */
 export function sshdHooks(): FileHooks {
-    const sh = shellFile(__dirname, "hooks.sh", { login_probe: LOGIN_PROBE });
-    return {
-        preflight: sh.hook("preflight"),
-        validate: sh.hook("validate"),
-        activate: sh.hook("activate"),
-        verify: sh.hook("verify"),
-        deactivate: sh.hook("deactivate"),
-    };
+    return shellFile(__dirname, "hooks.sh", { login_probe: LOGIN_PROBE }).hooks();
 }

@@ -5,19 +5,11 @@
  * writes: sysctlKind (kind.ts).
  */
 import * as pulumi from "@pulumi/pulumi";
-import { HostConnection } from "../core/connection";
-import { manageFiles } from "../core/kindFile";
+import { HostKindArgs, manageFiles } from "../core/kindFile";
 import { sysctlKind } from "./kind";
 import { SysctlSettings } from "./schema";
 
-export interface SysctlProfileArgs {
-    /** How to reach the host. */
-    connection: HostConnection;
-    /** Repair tokens by path (see ManagedFile). */
-    repair?: Record<string, string>;
-    /** Validated sysctl settings (`sysctlSchema`). */
-    settings: SysctlSettings;
-}
+export type SysctlProfileArgs = HostKindArgs<SysctlSettings>;
 
 export class SysctlProfile extends pulumi.ComponentResource {
     /** Effective value of every key, or "skipped" for keys this host cannot take (policy skip). */

@@ -9,13 +9,5 @@ import { shellFile } from "../core/shellFile";
 
 /** Pre-flight every key, `sysctl -p FILE`, read back with `sysctl -n`; destroy restores the runtime values. */
 export function sysctlHooks(): FileHooks {
-    const sh = shellFile(__dirname, "hooks.sh");
-    return {
-        preflight: sh.hook("preflight"),
-        validate: sh.hook("validate"),
-        activate: sh.hook("activate"),
-        verify: sh.hook("verify"),
-        restoreOriginal: sh.hook("restoreOriginal"),
-        deactivate: sh.hook("deactivate"),
-    };
+    return shellFile(__dirname, "hooks.sh").hooks();
 }

@@ -5,19 +5,11 @@
  * writes: systemdOverrideKind (kind.ts).
  */
 import * as pulumi from "@pulumi/pulumi";
-import { HostConnection } from "../core/connection";
-import { manageFiles } from "../core/kindFile";
+import { HostKindArgs, manageFiles } from "../core/kindFile";
 import { systemdOverrideKind } from "./kind";
 import { OverrideSettings } from "./schema";
 
-export interface SystemdUnitOverrideArgs {
-    /** How to reach the host. */
-    connection: HostConnection;
-    /** Repair tokens by path (see ManagedFile). */
-    repair?: Record<string, string>;
-    /** Validated override (`overrideSchema`). */
-    settings: OverrideSettings;
-}
+export type SystemdUnitOverrideArgs = HostKindArgs<OverrideSettings>;
 
 export class SystemdUnitOverride extends pulumi.ComponentResource {
     /** `systemctl show` values of the overridden properties, and the running process's open-files limit. */

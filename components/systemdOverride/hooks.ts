@@ -18,11 +18,5 @@ export function isSshdUnit(unit: string): boolean {
  */
 export function overrideHooks(unit = ""): FileHooks {
     const sh = shellFile(__dirname, "hooks.sh", { login_probe: LOGIN_PROBE });
-    return {
-        preflight: sh.hook("preflight"),
-        validate: sh.hook("validate"),
-        activate: sh.hook(isSshdUnit(unit) ? "activate_guarded" : "activate"),
-        verify: sh.hook("verify"),
-        deactivate: sh.hook("deactivate"),
-    };
+    return { ...sh.hooks(), activate: sh.hook(isSshdUnit(unit) ? "activate_guarded" : "activate") };
 }
