@@ -7,6 +7,7 @@ import { settingsTable, Settings } from "./core/kind";
 import { connectionSettings } from "./core/schema";
 import { limitsKind } from "./limits/kind";
 import { monitorKind } from "./monitor/kind";
+import { redisSettings } from "./redis/settings";
 import { redisConfigMapKind } from "./redisConfigMap/kind";
 import { redisHostKind } from "./redisHost/kind";
 import { sshdKind } from "./sshd/kind";
@@ -25,6 +26,7 @@ export const SETTINGS_TABLES: Record<string, Settings> = {
     systemdOverrides: systemdOverrideKind.settings,
     monitor: monitorKind.settings,
     "redis (host)": redisHostKind.settings,
+    "redis settings": redisSettings,
     "redis (k8s)": redisConfigMapKind.settings,
 };
 

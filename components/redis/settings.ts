@@ -4,6 +4,7 @@
  * thresholds in order. An eviction policy that does not fit the data's TTL use is a warning.
  */
 import { z } from "zod";
+import { setting, shape } from "../core/kind";
 
 const UNIT: Record<string, number> = { b: 1, k: 1000, kb: 1024, m: 1e6, mb: 1024 ** 2, g: 1e9, gb: 1024 ** 3 };
 const K8S_UNIT: Record<string, number> = { "": 1, k: 1e3, M: 1e6, G: 1e9, T: 1e12, Ki: 1024, Mi: 1024 ** 2, Gi: 1024 ** 3, Ti: 1024 ** 4 };
@@ -33,59 +34,45 @@ const int = (min: number, max: number) =>
 
 export const EVICTION_POLICIES = ["noeviction", "allkeys-lru", "allkeys-lfu", "allkeys-random", "volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl"] as const;
 
+/** The Redis settings both targets share (a host's redis.conf, the ConfigMap): all optional, only set ones are written. */
+export const redisSettings = {
+    memoryLimit: setting(k8sQuantity.optional(), { allowed: "Kubernetes quantity, e.g. `32Gi`", reason: "the container's memory limit; needed for maxmemory as a percentage" }),
+    cpuLimit: setting(z.number().positive("must be a positive number of cores").max(1024).optional(), { allowed: "cores", reason: "the container's CPU limit: ioThreads must not exceed it" }),
+    maxmemory: setting(z.union([redisSize, z.object({ percentOfLimit: z.number().gt(0, "must be above 0").max(100, "must be at most 100") }).strict()]).optional(), { allowed: "bytes, a Redis size like `8gb`, or `{ percentOfLimit: 88 }`", reason: "seed 003: 88 % of 32Gi" }),
+    maxmemoryPolicy: setting(z.enum(EVICTION_POLICIES, { error: `must be one of ${EVICTION_POLICIES.join(", ")}` }).optional(), { allowed: "noeviction, allkeys-lru/lfu/random, volatile-lru/lfu/random/ttl", reason: "eviction when maxmemory is reached (seeds 002, 003: allkeys-lru)" }),
+    maxmemorySamples: setting(int(1, 64).optional(), { allowed: "1–64", reason: "keys sampled per eviction (seed 002: 10)" }),
+    dataTtlUse: setting(z.enum(["all", "some", "none"], { error: "must be 'all', 'some' or 'none'" }).optional(), { allowed: "`all`, `some`, `none`", reason: "how the data uses TTLs: only for the eviction-policy check, not written" }),
+    activedefrag: setting(z.boolean().optional(), { allowed: "boolean", reason: "active defragmentation (seed 003); needs a Redis built with its own jemalloc" }),
+    activeDefragIgnoreBytes: setting(redisSize.optional(), { allowed: "bytes or a Redis size", reason: "seed 003: 100mb" }),
+    activeDefragThresholdLower: setting(int(0, 1000).optional(), { allowed: "0–1000, below the upper", reason: "seed 003: 10" }),
+    activeDefragThresholdUpper: setting(int(0, 1000).optional(), { allowed: "0–1000", reason: "seed 003: 25" }),
+    ioThreads: setting(int(1, 128).optional(), { allowed: "1–128, at most `cpuLimit`", reason: "I/O threads (seed 003: 3 of 4 cores; seed 002: 10)" }),
+    ioThreadsDoReads: setting(z.boolean().optional(), { allowed: "boolean", reason: "threads for reads too (seed 003)" }),
+    appendonly: setting(z.boolean().optional(), { allowed: "boolean", reason: "AOF persistence (seed 003)" }),
+    appendfsync: setting(z.enum(["always", "everysec", "no"], { error: "must be 'always', 'everysec' or 'no'" }).optional(), { allowed: "`always`, `everysec`, `no`", reason: "AOF fsync policy (seed 003: everysec)" }),
+    noAppendfsyncOnRewrite: setting(z.boolean().optional(), { allowed: "boolean", reason: "seed 003" }),
+    autoAofRewritePercentage: setting(int(0, 10000).optional(), { allowed: "0–10000", reason: "seed 003: 100" }),
+    autoAofRewriteMinSize: setting(redisSize.optional(), { allowed: "bytes or a Redis size", reason: "seed 003: 512mb" }),
+    aofRewriteIncrementalFsync: setting(z.boolean().optional(), { allowed: "boolean", reason: "seed 003" }),
+    aofUseRdbPreamble: setting(z.boolean().optional(), { allowed: "boolean", reason: "seed 003" }),
+    save: setting(z.array(z.tuple([int(1, 86400 * 365), int(0, 2 ** 31 - 1)])).optional(), { allowed: "`[[seconds, changes], …]`; `[]` disables", reason: "RDB snapshots (seed 002: 3600 1, 7200 10000)" }),
+    lazyfreeLazyEviction: setting(z.boolean().optional(), { allowed: "boolean", reason: "non-blocking frees (seed 003)" }),
+    lazyfreeLazyExpire: setting(z.boolean().optional(), { allowed: "boolean", reason: "non-blocking frees (seed 003)" }),
+    lazyfreeLazyServerDel: setting(z.boolean().optional(), { allowed: "boolean", reason: "non-blocking frees (seed 003)" }),
+    lazyfreeLazyUserDel: setting(z.boolean().optional(), { allowed: "boolean", reason: "non-blocking frees (seed 003)" }),
+    hz: setting(int(1, 500).optional(), { allowed: "1–500", reason: "background task frequency (seed 003: 100)" }),
+    tcpBacklog: setting(int(1, 65535).optional(), { allowed: "1–65535", reason: "listen backlog (seed 003: 511; bounded by net.core.somaxconn)" }),
+    tcpKeepalive: setting(int(0, 7200).optional(), { allowed: "0–7200", reason: "seconds between TCP keepalives to clients (seed 003: 300, seed 002: 60)" }),
+    timeout: setting(int(0, 31536000).optional(), { allowed: "0–31536000", reason: "close idle clients after N seconds; 0 never (seed 003: 600)" }),
+    maxclients: setting(int(1, 1000000).optional(), { allowed: "1–1000000", reason: "connection cap (seed 002: 10000)" }),
+    slowlogLogSlowerThan: setting(int(-1, 2 ** 31 - 1).optional(), { allowed: "-1 or more (µs)", reason: "slow log threshold (seed 002: 10000 µs)" }),
+    slowlogMaxLen: setting(int(0, 2 ** 31 - 1).optional(), { allowed: "0 or more", reason: "slow log entries kept (seed 002: 128)" }),
+    bind: setting(z.array(z.string().regex(/^(\*|-?[0-9a-fA-F.:]+)$/, "must be an IP address")).min(1).optional(), { allowed: "IP addresses", reason: "where Redis listens" }),
+    port: setting(int(0, 65535).optional(), { allowed: "0–65535", reason: "its TCP port (on a host: the instance conntune talks to)" }),
+};
+
 export const redisSettingsSchema = z
-    .object({
-        /** The container's memory limit (Kubernetes quantity); needed for maxmemory as a percentage. */
-        memoryLimit: k8sQuantity.optional(),
-        /** The container's CPU limit in cores: io-threads must not exceed it. */
-        cpuLimit: z.number().positive("must be a positive number of cores").max(1024).optional(),
-        /** Bytes / Redis size, or { percentOfLimit } (seed 003: 88 % of 32Gi). */
-        maxmemory: z.union([redisSize, z.object({ percentOfLimit: z.number().gt(0, "must be above 0").max(100, "must be at most 100") }).strict()]).optional(),
-        /** Eviction when maxmemory is reached (seed 002/003: allkeys-lru). */
-        maxmemoryPolicy: z.enum(EVICTION_POLICIES, { error: `must be one of ${EVICTION_POLICIES.join(", ")}` }).optional(),
-        /** Keys sampled per eviction (seed 002: 10). */
-        maxmemorySamples: int(1, 64).optional(),
-        /** How the data uses TTLs, for the eviction-policy check: all keys, some, or none. */
-        dataTtlUse: z.enum(["all", "some", "none"], { error: "must be 'all', 'some' or 'none'" }).optional(),
-        /** Active defragmentation (seed 003); needs a Redis built with its own jemalloc. */
-        activedefrag: z.boolean().optional(),
-        activeDefragIgnoreBytes: redisSize.optional(),
-        activeDefragThresholdLower: int(0, 1000).optional(),
-        activeDefragThresholdUpper: int(0, 1000).optional(),
-        /** I/O threads (seed 003: 3 of 4 cores; seed 002: 10). */
-        ioThreads: int(1, 128).optional(),
-        ioThreadsDoReads: z.boolean().optional(),
-        /** AOF persistence (seed 003). */
-        appendonly: z.boolean().optional(),
-        appendfsync: z.enum(["always", "everysec", "no"], { error: "must be 'always', 'everysec' or 'no'" }).optional(),
-        noAppendfsyncOnRewrite: z.boolean().optional(),
-        autoAofRewritePercentage: int(0, 10000).optional(),
-        autoAofRewriteMinSize: redisSize.optional(),
-        aofRewriteIncrementalFsync: z.boolean().optional(),
-        aofUseRdbPreamble: z.boolean().optional(),
-        /** RDB snapshots: [[seconds, changes], …]; [] disables them (seed 002: 3600 1, 7200 10000). */
-        save: z.array(z.tuple([int(1, 86400 * 365), int(0, 2 ** 31 - 1)])).optional(),
-        /** Non-blocking frees (seed 003). */
-        lazyfreeLazyEviction: z.boolean().optional(),
-        lazyfreeLazyExpire: z.boolean().optional(),
-        lazyfreeLazyServerDel: z.boolean().optional(),
-        lazyfreeLazyUserDel: z.boolean().optional(),
-        /** Background task frequency (seed 003: 100). */
-        hz: int(1, 500).optional(),
-        /** Listen backlog (seed 003: 511; bounded by net.core.somaxconn). */
-        tcpBacklog: int(1, 65535).optional(),
-        /** Seconds between TCP keepalives to clients (seed 003: 300, seed 002: 60). */
-        tcpKeepalive: int(0, 7200).optional(),
-        /** Close idle clients after N seconds; 0 never (seed 003: 600). */
-        timeout: int(0, 31536000).optional(),
-        /** Connection cap (seed 002: 10000). */
-        maxclients: int(1, 1000000).optional(),
-        /** Slow log (seed 002: 10000 µs, 128 entries). */
-        slowlogLogSlowerThan: int(-1, 2 ** 31 - 1).optional(),
-        slowlogMaxLen: int(0, 2 ** 31 - 1).optional(),
-        bind: z.array(z.string().regex(/^(\*|-?[0-9a-fA-F.:]+)$/, "must be an IP address")).min(1).optional(),
-        port: int(0, 65535).optional(),
-    })
+    .object(shape(redisSettings))
     .strict()
     .superRefine((s, ctx) => {
         const safe = <T>(f: () => T): T | undefined => {
