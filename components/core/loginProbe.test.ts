@@ -1,5 +1,5 @@
 /**
- * The host side of the login probe (hooks.ts LOGIN_PROBE), run for real with bash: the request on
+ * The host side of the login probe (loginProbe.sh, LOGIN_PROBE), run for real with bash: the request on
  * fd 8, the answer through the FIFO, the bounded wait, and the clean-up of what older or killed runs
  * left (probe directories, throwaway keys in authorized_keys) that never touches anything else.
  */

@@ -66,7 +66,7 @@ export const RESTART_ONLY = new Set(["tcp-backlog", "io-threads", "io-threads-do
  * lacks Redis's own jemalloc). Exit 0 = supported (the server kept running until `timeout` stopped
  * it); otherwise it prints the server's own reason. Never used to drop the directive silently. It
  * listens on a Unix socket in a temp dir only: with no port and no socket Redis exits at once ("not
- * listen anywhere"), which would read as "unsupported". (On a host, components/host/hooks.ts runs
+ * listen anywhere"), which would read as "unsupported". (On a host, components/redisHost/hooks.sh runs
  * the same check as the service's user.)
  */
 export const ACTIVEDEFRAG_PROBE = `d=$(mktemp -d); out=$(timeout 2 redis-server --port 0 --unixsocket "$d/redis.sock" --dir "$d" --save '' --appendonly no --activedefrag yes 2>&1); rc=$?; rm -rf "$d"
