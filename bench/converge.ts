@@ -18,8 +18,8 @@ import { execFileSync, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { addGatewayUnit, hostExec, startHosts, stopHosts, TestHost } from "../test/hosts/harness";
-import { conntuneProject, REPO, Stack } from "../test/e2e/pulumi";
+import { addGatewayUnit, hostExec, startHosts, stopHosts, TestHost } from "../lab/hosts/harness";
+import { conntuneProject, REPO, Stack } from "../lab/stack";
 import { exitOnError, intFlag, parseFlags, UsageError } from "../scripts/cli";
 
 const USAGE = "npm run bench -- [--sizes 1,5,10] [--reps 2] [--parallel 64] [--conntune-only] [--out DIR]";

@@ -5,9 +5,9 @@ import { execFileSync, spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { objectConfig } from "../../scripts/cli";
+import { objectConfig } from "../scripts/cli";
 
-export const REPO = path.resolve(__dirname, "..", "..");
+export const REPO = path.resolve(__dirname, "..");
 
 let cachedEnv: NodeJS.ProcessEnv | undefined;
 /** Environment of the toolchain step (PATH with pulumi, PULUMI_HOME, no downloads). */

@@ -5,9 +5,9 @@
  *
  *   npm run demo            (KEEP=1 keeps the stack and host up until Ctrl-C)
  */
-import { addGatewayUnit, capability, hostExec, startHost, stopHosts, TestHost } from "../test/hosts/harness";
-import { sshRun } from "../test/hosts/ssh";
-import { conntuneProject, Stack } from "../test/e2e/pulumi";
+import { addGatewayUnit, capability, hostExec, startHost, stopHosts, TestHost } from "../lab/hosts/harness";
+import { sshRun } from "../lab/hosts/ssh";
+import { conntuneProject, Stack } from "../lab/stack";
 import { exitOnError, parseFlags } from "./cli";
 
 const USAGE = "npm run demo   (no flags; KEEP=1 keeps the stack and host up until Ctrl-C)";

@@ -19,9 +19,9 @@ import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { capability, hostExec, startHost, stopHosts, TestHost } from "../../test/hosts/harness";
-import { sshRun } from "../../test/hosts/ssh";
-import { hostStack, Stack } from "../../test/e2e/pulumi";
+import { capability, hostExec, startHost, stopHosts, TestHost } from "../../lab/hosts/harness";
+import { sshRun } from "../../lab/hosts/ssh";
+import { hostStack, Stack } from "../../lab/stack";
 import type { BurstOptions, BurstResult } from "./client";
 import { exitOnError, intFlag, parseFlags } from "../../scripts/cli";
 
