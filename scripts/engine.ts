@@ -74,6 +74,8 @@ export interface OpenOptions {
     create?: boolean;
     /** More environment for the engine (e.g. PULUMI_BACKEND_URL, PULUMI_CONFIG_PASSPHRASE of a lab stack). */
     env?: Record<string, string>;
+    /** Another pulumi than the toolchain's (see pulumiCommand). */
+    command?: PulumiCommand;
 }
 
 /** A workspace on the project in `workDir` (no stack selected): for config work on a copy. */
@@ -86,7 +88,7 @@ export async function openWorkspace(opts: Omit<OpenOptions, "create"> = {}): Pro
 export async function openStack(name: string, opts: OpenOptions = {}): Promise<Stack> {
     const workDir = opts.workDir ?? REPO;
     const args = { stackName: name, workDir };
-    const ws = { envVars: engineEnv(workDir, opts.env), pulumiCommand: await pulumiCommand() };
+    const ws = { envVars: engineEnv(workDir, opts.env), pulumiCommand: opts.command ?? (await pulumiCommand()) };
     return opts.create ? LocalWorkspace.createOrSelectStack(args, ws) : LocalWorkspace.selectStack(args, ws);
 }
 
