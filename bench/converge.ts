@@ -21,6 +21,7 @@ import * as path from "node:path";
 import { addGatewayUnit, hostExec, startHosts, stopHosts, TestHost } from "../lab/hosts/harness";
 import { conntuneProject, LabStack, REPO } from "../lab/stack";
 import { exitOnError, intFlag, parseFlags, UsageError } from "../scripts/cli";
+import { pulumiBinary } from "../scripts/engine";
 
 const USAGE = "npm run bench -- [--sizes 1,5,10] [--reps 2] [--parallel 64] [--conntune-only] [--out DIR]";
 
@@ -380,7 +381,7 @@ function report(rs: SizeResult[], extra: { engine: number; login: number; parall
     lines.push("# Converge benchmark: conntune vs Ansible", "");
     lines.push(`Produced by \`npm run bench -- --sizes ${rs.map((r) => r.hosts).join(",")} --reps ${extra.reps}\` on ${extra.started} (${fmt(extra.seconds / 60)} min in all). Every size ran ${extra.reps} times with both tools side by side; each time is the fastest of its repetitions (all runs are in converge.json).`);
     lines.push(`Machine: ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB; test hosts are Debian bookworm (systemd, OpenSSH) under systemd-nspawn, one network namespace each, on the same machine.`);
-    lines.push(`Tools: pulumi ${ver("bash", ["-c", `. /var/cache/conntune/env.sh 2>/dev/null; pulumi version`])} with conntune's command provider, \`--parallel ${extra.parallel}\`; ${ver("ansible-playbook", ["--version"])} (Debian), pipelining on, ControlPersist on (a fresh control socket per run), forks 10, no fact gathering.`);
+    lines.push(`Tools: pulumi ${ver(pulumiBinary(), ["version"])} with conntune's command provider, \`--parallel ${extra.parallel}\`; ${ver("ansible-playbook", ["--version"])} (Debian), pipelining on, ControlPersist on (a fresh control socket per run), forks 10, no fact gathering.`);
     lines.push("Both tools write byte-identical files (the playbook gets conntune's rendered files), for the four host components with the seed-000 settings; the change is `net.ipv4.tcp_keepalive_time` 600 → 300.", "");
     lines.push("## Wall time (s) and SSH logins per host", "");
     lines.push("| hosts | phase | conntune s | Ansible s | conntune/Ansible | conntune logins/host | Ansible logins/host | files touched (conntune / Ansible) |");
