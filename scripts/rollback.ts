@@ -10,7 +10,8 @@
  *   npm run rollback -- --stack NAME --to N [--program] [--yes] [--project-dir DIR]
  *
  * N counts the stack's history from 1 (oldest) as `--list` shows it (the file backend numbers every
- * update 0, so the position is the only stable name).
+ * update 0, so the position is the only stable name). The engine is driven through the Automation
+ * API (scripts/engine.ts).
  */
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
@@ -121,7 +122,8 @@ async function prepareConfig(stack: string, config: Record<string, ConfigEntry>)
         const plain = Object.fromEntries(Object.entries(config).filter(([, v]) => !v.secret));
         if (Object.keys(plain).length) await engineStep("config set-all", () => ws.setAllConfigJson(stack, JSON.stringify(plain)));
         for (const [key, v] of Object.entries(config)) {
-            if (v.secret && current[key]?.value !== v.value) setSecretConfig(dir, stack, key, v.value ?? "");
+            // A secret the copy already holds with this value keeps its ciphertext.
+            if (v.secret && !(current[key]?.secret && current[key].value === v.value)) setSecretConfig(dir, stack, key, v.value ?? "");
         }
     } catch (e) {
         discard();
