@@ -31,11 +31,11 @@ export function toolchainEnv(): Record<string, string> {
 }
 
 /**
- * The environment the engine runs with for the project in `workDir`: the toolchain's, then what
- * scripts/pulumi.sh adds where the caller's environment does not say otherwise, then `extra`.
+ * The environment the engine runs with for the project in `workDir`: the toolchain's with `extra` on
+ * top, then what scripts/pulumi.sh adds where neither says otherwise.
  */
 export function engineEnv(workDir: string = REPO, extra: Record<string, string> = {}): Record<string, string> {
-    const env = { ...toolchainEnv() };
+    const env = { ...toolchainEnv(), ...extra };
     if (!env.PULUMI_BACKEND_URL) {
         // The local file backend of scripts/pulumi.sh: no Pulumi Cloud account needed.
         fs.mkdirSync(path.join(REPO, ".pulumi-state"), { recursive: true });
@@ -46,7 +46,7 @@ export function engineEnv(workDir: string = REPO, extra: Record<string, string> 
     if (!env.PULUMI_NODEJS_TSCONFIG_PATH && fs.existsSync(path.join(workDir, "tsconfig.pulumi.json"))) env.PULUMI_NODEJS_TSCONFIG_PATH = "tsconfig.pulumi.json";
     // conntune's operations wait on the hosts, not on this machine's CPU (see scripts/pulumi.sh).
     env.PULUMI_PARALLEL ??= "64";
-    return { ...env, ...extra };
+    return env;
 }
 
 /** The toolchain's pulumi binary (the first one on the toolchain's PATH). */
