@@ -11,12 +11,9 @@ import * as os from "node:os";
 import * as path from "node:path";
 import type { PreviewResult, PulumiCommand, Stack as EngineStack, UpResult } from "@pulumi/pulumi/automation";
 import { objectConfig } from "../scripts/cli";
-import { engineStep, openStack, pulumiCommand, setObjectConfig, setSecretConfig, toolchainEnv as engineToolchainEnv } from "../scripts/engine";
+import { engineStep, openStack, pulumiCommand, setObjectConfig, setSecretConfig, REPO, toolchainEnv } from "../scripts/engine";
 
-export const REPO = path.resolve(__dirname, "..");
-
-/** Environment of the toolchain step (PATH with pulumi, PULUMI_HOME, no downloads). */
-export const toolchainEnv = (): NodeJS.ProcessEnv => engineToolchainEnv();
+export { REPO };
 
 export interface RunResult {
     code: number;
