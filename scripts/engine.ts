@@ -87,6 +87,8 @@ export async function openWorkspace(opts: Omit<OpenOptions, "create"> = {}): Pro
 /** The stack `name` of the project in `opts.workDir`, through the Automation API. */
 export async function openStack(name: string, opts: OpenOptions = {}): Promise<Stack> {
     const workDir = opts.workDir ?? REPO;
+    // The CLI's own complaint here is about fully qualified stack names, which misleads.
+    if (!["Pulumi.yaml", "Pulumi.yml"].some((f) => fs.existsSync(path.join(workDir, f)))) throw new Error(`${workDir} holds no Pulumi project (Pulumi.yaml): pass the project's directory`);
     const args = { stackName: name, workDir };
     const ws = { envVars: engineEnv(workDir, opts.env), pulumiCommand: opts.command ?? (await pulumiCommand()) };
     return opts.create ? LocalWorkspace.createOrSelectStack(args, ws) : LocalWorkspace.selectStack(args, ws);
