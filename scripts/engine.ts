@@ -81,7 +81,7 @@ export interface OpenOptions {
 /** A workspace on the project in `workDir` (no stack selected): for config work on a copy. */
 export async function openWorkspace(opts: Omit<OpenOptions, "create"> = {}): Promise<LocalWorkspace> {
     const workDir = opts.workDir ?? REPO;
-    return LocalWorkspace.create({ workDir, envVars: engineEnv(workDir, opts.env), pulumiCommand: await pulumiCommand() });
+    return LocalWorkspace.create({ workDir, envVars: engineEnv(workDir, opts.env), pulumiCommand: opts.command ?? (await pulumiCommand()) });
 }
 
 /** The stack `name` of the project in `opts.workDir`, through the Automation API. */
