@@ -18,9 +18,10 @@ import { execFileSync, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { addGatewayUnit, hostExec, startHosts, stopHosts, TestHost } from "../test/hosts/harness";
-import { conntuneProject, REPO, Stack } from "../test/e2e/pulumi";
+import { addGatewayUnit, hostExec, startHosts, stopHosts, TestHost } from "../lab/hosts/harness";
+import { conntuneProject, LabStack, REPO } from "../lab/stack";
 import { exitOnError, intFlag, parseFlags, UsageError } from "../scripts/cli";
+import { pulumiBinary } from "../scripts/engine";
 
 const USAGE = "npm run bench -- [--sizes 1,5,10] [--reps 2] [--parallel 64] [--conntune-only] [--out DIR]";
 
@@ -190,17 +191,17 @@ function filesOf(outputs: Record<string, unknown>, host: string): { paths: Files
 
 async function runConntune(n: number, parallel: number): Promise<{ r: SizeResult["conntune"]; ops: Partial<Record<Phase, OpStats>>; files: [Files, Record<string, string>, Record<string, string>] }> {
     const hosts = await startHosts(n, { prepare });
-    const stack = new Stack(conntuneProject(), `bench-${n}`);
+    let stack: LabStack | undefined;
     const events = path.join(os.tmpdir(), `conntune-bench-trace-${process.pid}.jsonl`);
     const ops: Partial<Record<Phase, OpStats>> = {};
     try {
-        await stack.init();
-        await stack.setConfig("conntune:sshPrivateKey", hosts[0].privateKey, true);
-        await stack.setHosts(hosts.map((h) => hostConfig(h, 600)));
-        const par = ["--parallel", String(parallel)];
+        stack = await LabStack.create(conntuneProject(), `bench-${n}`);
+        const s = stack;
+        s.setSecret("conntune:sshPrivateKey", hosts[0].privateKey);
+        await s.setHosts(hosts.map((h) => hostConfig(h, 600)));
         const traced = async (phase: Phase, files: string[]) => {
             let out = "";
-            const m = await measure(hosts, files, () => stack.up([...par, "--otel-traces", `file://${events}`]).then((r) => void (out = `${r.stdout}\n${r.stderr}`)));
+            const m = await measure(hosts, files, () => s.up({ parallel, otelTraces: events }).then((r) => void (out = `${r.stdout}\n${r.stderr}`)));
             if (m.seconds > 30) {
                 // An outlier: keep what the CLI printed and every host's journal of the last minutes for a look.
                 const dir = fs.mkdtempSync(path.join(os.tmpdir(), `conntune-bench-slow-${n}-${phase}-`));
@@ -217,21 +218,21 @@ async function runConntune(n: number, parallel: number): Promise<{ r: SizeResult
             else fs.rmSync(events, { force: true });
             return m;
         };
-        const preview = await measure(hosts, [], () => stack.preview(par).then(() => undefined));
+        const preview = await measure(hosts, [], () => s.preview({ parallel }).then(() => undefined));
         const first = await traced("first", []);
-        const f1 = filesOf(await stack.outputs(), hosts[0].name);
+        const f1 = filesOf(await s.outputs(), hosts[0].name);
         const files = Object.values(f1.paths);
         const noop = await traced("noop", files);
-        const previewNoop = await measure(hosts, [], () => stack.preview(par).then(() => undefined));
-        await stack.setHosts(hosts.map((h) => hostConfig(h, 300)));
+        const previewNoop = await measure(hosts, [], () => s.preview({ parallel }).then(() => undefined));
+        await s.setHosts(hosts.map((h) => hostConfig(h, 300)));
         const change = await traced("change", files);
-        const f2 = filesOf(await stack.outputs(), hosts[0].name);
+        const f2 = filesOf(await s.outputs(), hosts[0].name);
         check(hosts, "300");
-        await stack.destroy();
+        await s.destroy();
         return { r: { preview, previewNoop, first, noop, change }, ops, files: [f1.paths, f1.content, f2.content] };
     } finally {
         fs.rmSync(events, { force: true });
-        await stack.remove();
+        await stack?.remove();
         await stopHosts(hosts);
     }
 }
@@ -322,9 +323,8 @@ async function runAnsible(n: number, files: Files, before: Record<string, string
 
 /** Engine + language host + program start: a preview of the conntune program with no hosts. */
 async function engineStart(): Promise<number> {
-    const stack = new Stack(conntuneProject(), "bench-empty");
+    const stack = await LabStack.create(conntuneProject(), "bench-empty");
     try {
-        await stack.init();
         await stack.setHosts([]);
         await stack.preview();
         const t0 = process.hrtime.bigint();
@@ -381,7 +381,7 @@ function report(rs: SizeResult[], extra: { engine: number; login: number; parall
     lines.push("# Converge benchmark: conntune vs Ansible", "");
     lines.push(`Produced by \`npm run bench -- --sizes ${rs.map((r) => r.hosts).join(",")} --reps ${extra.reps}\` on ${extra.started} (${fmt(extra.seconds / 60)} min in all). Every size ran ${extra.reps} times with both tools side by side; each time is the fastest of its repetitions (all runs are in converge.json).`);
     lines.push(`Machine: ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB; test hosts are Debian bookworm (systemd, OpenSSH) under systemd-nspawn, one network namespace each, on the same machine.`);
-    lines.push(`Tools: pulumi ${ver("bash", ["-c", `. /var/cache/conntune/env.sh 2>/dev/null; pulumi version`])} with conntune's command provider, \`--parallel ${extra.parallel}\`; ${ver("ansible-playbook", ["--version"])} (Debian), pipelining on, ControlPersist on (a fresh control socket per run), forks 10, no fact gathering.`);
+    lines.push(`Tools: pulumi ${ver(pulumiBinary(), ["version"])} with conntune's command provider, \`--parallel ${extra.parallel}\`; ${ver("ansible-playbook", ["--version"])} (Debian), pipelining on, ControlPersist on (a fresh control socket per run), forks 10, no fact gathering.`);
     lines.push("Both tools write byte-identical files (the playbook gets conntune's rendered files), for the four host components with the seed-000 settings; the change is `net.ipv4.tcp_keepalive_time` 600 → 300.", "");
     lines.push("## Wall time (s) and SSH logins per host", "");
     lines.push("| hosts | phase | conntune s | Ansible s | conntune/Ansible | conntune logins/host | Ansible logins/host | files touched (conntune / Ansible) |");

@@ -17,12 +17,17 @@ let parsed: Record<string, string | boolean | undefined> | undefined;
 /** Thrown for a command line a command does not take; scripts exit 2 with the usage. */
 export class UsageError extends Error {}
 
+/** Thrown for `--help` / `-h`: scripts print the usage and exit 0, before they do anything. */
+export class HelpRequested extends Error {}
+
 /**
  * The command's flags, strictly: an unknown flag, a missing value or a stray argument is a
- * UsageError naming it (never silently ignored, never a default in its place).
+ * UsageError naming it (never silently ignored, never a default in its place). `--help` (`-h`),
+ * which every command takes, is a HelpRequested.
  */
 export function parseFlags<S extends FlagSpec>(spec: S, argv: string[] = process.argv.slice(2)): Flags<S> {
-    const options = Object.fromEntries(Object.entries(spec).map(([name, type]) => [name, { type }]));
+    const options: Record<string, { type: "string" | "boolean"; short?: string }> = Object.fromEntries(Object.entries(spec).map(([name, type]) => [name, { type }]));
+    options.help ??= { type: "boolean", short: "h" };
     try {
         parsed = parseArgs({ args: argv, options, strict: true, allowPositionals: false }).values as Record<string, string | boolean | undefined>;
     } catch (e) {
@@ -38,6 +43,7 @@ export function parseFlags<S extends FlagSpec>(spec: S, argv: string[] = process
                     : err.message;
         throw new UsageError(msg);
     }
+    if (parsed.help === true && !("help" in spec)) throw new HelpRequested();
     return parsed as Flags<S>;
 }
 
@@ -49,9 +55,16 @@ export function intFlag(name: string, value: string | undefined, dflt: number, m
     return n;
 }
 
-/** Print a UsageError with the usage and exit 2; any other error as `name: message` with `code`. */
+/**
+ * Print a UsageError with the usage and exit 2; a HelpRequested as the usage on stdout, exit 0; any
+ * other error as `name: message` with `code`.
+ */
 export function exitOnError(name: string, usage: string, code = 2): (e: unknown) => never {
     return (e) => {
+        if (e instanceof HelpRequested) {
+            console.log(`usage: ${usage}`);
+            process.exit(0);
+        }
         if (e instanceof UsageError) {
             console.error(`${name}: ${e.message}\nusage: ${usage}`);
             process.exit(2);

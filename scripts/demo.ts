@@ -5,9 +5,9 @@
  *
  *   npm run demo            (KEEP=1 keeps the stack and host up until Ctrl-C)
  */
-import { addGatewayUnit, capability, hostExec, startHost, stopHosts, TestHost } from "../test/hosts/harness";
-import { sshRun } from "../test/hosts/ssh";
-import { conntuneProject, Stack } from "../test/e2e/pulumi";
+import { addGatewayUnit, capability, hostExec, startHost, stopHosts, TestHost } from "../lab/hosts/harness";
+import { sshRun } from "../lab/hosts/ssh";
+import { conntuneProject, LabStack } from "../lab/stack";
 import { exitOnError, parseFlags } from "./cli";
 
 const USAGE = "npm run demo   (no flags; KEEP=1 keeps the stack and host up until Ctrl-C)";
@@ -43,16 +43,15 @@ async function main(): Promise<void> {
     const h = await startHost({
         prepare: (root) => addGatewayUnit(root),
     });
-    let stack: Stack | undefined;
+    let stack: LabStack | undefined;
     try {
         hostExec(h, "systemctl start llm-gateway.service");
         console.log(`    host ${h.name} at ${h.address}, host key ${h.hostKey.slice(0, 40)}…`);
         const before = await readState(h);
 
         step("creating a local stack (file backend, passphrase secrets) pointed at the test host");
-        stack = new Stack(conntuneProject(), "demo");
-        await stack.init();
-        await stack.setConfig("conntune:sshPrivateKey", h.privateKey, true);
+        stack = await LabStack.create(conntuneProject(), "demo");
+        stack.setSecret("conntune:sshPrivateKey", h.privateKey);
         await stack.setHosts([
             {
                 name: "demo",

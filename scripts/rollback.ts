@@ -10,34 +10,35 @@
  *   npm run rollback -- --stack NAME --to N [--program] [--yes] [--project-dir DIR]
  *
  * N counts the stack's history from 1 (oldest) as `--list` shows it (the file backend numbers every
- * update 0, so the position is the only stable name).
+ * update 0, so the position is the only stable name). The engine is driven through the Automation
+ * API (scripts/engine.ts).
  */
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as readline from "node:readline/promises";
-import { exitOnError, intFlag, parseFlags, projectDir, pulumi, UsageError } from "./cli";
+import type { Stack } from "@pulumi/pulumi/automation";
+import { exitOnError, intFlag, parseFlags, projectDir, UsageError } from "./cli";
+import { ConfigEntry, engineStep, openStack, openWorkspace, setSecretConfig, shown } from "./engine";
 
 const USAGE = "npm run rollback -- --stack NAME (--list | --to N [--program] [--yes]) [--project-dir DIR]";
 
-interface ConfigValue {
-    value?: string;
-    objectValue?: unknown;
-    secret: boolean;
-}
 interface HistoryEntry {
     kind: string;
+    /** As `pulumi stack history --json` prints it (ISO 8601, UTC). */
     startTime: string;
     message: string;
     result: string;
     environment?: Record<string, string>;
-    config?: Record<string, ConfigValue>;
+    config?: Record<string, ConfigEntry>;
 }
 
-function history(stack: string): HistoryEntry[] {
-    const h = JSON.parse(pulumi(["stack", "history", "--json", "--show-secrets", "--stack", stack], "capture")) as HistoryEntry[];
-    return h.reverse(); // oldest first: update 1 is the first one
+async function history(stack: Stack): Promise<HistoryEntry[]> {
+    const h = await engineStep("stack history", () => stack.history(undefined, undefined, true));
+    // The Automation API hands times as Dates; the list shows them as the CLI does.
+    const time = (d: Date | string) => (d instanceof Date ? d.toISOString() : d);
+    return h.map((u) => ({ ...u, startTime: time(u.startTime), config: u.config as Record<string, ConfigEntry> | undefined })).reverse(); // oldest first: update 1 is the first one
 }
 
 
@@ -95,10 +96,11 @@ function stackConfigFile(stack: string): string {
 /**
  * Update N's config, written to a copy of the stack's config file in a private directory beside it
  * (mode 700, the file 600): nothing of the stack changes until `commit` renames the copy over the
- * stack's file, one atomic step. Secret values reach pulumi on stdin, never as arguments; the copy
- * holds them encrypted, as the stack's file does. `discard` removes whatever was not committed.
+ * stack's file, one atomic step. The copy is edited by a workspace on that directory (it holds a copy
+ * of Pulumi.yaml too). Secret values reach pulumi on stdin, never as arguments; the copy holds them
+ * encrypted, as the stack's file does. `discard` removes whatever was not committed.
  */
-function prepareConfig(stack: string, config: Record<string, ConfigValue>): { file: string; live: string; commit: () => void; discard: () => void } {
+async function prepareConfig(stack: string, config: Record<string, ConfigEntry>): Promise<{ file: string; live: string; commit: () => void; discard: () => void }> {
     const live = stackConfigFile(stack);
     if (!fs.existsSync(live)) throw new Error(`the config file of stack ${stack} is not at ${live}: pass --project-dir (the directory of Pulumi.yaml)`);
     const secretObjects = Object.entries(config).filter(([, v]) => v.secret && v.objectValue !== undefined).map(([k]) => k);
@@ -111,15 +113,17 @@ function prepareConfig(stack: string, config: Record<string, ConfigValue>): { fi
     try {
         fs.copyFileSync(live, file);
         fs.chmodSync(file, 0o600);
-        const cf = ["--stack", stack, "--config-file", file];
-        const current = JSON.parse(pulumi(["config", "--json", ...cf], "capture")) as Record<string, ConfigValue>;
+        fs.copyFileSync(path.join(projectDir(), "Pulumi.yaml"), path.join(dir, "Pulumi.yaml"));
+        const ws = await openWorkspace({ workDir: dir });
+        const current = await engineStep("config", () => ws.getAllConfig(stack));
         // Keys update N did not have are removed.
         const stale = Object.keys(current).filter((k) => !(k in config));
-        if (stale.length) pulumi(["config", "rm-all", ...cf, ...stale], "capture");
+        if (stale.length) await engineStep("config rm-all", () => ws.removeAllConfig(stack, stale));
         const plain = Object.fromEntries(Object.entries(config).filter(([, v]) => !v.secret));
-        if (Object.keys(plain).length) pulumi(["config", "set-all", ...cf, "--json", JSON.stringify(plain)], "capture");
+        if (Object.keys(plain).length) await engineStep("config set-all", () => ws.setAllConfigJson(stack, JSON.stringify(plain)));
         for (const [key, v] of Object.entries(config)) {
-            if (v.secret) pulumi(["config", "set", ...cf, "--secret", "--raw", "--", key], "capture", projectDir(), v.value ?? "");
+            // A secret the copy already holds with this value keeps its ciphertext.
+            if (v.secret && !(current[key]?.secret && current[key].value === v.value)) setSecretConfig(dir, stack, key, v.value ?? "");
         }
     } catch (e) {
         discard();
@@ -134,7 +138,8 @@ async function main(): Promise<void> {
     if (!stack) throw new UsageError("--stack is required");
     if (flags.list && flags.to !== undefined) throw new UsageError("--list and --to exclude each other");
     const to = flags.to === undefined ? undefined : intFlag("to", flags.to, 0, 1, Number.MAX_SAFE_INTEGER);
-    const h = history(stack);
+    const st = await engineStep("stack select", () => openStack(stack, { workDir: projectDir() }));
+    const h = await history(st);
     if (flags.list || to === undefined) {
         console.log("N    started                   kind     result     git        message");
         h.forEach((e, i) =>
@@ -160,13 +165,14 @@ async function main(): Promise<void> {
     }
     // Update N's config is prepared beside the stack's config file; the stack's config changes only
     // on confirmation, in one step.
-    const prepared = prepareConfig(stack, target.config);
+    const prepared = await prepareConfig(stack, target.config);
     // With --program: update N's program from a worktree, reading this project's stack config.
     let program: ReturnType<typeof programAt> | undefined;
     try {
         program = withProgram && recorded && recorded !== head ? programAt(recorded) : undefined;
         console.log(`config of stack ${stack} as of update ${n} (${target.startTime})${program ? `, program at revision ${recorded!.slice(0, 10)}` : ""}; preview:`);
-        pulumi(["preview", "--diff", "--stack", stack, "--config-file", prepared.file], "show", program?.dir);
+        const run = program ? await engineStep("stack select", () => openStack(stack, { workDir: program!.dir })) : st;
+        await engineStep("preview", () => run.preview({ diff: true, configFile: prepared.file, ...shown }));
         if (!flags.yes) {
             if (!process.stdin.isTTY) throw new Error("not applied: pass --yes to apply without a prompt (the stack's config is unchanged)");
             const rl = readline.createInterface({ input: process.stdin, output: process.stdout });
@@ -178,8 +184,7 @@ async function main(): Promise<void> {
             }
         }
         prepared.commit();
-        const where = program ? ["--config-file", prepared.live] : [];
-        pulumi(["up", "--yes", "--skip-preview", "--stack", stack, "--message", `conntune rollback to update ${n}`, ...where], "show", program?.dir);
+        await engineStep("up", () => run.up({ message: `conntune rollback to update ${n}`, ...(program ? { configFile: prepared.live } : {}), ...shown }));
     } finally {
         prepared.discard();
         program?.remove();

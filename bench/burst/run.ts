@@ -19,9 +19,9 @@ import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { capability, hostExec, startHost, stopHosts, TestHost } from "../../test/hosts/harness";
-import { sshRun } from "../../test/hosts/ssh";
-import { hostStack, Stack } from "../../test/e2e/pulumi";
+import { capability, hostExec, startHost, stopHosts, TestHost } from "../../lab/hosts/harness";
+import { sshRun } from "../../lab/hosts/ssh";
+import { labHostStack, LabStack } from "../../lab/stack";
 import type { BurstOptions, BurstResult } from "./client";
 import { exitOnError, intFlag, parseFlags } from "../../scripts/cli";
 
@@ -485,7 +485,7 @@ async function main(): Promise<void> {
     const guardBefore = machineGuard();
     log("booting one test host");
     const h = await startHost();
-    let stack: Stack | undefined;
+    let stack: LabStack | undefined;
     let destroyed = false;
     try {
         log(`host ${h.name} at ${h.address}; starting its stock redis-server`);
@@ -496,7 +496,7 @@ async function main(): Promise<void> {
         log(`before: somaxconn ${effBefore.somaxconn}, tcp-backlog ${effBefore.redisTcpBacklog}, maxclients ${effBefore.redisMaxclients}, Redis nofile ${effBefore.redisNofile}`);
         const before = await measure(h, reps, "before");
 
-        stack = await hostStack(h, "bench-burst");
+        stack = await labHostStack(h, "bench-burst");
         await stack.setHosts(hostConfig(h));
         log("pulumi up");
         const u0 = Date.now();
@@ -546,8 +546,8 @@ async function main(): Promise<void> {
         if (!report.machineUnchanged) throw new Error(`this machine's own values changed during the run:\n${machineDiff}`);
     } finally {
         if (stack) {
-            if (!destroyed) await stack.destroy(true);
-            await stack.remove();
+            if (destroyed) await stack.remove();
+            else await stack.dispose();
         }
         log(`tearing down ${h.name}`);
         await stopHosts([h]);

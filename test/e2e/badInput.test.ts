@@ -11,7 +11,7 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { conntuneProject, dispose, e2eGate, REPO, Stack } from "./pulumi";
+import { conntuneProject, dispose, e2eGate, REPO, Stack } from "../../lab/stack";
 
 /** A pinned host key that is well-formed (never used: preview opens no connection). */
 const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKx1jG0f1lYqvWm4oYQ9nJ0d4kqv6oQm2nX8l1b2c3d4";

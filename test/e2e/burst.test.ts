@@ -12,8 +12,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hostConfig, netstat, redisInfo, runClient, waitForRedis } from "../../bench/burst/run";
 import type { BurstResult } from "../../bench/burst/client";
-import { capability, hostExec, startHost, stopHosts, TestHost } from "../hosts/harness";
-import { dispose, e2eGate, hostStack, Stack } from "./pulumi";
+import { capability, hostExec, startHost, stopHosts, TestHost } from "../../lab/hosts/harness";
+import { dispose, e2eGate, hostStack, Stack } from "../../lab/stack";
 
 const cap = capability();
 const run = e2eGate(cap.ok ? undefined : cap.reason);

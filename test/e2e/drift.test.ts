@@ -5,8 +5,8 @@
 import { spawnSync } from "node:child_process";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { capability, hostExec, startHost, stopHosts, TestHost } from "../hosts/harness";
-import { dispose, e2eGate, hostStack, REPO, Stack } from "./pulumi";
+import { capability, hostExec, startHost, stopHosts, TestHost } from "../../lab/hosts/harness";
+import { dispose, e2eGate, hostStack, REPO, Stack } from "../../lab/stack";
 
 const cap = capability();
 const run = e2eGate(cap.ok ? undefined : cap.reason);

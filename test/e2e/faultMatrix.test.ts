@@ -19,9 +19,9 @@ import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { renderSysctl } from "../../components/sysctl/render";
 import { sysctlSchema } from "../../components/sysctl/schema";
-import { addGatewayUnit, capability, hostExec, hostTry, killHeldSession, rebootHost, startHost, stopHosts, TestHost } from "../hosts/harness";
-import { sshRun } from "../hosts/ssh";
-import { dispose, e2eGate, hostStack, noChanges, REPO, RunResult, Stack } from "./pulumi";
+import { addGatewayUnit, capability, hostExec, hostTry, killHeldSession, rebootHost, startHost, stopHosts, TestHost } from "../../lab/hosts/harness";
+import { sshRun } from "../../lab/hosts/ssh";
+import { dispose, e2eGate, hostStack, noChanges, REPO, RunResult, Stack } from "../../lab/stack";
 
 const cap = capability();
 const run = e2eGate(cap.ok ? undefined : cap.reason);

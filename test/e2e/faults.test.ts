@@ -4,8 +4,8 @@
  * preview: badInput.test.ts.)
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { capability, hostExec, startHost, stopHosts, TestHost } from "../hosts/harness";
-import { dispose, e2eGate, hostStack, Stack } from "./pulumi";
+import { capability, hostExec, startHost, stopHosts, TestHost } from "../../lab/hosts/harness";
+import { dispose, e2eGate, hostStack, Stack } from "../../lab/stack";
 
 const cap = capability();
 const run = e2eGate(cap.ok ? undefined : cap.reason);

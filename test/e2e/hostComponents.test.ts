@@ -3,9 +3,9 @@
  * SSH login → change → up → verify → no-op up → destroy → files byte-identical to before.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { addGatewayUnit, capability, hostExec, startHosts, stopHosts, TestHost } from "../hosts/harness";
-import { login, sshRun } from "../hosts/ssh";
-import { dispose, e2eGate, hostStack, noChanges, Stack } from "./pulumi";
+import { addGatewayUnit, capability, hostExec, startHosts, stopHosts, TestHost } from "../../lab/hosts/harness";
+import { login, sshRun } from "../../lab/hosts/ssh";
+import { dispose, e2eGate, hostStack, noChanges, Stack } from "../../lab/stack";
 
 const cap = capability();
 const run = e2eGate(cap.ok ? undefined : cap.reason);

@@ -12,9 +12,9 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { addGatewayUnit, capability, hostExec, startHosts, stopHosts, TestHost } from "../hosts/harness";
-import { sshRun } from "../hosts/ssh";
-import { conntuneProject, dispose, e2eGate, hostStack, Stack } from "./pulumi";
+import { addGatewayUnit, capability, hostExec, startHosts, stopHosts, TestHost } from "../../lab/hosts/harness";
+import { sshRun } from "../../lab/hosts/ssh";
+import { conntuneProject, dispose, e2eGate, hostStack, Stack } from "../../lab/stack";
 
 const cap = capability();
 const HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKx1jG0f1lYqvWm4oYQ9nJ0d4kqv6oQm2nX8l1b2c3d4";

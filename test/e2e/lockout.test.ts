@@ -14,9 +14,9 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { capability, hostExec, hostTry, killHeldSession, startHosts, stopHosts, TestHost } from "../hosts/harness";
-import { sshRun } from "../hosts/ssh";
-import { dispose, e2eGate, hostStack, RunResult, Stack } from "./pulumi";
+import { capability, hostExec, hostTry, killHeldSession, startHosts, stopHosts, TestHost } from "../../lab/hosts/harness";
+import { sshRun } from "../../lab/hosts/ssh";
+import { dispose, e2eGate, hostStack, RunResult, Stack } from "../../lab/stack";
 
 const cap = capability();
 const run = e2eGate(cap.ok ? undefined : cap.reason);

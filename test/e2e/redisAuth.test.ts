@@ -10,8 +10,8 @@
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { capability, hostExec, hostTry, startHost, stopHosts, TestHost } from "../hosts/harness";
-import { dispose, e2eGate, hostStack, Stack } from "./pulumi";
+import { capability, hostExec, hostTry, startHost, stopHosts, TestHost } from "../../lab/hosts/harness";
+import { dispose, e2eGate, hostStack, Stack } from "../../lab/stack";
 
 const cap = capability();
 const run = e2eGate(cap.ok ? undefined : cap.reason);

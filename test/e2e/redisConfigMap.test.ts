@@ -7,8 +7,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { seed003 } from "../fixtures/redis";
-import { KubeApi, kubeUnavailable, startKubeApi } from "../hosts/kube";
-import { conntuneProject, dispose, e2eGate, noChanges, Stack } from "./pulumi";
+import { KubeApi, kubeUnavailable, startKubeApi } from "../../lab/hosts/kube";
+import { conntuneProject, dispose, e2eGate, noChanges, Stack } from "../../lab/stack";
 
 const run = e2eGate(undefined);
 

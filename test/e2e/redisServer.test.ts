@@ -11,7 +11,7 @@ import { describe, expect, it } from "vitest";
 import { ACTIVEDEFRAG_PROBE, activedefragUnsupported, redisDirectives, renderRedisConf, RESTART_ONLY } from "../../components/redis/redisConf";
 import { redisSettingsSchema, RedisSettings } from "../../components/redis/settings";
 import { seed003 } from "../fixtures/redis";
-import { e2eGate } from "./pulumi";
+import { e2eGate } from "../../lab/stack";
 
 const haveRedis = spawnSync("sh", ["-c", "command -v redis-server && command -v redis-cli"]).status === 0;
 const run = e2eGate(haveRedis ? undefined : "redis-server / redis-cli are not installed (scripts/setup.sh installs them)");

@@ -5,16 +5,37 @@
  * ran comes back too (from a temporary git worktree).
  */
 import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { capability, hostExec, startHost, stopHosts, TestHost } from "../hosts/harness";
-import { sshRun } from "../hosts/ssh";
-import { dispose, e2eGate, hostStack, REPO, Stack } from "./pulumi";
+import { capability, hostExec, startHost, stopHosts, TestHost } from "../../lab/hosts/harness";
+import { sshRun } from "../../lab/hosts/ssh";
+import { conntuneProject, dispose, e2eGate, hostStack, REPO, Stack } from "../../lab/stack";
 
 const cap = capability();
 const run = e2eGate(cap.ok ? undefined : cap.reason);
+
+/**
+ * Watch every process's argv (read from /proc; the poller's own argv names only files) for any of
+ * `patterns` until `stop`, which resolves with the /proc entries that held one.
+ */
+function watchArgv(patterns: string[]): { stop: () => Promise<string> } {
+    const work = fs.mkdtempSync(path.join(os.tmpdir(), "conntune-argv-"));
+    fs.writeFileSync(path.join(work, "patterns"), patterns.map((p) => `${p}\n`).join(""));
+    const poller = spawn("bash", ["-c", 'while [ ! -e "$1/stop" ]; do grep -aFl -f "$1/patterns" /proc/[0-9]*/cmdline >>"$1/hits" 2>/dev/null; sleep 0.02; done; echo done >"$1/stopped"', "poller", work], { stdio: "ignore" });
+    return {
+        stop: async () => {
+            fs.writeFileSync(path.join(work, "stop"), "");
+            for (let i = 0; i < 100 && !fs.existsSync(path.join(work, "stopped")); i++) await new Promise((r) => setTimeout(r, 50));
+            if (poller.exitCode === null && poller.pid) process.kill(poller.pid, "SIGKILL");
+            const hits = fs.existsSync(path.join(work, "hits")) ? fs.readFileSync(path.join(work, "hits"), "utf8") : "";
+            fs.rmSync(work, { recursive: true, force: true });
+            return hits;
+        },
+    };
+}
 
 describe.runIf(run)("npm run rollback", () => {
     let h: TestHost;
@@ -99,11 +120,9 @@ describe.runIf(run)("npm run rollback", () => {
         const before = fs.readFileSync(file, "utf8");
         const leftovers = () => fs.readdirSync(dir).filter((f) => f.startsWith(".conntune-rollback-"));
         const cmd = ["npx", "tsx", path.join(REPO, "scripts/rollback.ts"), "--stack", stack.name, "--to", "2", "--project-dir", dir];
-        // Every process's argv, read from /proc while the rollbacks run (the poller's own argv names only files).
-        const work = fs.mkdtempSync(path.join(os.tmpdir(), "conntune-argv-"));
-        const keyLine = h.privateKey.split("\n").filter((l) => l && !l.startsWith("-----"))[1];
-        fs.writeFileSync(path.join(work, "patterns"), `${keyLine}\n`);
-        const poller = spawn("bash", ["-c", 'while [ ! -e "$1/stop" ]; do grep -aFl -f "$1/patterns" /proc/[0-9]*/cmdline >>"$1/hits" 2>/dev/null; sleep 0.02; done; echo done >"$1/stopped"', "poller", work], { stdio: "ignore" });
+        // Every process's argv while the rollbacks run.
+        const watch = watchArgv([h.privateKey.split("\n").filter((l) => l && !l.startsWith("-----"))[1]]);
+        let hits = "";
         try {
             const noTty = spawnSync(cmd[0], cmd.slice(1), { env: stack.env, encoding: "utf8", cwd: REPO, stdio: ["ignore", "pipe", "pipe"] });
             expect(noTty.status, `${noTty.stdout}\n${noTty.stderr}`).toBe(1);
@@ -123,13 +142,40 @@ describe.runIf(run)("npm run rollback", () => {
             expect(fs.readFileSync(file, "utf8")).not.toBe(before);
             expect(leftovers()).toEqual([]);
         } finally {
-            fs.writeFileSync(path.join(work, "stop"), "");
-            for (let i = 0; i < 100 && !fs.existsSync(path.join(work, "stopped")); i++) await new Promise((r) => setTimeout(r, 50));
-            if (poller.exitCode === null && poller.pid) process.kill(poller.pid, "SIGKILL");
+            hits = await watch.stop();
         }
-        const hits = fs.existsSync(path.join(work, "hits")) ? fs.readFileSync(path.join(work, "hits"), "utf8") : "";
-        fs.rmSync(work, { recursive: true, force: true });
         expect(hits, "processes whose argv held the private key").toBe("");
+    });
+
+    it("restores a secret that changed since update N, encrypted, handing it to pulumi on stdin only", async () => {
+        // No host needed: the stack's only secret changes between its two updates.
+        const s = new Stack(conntuneProject(), "e2e-rollback-secret");
+        const one = `rollback-secret-one-${randomBytes(8).toString("hex")}`;
+        const two = `rollback-secret-two-${randomBytes(8).toString("hex")}`;
+        try {
+            await s.init();
+            await s.setHosts([]);
+            await s.setConfig("conntune:sshPrivateKey", one, true);
+            await s.up();
+            await s.setConfig("conntune:sshPrivateKey", two, true);
+            await s.up();
+            const watch = watchArgv([one]);
+            let hits = "";
+            let r: ReturnType<typeof spawnSync>;
+            try {
+                r = spawnSync("npx", ["tsx", path.join(REPO, "scripts/rollback.ts"), "--stack", s.name, "--to", "1", "--yes", "--project-dir", s.projectDir], { env: s.env, encoding: "utf8", cwd: REPO, stdio: ["ignore", "pipe", "pipe"] });
+            } finally {
+                hits = await watch.stop();
+            }
+            expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);
+            expect((await s.run(["config", "get", "--stack", s.name, "conntune:sshPrivateKey"])).stdout.trim()).toBe(one);
+            const file = fs.readFileSync(path.join(s.projectDir, `Pulumi.${s.name}.yaml`), "utf8");
+            expect(file).toMatch(/sshPrivateKey:\s*\n\s*secure: /);
+            expect(file).not.toContain(one);
+            expect(hits, "processes whose argv held the secret").toBe("");
+        } finally {
+            await dispose(s);
+        }
     });
 
     it("refuses to apply without --yes when nobody can answer the prompt", () => {

@@ -8,9 +8,9 @@
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SUDO_STILL_ASKS } from "../../components/core/connection";
-import { capability, hostExec, startHost, stopHosts, TestHost } from "../hosts/harness";
-import { sshRun } from "../hosts/ssh";
-import { dispose, e2eGate, hostStack, projectCopy, REPO, Stack } from "./pulumi";
+import { capability, hostExec, startHost, stopHosts, TestHost } from "../../lab/hosts/harness";
+import { sshRun } from "../../lab/hosts/ssh";
+import { dispose, e2eGate, hostStack, projectCopy, REPO, Stack } from "../../lab/stack";
 
 const cap = capability();
 const run = e2eGate(cap.ok ? undefined : cap.reason);

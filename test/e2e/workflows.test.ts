@@ -5,7 +5,7 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { e2eGate, REPO } from "./pulumi";
+import { e2eGate, REPO } from "../../lab/stack";
 
 const bin = spawnSync("bash", [path.join(REPO, "scripts/actionlint.sh"), "--check"], { encoding: "utf8" });
 const run = e2eGate(bin.status === 0 ? undefined : "actionlint is not built (scripts/setup.sh builds it from its Go module)");

@@ -1,7 +1,7 @@
 import { spawnSync } from "node:child_process";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { intFlag, parseFlags, UsageError } from "../../scripts/cli";
+import { HelpRequested, intFlag, parseFlags, UsageError } from "../../scripts/cli";
 
 const REPO = path.join(__dirname, "..", "..");
 const TSX = path.join(REPO, "node_modules", ".bin", "tsx");
@@ -14,6 +14,11 @@ describe("the scripts' flags", () => {
         expect(() => parseFlags(spec, ["--stack"])).toThrow(/flag --stack: needs a value/);
         expect(() => parseFlags(spec, ["--stack", "prod", "extra"])).toThrow(/unexpected argument 'extra'/);
         expect(() => parseFlags(spec, ["--json=yes"])).toThrow(/flag --json: takes no value/);
+    });
+
+    it("take --help (or -h) everywhere, asking for the usage instead of a run", () => {
+        expect(() => parseFlags({ stack: "string" }, ["--help"])).toThrow(HelpRequested);
+        expect(() => parseFlags({}, ["-h"])).toThrow(HelpRequested);
     });
 
     it("take whole numbers in range, or say which flag is wrong", () => {
@@ -39,5 +44,18 @@ describe("the scripts' flags", () => {
         expect(r.stderr).toContain(`usage: ${usage}`);
         expect(r.status, r.stderr).toBe(2);
         expect(r.stdout).toBe("");
+    }, 60_000);
+
+    it.each([
+        ["scripts/drift.ts", "npm run drift"],
+        ["scripts/rollback.ts", "npm run rollback"],
+        ["scripts/demo.ts", "npm run demo"],
+        ["bench/converge.ts", "npm run bench"],
+        ["bench/burst/run.ts", "npm run bench:burst"],
+        ["bench/burst/client.ts", "client.ts --host"],
+    ])("%s --help prints the usage and exits 0, before it reads a stack or boots a host", (script, usage) => {
+        const r = spawnSync(TSX, [path.join(REPO, script), "--help"], { cwd: REPO, encoding: "utf8", timeout: 60_000 });
+        expect(r.stdout).toContain(`usage: ${usage}`);
+        expect(r.status, r.stderr).toBe(0);
     }, 60_000);
 });

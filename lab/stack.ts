@@ -1,27 +1,19 @@
 /**
- * Drive the real Pulumi CLI (from the toolchain step) against a local file backend in a temp dir.
+ * Throwaway stacks of a temp copy of a Pulumi project, each with its own local file backend in a
+ * temp dir and passphrase secrets, on the toolchain's pulumi. Two drivers: `Stack` runs the CLI
+ * itself (the e2e tests, which assert on what the CLI prints); `LabStack` goes through the
+ * Automation API (the demo and the benchmarks, which only need the engine's operations).
+ * Shared by tests, demo and benchmarks; product code (components/, index.ts) never imports lab/.
  */
-import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { objectConfig } from "../../scripts/cli";
+import type { PreviewResult, PulumiCommand, Stack as EngineStack, UpResult } from "@pulumi/pulumi/automation";
+import { objectConfig } from "../scripts/cli";
+import { engineStep, openStack, pulumiCommand, setObjectConfig, setSecretConfig, REPO, toolchainEnv } from "../scripts/engine";
 
-export const REPO = path.resolve(__dirname, "..", "..");
-
-let cachedEnv: NodeJS.ProcessEnv | undefined;
-/** Environment of the toolchain step (PATH with pulumi, PULUMI_HOME, no downloads). */
-export function toolchainEnv(): NodeJS.ProcessEnv {
-    if (!cachedEnv) {
-        // The test command runs scripts/setup.sh first; a test never starts a long build itself.
-        const check = spawnSync("bash", [path.join(REPO, "scripts", "toolchain.sh"), "--check"], { encoding: "utf8" });
-        if (check.status !== 0) throw new Error("the Pulumi toolchain is not built: run `bash scripts/setup.sh` (or `npm test`, which does)");
-        const envFile = execFileSync("bash", [path.join(REPO, "scripts", "toolchain.sh")], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).trim().split("\n").pop()!;
-        const out = execFileSync("bash", ["-c", `. "${envFile}" && env -0`], { encoding: "utf8" });
-        cachedEnv = Object.fromEntries(out.split("\0").filter(Boolean).map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]));
-    }
-    return cachedEnv;
-}
+export { REPO };
 
 export interface RunResult {
     code: number;
@@ -51,6 +43,16 @@ export function conntuneProject(): string {
     return dir;
 }
 
+/** What every lab stack's engine runs with besides the toolchain: its own backend, a fixed passphrase, no prompts. */
+function labEnv(backendDir: string): Record<string, string> {
+    return {
+        PULUMI_BACKEND_URL: `file://${backendDir}`,
+        PULUMI_CONFIG_PASSPHRASE: "conntune-e2e-passphrase",
+        PULUMI_SKIP_CONFIRMATIONS: "true",
+        NO_COLOR: "1",
+    };
+}
+
 export class Stack {
     readonly backendDir: string;
     readonly env: NodeJS.ProcessEnv;
@@ -63,13 +65,7 @@ export class Stack {
      */
     constructor(readonly projectDir: string, readonly name: string) {
         this.backendDir = fs.mkdtempSync(path.join(os.tmpdir(), "conntune-state-"));
-        this.env = {
-            ...toolchainEnv(),
-            PULUMI_BACKEND_URL: `file://${this.backendDir}`,
-            PULUMI_CONFIG_PASSPHRASE: "conntune-e2e-passphrase",
-            PULUMI_SKIP_CONFIRMATIONS: "true",
-            NO_COLOR: "1",
-        };
+        this.env = { ...toolchainEnv(), ...labEnv(this.backendDir) };
         // Transpile only, as scripts/pulumi.sh does (type checking is `npm run typecheck`).
         if (fs.existsSync(path.join(projectDir, "tsconfig.pulumi.json"))) this.env.PULUMI_NODEJS_TSCONFIG_PATH = "tsconfig.pulumi.json";
     }
@@ -185,4 +181,137 @@ export async function hostStack(h: { privateKey: string; sudoPassword: string },
 export async function dispose(stack: Stack | undefined): Promise<void> {
     await stack?.destroy(true);
     await stack?.remove();
+}
+
+/**
+ * The toolchain's pulumi, adding `--otel-traces file://FILE` to an `up` while `traces()` names a
+ * file: the Automation API has no option for that flag, and the converge benchmark reads the
+ * per-operation times (and the provider's SSH dial times) from that trace.
+ */
+async function tracingCommand(traces: () => string | undefined): Promise<PulumiCommand> {
+    const base = await pulumiCommand();
+    const run = (base as unknown as { run?: (args: string[], ...rest: unknown[]) => unknown }).run;
+    if (typeof run !== "function") throw new Error("this @pulumi/pulumi has no PulumiCommand.run: --otel-traces cannot be added");
+    const cmd = Object.create(base) as PulumiCommand & { run: typeof run };
+    cmd.run = (args: string[], ...rest: unknown[]) => {
+        const file = traces();
+        return run.call(base, args[0] === "up" && file ? [...args, "--otel-traces", `file://${file}`] : args, ...rest);
+    };
+    return cmd;
+}
+
+/** Options of a LabStack's up and preview. */
+export interface LabRunOptions {
+    /** Resource operations at once (`--parallel`). */
+    parallel?: number;
+    /** up only: write the engine's OpenTelemetry trace to this file (`--otel-traces file://…`). */
+    otelTraces?: string;
+    /** Echo what the engine prints as it goes. */
+    onOutput?: (out: string) => void;
+}
+
+/**
+ * A throwaway stack for the demo and the benchmarks, through the Automation API: a temp copy of a
+ * project (see conntuneProject), its own file backend, passphrase secrets. `remove` deletes all of it.
+ */
+export class LabStack {
+    private traces: string | undefined;
+
+    private constructor(
+        /** The Automation API's stack. */
+        readonly stack: EngineStack,
+        /** The project copy the stack runs. */
+        readonly projectDir: string,
+        /** The stack's file backend. */
+        readonly backendDir: string,
+        /** The environment the engine runs with (for a CLI command of one's own). */
+        readonly env: Record<string, string>,
+    ) {}
+
+    /** Create stack `name` of the project copy in `projectDir` on a new backend of its own. */
+    static async create(projectDir: string, name: string): Promise<LabStack> {
+        const backendDir = fs.mkdtempSync(path.join(os.tmpdir(), "conntune-state-"));
+        const env = labEnv(backendDir);
+        let lab: LabStack | undefined;
+        const command = await tracingCommand(() => lab?.traces);
+        try {
+            const stack = await engineStep("stack init", () => openStack(name, { workDir: projectDir, create: true, env, command }));
+            lab = new LabStack(stack, projectDir, backendDir, env);
+            return lab;
+        } catch (e) {
+            fs.rmSync(backendDir, { recursive: true, force: true });
+            throw e;
+        }
+    }
+
+    get name(): string {
+        return this.stack.name;
+    }
+
+    /** Set a secret config value (handed to pulumi on stdin, never as an argument). */
+    setSecret(key: string, value: string): void {
+        setSecretConfig(this.projectDir, this.name, key, value, this.env);
+    }
+
+    /** Replace one structured config value, e.g. `conntune:redis`. */
+    setObject(key: string, value: unknown): Promise<void> {
+        return engineStep("config set-all", () => setObjectConfig(this.stack, key, value));
+    }
+
+    /** Replace the whole `conntune:hosts` value. */
+    setHosts(hosts: unknown): Promise<void> {
+        return this.setObject("conntune:hosts", hosts);
+    }
+
+    /** `pulumi preview --diff`. */
+    preview(opts: LabRunOptions = {}): Promise<PreviewResult> {
+        return engineStep("preview", () => this.stack.preview({ diff: true, parallel: opts.parallel, onOutput: opts.onOutput }));
+    }
+
+    /** `pulumi up --yes --skip-preview --diff`. */
+    async up(opts: LabRunOptions = {}): Promise<UpResult> {
+        this.traces = opts.otelTraces;
+        try {
+            return await engineStep("up", () => this.stack.up({ diff: true, parallel: opts.parallel, onOutput: opts.onOutput }));
+        } finally {
+            this.traces = undefined;
+        }
+    }
+
+    /** `pulumi destroy --yes --skip-preview`. */
+    async destroy(): Promise<void> {
+        await engineStep("destroy", () => this.stack.destroy());
+    }
+
+    /** The stack's outputs (secrets shown). */
+    async outputs(): Promise<Record<string, unknown>> {
+        const out = await engineStep("stack output", () => this.stack.outputs());
+        return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, v.value]));
+    }
+
+    /** Destroy what the stack still holds (tolerating failure), remove it, its backend and the project copy. */
+    async dispose(): Promise<void> {
+        await this.destroy().catch(() => undefined);
+        await this.remove();
+    }
+
+    /** Remove the stack (after destroy), its backend dir and the project copy. */
+    async remove(): Promise<void> {
+        await this.stack.workspace.removeStack(this.name, { force: true }).catch(() => undefined);
+        fs.rmSync(this.backendDir, { recursive: true, force: true });
+        fs.rmSync(this.projectDir, { recursive: true, force: true });
+    }
+}
+
+/** A LabStack of the conntune project for a test host, the host's login key (and sudo password) as secrets. */
+export async function labHostStack(h: { privateKey: string; sudoPassword: string }, name: string, sudo = false): Promise<LabStack> {
+    const s = await LabStack.create(conntuneProject(), name);
+    try {
+        s.setSecret("conntune:sshPrivateKey", h.privateKey);
+        if (sudo) s.setSecret("conntune:sudoPassword", h.sudoPassword);
+    } catch (e) {
+        await s.remove();
+        throw e;
+    }
+    return s;
 }
