@@ -19,7 +19,11 @@ describe("the host-side .sh files", () => {
         expect(r.status).toBe(0);
     });
 
-    it.each(shFiles)("%s passes shellcheck (warnings and errors)", (f) => {
+    // scripts/setup.sh installs shellcheck (as root, with apt); elsewhere the check is skipped with a
+    // reason, except in CI, where a missing shellcheck is a failure.
+    const shellcheck = spawnSync("shellcheck", ["--version"], { encoding: "utf8" }).status === 0;
+    if (!shellcheck) console.log("shellcheck is not installed: the .sh files are not linted (run `bash scripts/setup.sh` as root, or apt-get install shellcheck)");
+    it.runIf(shellcheck || process.env.CI === "true").each(shFiles)("%s passes shellcheck (warnings and errors)", (f) => {
         const r = spawnSync("shellcheck", ["--shell=bash", "--severity=warning", path.join(COMPONENTS, f)], { encoding: "utf8" });
         expect(r.error, "shellcheck is not installed: run `bash scripts/setup.sh` (or apt-get install shellcheck)").toBeUndefined();
         expect(r.stdout).toBe("");

@@ -26,6 +26,17 @@ export interface ShellFile {
     def(name: string): string;
 }
 
+/** File text by path: a program reads each .sh file once, however many hosts and files use it. */
+const texts = new Map<string, string>();
+
+function read(dir: string, file: string, subs: Record<string, string>): string {
+    const p = path.join(dir, file);
+    let text = texts.get(p);
+    if (text === undefined) texts.set(p, (text = fs.readFileSync(p, "utf8")));
+    for (const [k, v] of Object.entries(subs)) text = text.split(`@${k}@`).join(v);
+    return text;
+}
+
 const START = /^([A-Za-z_][A-Za-z0-9_]*)\(\) \{/;
 const INCLUDE = /^\s*# include: (.+)$/;
 
@@ -34,8 +45,7 @@ const INCLUDE = /^\s*# include: (.+)$/;
  * include may name (e.g. the login probe, shared by several kinds); `subs` replace `@NAME@` tokens.
  */
 export function shellFile(dir: string, file: string, snippets: Record<string, string> = {}, subs: Record<string, string> = {}): ShellFile {
-    let text = fs.readFileSync(path.join(dir, file), "utf8");
-    for (const [k, v] of Object.entries(subs)) text = text.split(`@${k}@`).join(v);
+    const text = read(dir, file, subs);
     const defs = new Map<string, string>();
     const bodies = new Map<string, string[]>();
     const lines = text.split("\n");
@@ -78,7 +88,5 @@ export function shellFile(dir: string, file: string, snippets: Record<string, st
 
 /** Read a whole `.sh` file (e.g. a script that is itself a managed file), `@NAME@` tokens replaced. */
 export function readShell(dir: string, file: string, subs: Record<string, string> = {}): string {
-    let text = fs.readFileSync(path.join(dir, file), "utf8");
-    for (const [k, v] of Object.entries(subs)) text = text.split(`@${k}@`).join(v);
-    return text;
+    return read(dir, file, subs);
 }

@@ -37,7 +37,7 @@ const SSHD_TYPED: Record<string, string> = Object.fromEntries(Object.entries(SSH
  * `extra` keywords that weaken authentication (lowercase), with the values that do (`risky`), or
  * every value but the `safe` ones. Refused unless named in sshd.allowRiskyKeywords.
  */
-const SSHD_RISKY: Record<string, { risky?: string[]; safe?: string[]; why: string }> = {
+export const SSHD_RISKY: Record<string, { risky?: string[]; safe?: string[]; why: string }> = {
     permitrootlogin: { risky: ["yes"], why: "lets root log in with a password" },
     passwordauthentication: { risky: ["yes"], why: "turns password logins on" },
     permitemptypasswords: { risky: ["yes"], why: "lets accounts without a password log in" },

@@ -77,7 +77,7 @@ export const WELL_KNOWN_NET_KEYS = [
  * Keys that, once set, cannot be set back until a reboot: destroy could not restore them.
  * (All machine-wide keys outside the catalog are refused; these get their own words.)
  */
-const ONE_WAY_SYSCTL_KEYS = new Set(["kernel.modules_disabled", "kernel.kexec_load_disabled", "kernel.unprivileged_bpf_disabled", "kernel.yama.ptrace_scope"]);
+export const ONE_WAY_SYSCTL_KEYS = new Set(["kernel.modules_disabled", "kernel.kexec_load_disabled", "kernel.unprivileged_bpf_disabled", "kernel.yama.ptrace_scope"]);
 
 /** The known key `key` is most likely a typo of (edit distance 1 or 2), or undefined. */
 export function sysctlTypo(key: string): string | undefined {

@@ -2,7 +2,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { withSettingsTables } from "../../components/kinds";
-import { connectionSchema, hostRedisSchema, limitsSchema, monitorSchema, overrideSchema, redisSettingsSchema, redisStackSchema, sshdSchema, SYSCTL_CATALOG, sysctlSchema } from "../../components";
+import { connectionSchema, hostRedisSchema, limitsSchema, monitorSchema, ONE_WAY_SYSCTL_KEYS, overrideSchema, redisSettingsSchema, redisStackSchema, SSHD_RISKY, sshdSchema, SYSCTL_CATALOG, sysctlSchema } from "../../components";
 
 const readme = fs.readFileSync(path.join(__dirname, "..", "..", "README.md"), "utf8");
 
@@ -27,6 +27,12 @@ describe("the README", () => {
 
     it.each([["monitor", monitorSchema], ["redis (k8s)", redisStackSchema], ["Redis settings", redisSettingsSchema]])("names every %s setting", (_name, schema) => {
         for (const key of keysOf(schema as never)) expect(readme, `README lacks ${key}`).toMatch(new RegExp(`\`[^\`]*\\b${key}\\b[^\`]*\``));
+    });
+
+    it("names every sshd keyword and sysctl key that is refused without an opt-in", () => {
+        const refused = readme.slice(readme.indexOf("Refused at preview unless `allowRiskyKeywords`"), readme.indexOf("### sysctl —"));
+        for (const kw of Object.keys(SSHD_RISKY)) expect(refused.toLowerCase(), `README lacks ${kw}`).toContain(`\`${kw}`);
+        for (const key of ONE_WAY_SYSCTL_KEYS) expect(readme, `README lacks ${key}`).toContain(`\`${key}\``);
     });
 
     it("names every known sysctl key's range", () => {
