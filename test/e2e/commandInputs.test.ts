@@ -3,6 +3,7 @@
  * an update, an empty create opens no connection, and a refused input (connection.proxy) fails at
  * preview before any connection. Logins are counted with `journalctl -t sshd` on the host.
  */
+import { spawn } from "node:child_process";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { capability, hostExec, startHost, stopHosts, TestHost } from "../hosts/harness";
@@ -62,6 +63,37 @@ describe.runIf(run)("remote.Command inputs on a test host", () => {
         await stack.setConfig("round", "4");
         await stack.up();
         expect(hostExec(host, "cat /root/ct-previous-seen").trim()).toBe("|");
+    });
+
+    it("stops a running command promptly when `pulumi up` is interrupted (Ctrl-C: the engine's Cancel)", async () => {
+        await stack.setConfig("mode", "slow");
+        const p = spawn("pulumi", ["up", "--stack", stack.name, "--yes", "--skip-preview", "--non-interactive"], { cwd: stack.projectDir, env: stack.env });
+        let out = "";
+        p.stdout.on("data", (d) => (out += d));
+        p.stderr.on("data", (d) => (out += d));
+        const exited = new Promise<number | null>((resolve) => p.on("close", resolve));
+        try {
+            const deadline = Date.now() + 120_000;
+            while (hostExec(host, "pgrep -f '^sleep 600' || true").trim() === "") {
+                if (Date.now() > deadline) throw new Error(`the slow command never started on the host:\n${out}`);
+                await new Promise((r) => setTimeout(r, 200));
+            }
+            const t0 = Date.now();
+            p.kill("SIGINT");
+            const code = await Promise.race([exited, new Promise<string>((r) => setTimeout(() => r("timeout"), 30_000))]);
+            expect(code, out).not.toBe("timeout");
+            expect(code, out).not.toBe(0);
+            expect(Date.now() - t0).toBeLessThan(30_000);
+            expect(out).toContain("cancelled");
+            // The command's process on the host is gone, and it never finished.
+            await new Promise((r) => setTimeout(r, 1000));
+            expect(hostExec(host, "pgrep -f '^sleep 600' || true").trim()).toBe("");
+            expect(hostExec(host, "test -e /root/ct-slow-finished && echo yes || echo no").trim()).toBe("no");
+        } finally {
+            if (p.exitCode === null) p.kill("SIGKILL");
+            await exited;
+            await stack.run(["cancel", "--stack", stack.name, "--yes"], { allowFail: true });
+        }
     });
 
     it("refuses connection.proxy at preview, naming the field, before any connection", async () => {
