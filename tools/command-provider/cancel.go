@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"sync"
+	"time"
 
 	"golang.org/x/crypto/ssh"
 )
@@ -40,6 +41,30 @@ func (cancelError) Error() string {
 }
 
 var errCancelled error = cancelError{}
+
+// cancelGrace: how long a cancelled command's session may take to end before the operation returns
+// anyway. OpenSSH closes a session only once every process holding its output has exited, and a
+// signal reaches only the command's shell, not the processes it started.
+const cancelGrace = 2 * time.Second
+
+// runUntilCancelled runs cmd on sess; when ctx ends first, the command is stopped (stopSession)
+// and the operation returns within cancelGrace, whatever the host's processes still do.
+func runUntilCancelled(ctx context.Context, sess *ssh.Session, cmd string) error {
+	done := make(chan error, 1)
+	go func() { done <- sess.Run(cmd) }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+	}
+	stopSession(sess)
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(cancelGrace):
+		return context.Cause(ctx)
+	}
+}
 
 // stopSession ends a running command: SIGTERM to it, then the session's channel is closed (so that
 // Run returns even when the host does not pass the signal on: OpenSSH before 7.9 ignores it).

@@ -327,7 +327,6 @@ func (s *server) run(ctx context.Context, urn string, id string, inputs resource
 	if stdin != "" {
 		sess.Stdin = strings.NewReader(stdin)
 	}
-	defer context.AfterFunc(ctx, func() { stopSession(sess) })()
 	var stdout, stderr bytes.Buffer
 	logOut := !secretOutput && (logging == "stdout" || logging == "stdoutAndStderr")
 	logErr := !secretOutput && (logging == "stderr" || logging == "stdoutAndStderr")
@@ -336,7 +335,7 @@ func (s *server) run(ctx context.Context, urn string, id string, inputs resource
 	// Login-probe requests of conntune's scripts are answered here and kept out of the output (probe.go).
 	probes := newProbeFilter(ctx, reveal(conn).ObjectValue(), outW)
 	sess.Stdout, sess.Stderr = probes, errW
-	runErr := sess.Run(cmd)
+	runErr := runUntilCancelled(ctx, sess, cmd) // cancel.go
 	probes.close()
 	outW.flush()
 	errW.flush()
