@@ -2,10 +2,11 @@
 // resource of the @pulumi/command SDK (create/update/delete commands run over SSH, stdin, triggers,
 // logging, a pinned host key).
 //
-// Why it exists: the upstream provider's Go module is not served by the module proxy that this
-// kind of machine can reach (see README, "Toolchain"), so the toolchain step builds this instead and
-// registers it under the version the SDK asks for. It speaks the same gRPC protocol and the same
-// resource schema for the subset conntune uses; anything else is refused with a clear error.
+// Why it exists: conntune needs one shared SSH connection per host, a pinned host key and a real
+// Read, which upstream's pulumi-command does not have. The toolchain step builds it per clone and
+// Pulumi.yaml names it as the project's `command` plugin (README, "Toolchain"); it reports its own
+// version, so it is never taken for upstream's. It speaks the same gRPC protocol and resource schema;
+// each input is implemented as the SDK documents it or refused at preview (inputs.go).
 package main
 
 import (
@@ -36,7 +37,8 @@ import (
 	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
 )
 
-// version is stamped by the toolchain step (-ldflags -X main.version=…) to the SDK's plugin version.
+// version is stamped by the toolchain step (-ldflags -X main.version=…): the SDK's plugin version
+// plus "+conntune.<source hash>".
 var version = "0.0.0-dev"
 
 const remoteCommand = "command:remote:Command"
