@@ -88,7 +88,7 @@ describe.runIf(run)("remote.Command inputs on a test host", () => {
             // The command's shell on the host got SIGTERM and is gone: the rest of it never runs. (A
             // process it started and that ignores the shell's end, here `sleep`, is the host's to end.)
             await new Promise((r) => setTimeout(r, 1000));
-            expect(hostExec(host, "pgrep -f 'touch /root/ct-slow-finished' || true").trim()).toBe("");
+            expect(hostExec(host, "pgrep -f '[s]leep 600; touch' || true").trim()).toBe("");
             expect(hostExec(host, "test -e /root/ct-slow-finished && echo yes || echo no").trim()).toBe("no");
         } finally {
             hostExec(host, "for pid in $(pgrep -f '^sleep 600'); do kill \"$pid\"; done; true");
