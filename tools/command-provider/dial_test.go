@@ -205,3 +205,52 @@ func TestSSHAuthSockIsNotAskedWhenTheConnectionHasItsOwnKey(t *testing.T) {
 	}
 	_ = closer.Close()
 }
+
+func TestAPasswordLogsInByPasswordAndByKeyboardInteractive(t *testing.T) {
+	for _, method := range []string{"password", "keyboard-interactive"} {
+		_, priv, _ := ed25519.GenerateKey(rand.Reader)
+		signer, _ := ssh.NewSignerFromKey(priv)
+		cfg := &ssh.ServerConfig{}
+		if method == "password" {
+			cfg.PasswordCallback = func(_ ssh.ConnMetadata, pw []byte) (*ssh.Permissions, error) {
+				if string(pw) == "s3cret" {
+					return nil, nil
+				}
+				return nil, errors.New("wrong")
+			}
+		} else {
+			cfg.KeyboardInteractiveCallback = func(_ ssh.ConnMetadata, ask ssh.KeyboardInteractiveChallenge) (*ssh.Permissions, error) {
+				a, err := ask("", "", []string{"Password: "}, []bool{false})
+				if err == nil && len(a) == 1 && a[0] == "s3cret" {
+					return nil, nil
+				}
+				return nil, errors.New("wrong")
+			}
+		}
+		cfg.AddHostKey(signer)
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		go func() {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			if _, chans, reqs, err := ssh.NewServerConn(c, cfg); err == nil {
+				go ssh.DiscardRequests(reqs)
+				go func() {
+					for range chans {
+					}
+				}()
+			}
+		}()
+		host, port, _ := net.SplitHostPort(l.Addr().String())
+		c, err := dial(context.Background(), connWith(host, port, map[string]any{"password": "s3cret"}))
+		if err != nil {
+			t.Fatalf("%s: %v", method, err)
+		}
+		c.Close()
+		l.Close()
+	}
+}

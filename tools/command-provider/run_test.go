@@ -232,3 +232,22 @@ func TestCancelStopsARunningCommandPromptly(t *testing.T) {
 		t.Fatal("a command after Cancel ran")
 	}
 }
+
+func TestEnvironmentIsSentAndAVariableTheServerRefusesFailsTheCommand(t *testing.T) {
+	f := newEnvSSHD("GREETING")
+	f.use(t)
+	in := commandInputs(map[string]any{"create": "apply"})
+	in["environment"] = resource.MakeSecret(resource.NewObjectProperty(resource.PropertyMap{"GREETING": resource.NewStringProperty("hi")}))
+	runState(t, "create", in, nil)
+	f.mu.Lock()
+	got := fmt.Sprint(f.envs)
+	f.mu.Unlock()
+	if got != fmt.Sprint([]map[string]string{{"GREETING": "hi"}}) {
+		t.Fatalf("environments: %s", got)
+	}
+	in["environment"] = resource.NewObjectProperty(resource.PropertyMap{"OTHER": resource.NewStringProperty("x")})
+	s := &server{}
+	if _, err := s.run(context.Background(), "urn:pulumi:s::p::command:remote:Command::c", "abc", in, "create", nil, false); err == nil || !strings.Contains(err.Error(), "AcceptEnv OTHER") {
+		t.Fatalf("err %v", err)
+	}
+}
