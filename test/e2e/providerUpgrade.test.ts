@@ -56,11 +56,12 @@ function oldCheckout(): { dir: string; pulumiHome: string } {
     for (const f of fs.readdirSync(dir)) if (f.startsWith("Pulumi.") && f !== "Pulumi.yaml") fs.rmSync(path.join(dir, f));
     fs.symlinkSync(path.join(REPO, "node_modules"), path.join(dir, "node_modules"));
     const bin = path.join(dir, "old-provider", "pulumi-resource-command");
-    execFileSync("go", ["build", "-trimpath", "-ldflags", "-s -w -X main.version=1.2.1", "-o", bin, "."], {
+    const built = spawnSync("go", ["build", "-trimpath", "-ldflags", "-s -w -X main.version=1.2.1", "-o", bin, "."], {
         cwd: path.join(dir, "tools", "command-provider"),
         env: { ...process.env, CGO_ENABLED: "0", GOFLAGS: "-mod=mod", GOTOOLCHAIN: "local" },
-        stdio: ["ignore", "pipe", "pipe"],
+        encoding: "utf8",
     });
+    if (built.status !== 0) throw new Error(`could not build the provider of ${OLD_COMMIT} (Go is needed, as for the toolchain): ${built.error ?? built.stderr}`);
     // That commit's toolchain registered its provider in the plugin cache as `command` 1.2.1: the same,
     // in a private plugin cache (the machine's shared one is left alone).
     const pulumiHome = fs.mkdtempSync(path.join(os.tmpdir(), "conntune-old-home-"));
