@@ -7,7 +7,8 @@
 #   scripts/toolchain.sh --check    exit 0 only if everything is already in place (no building)
 #
 # Cache: $CONNTUNE_CACHE (default /var/cache/conntune), outside the clone so that later runs and CI
-# on the same machine reuse it. Nothing here touches the machine's /etc.
+# on the same machine reuse it. Nothing here touches the machine's /etc. The exception is conntune's
+# own command provider: built per clone into node_modules/.cache/conntune-command-provider (below).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
