@@ -119,7 +119,10 @@ describe.runIf(run)(`a stack created by commit ${OLD_COMMIT} upgrades to this ch
             await stack.destroy(true);
             await stack.remove(); // removes old.dir (the project dir) too
         }
-        if (old) fs.rmSync(old.pulumiHome, { recursive: true, force: true });
+        if (old) {
+            fs.rmSync(old.pulumiHome, { recursive: true, force: true });
+            fs.rmSync(old.dir, { recursive: true, force: true });
+        }
         await stopHosts(hosts);
     });
 
