@@ -36,7 +36,7 @@ var (
 
 // dialSettings are the connection's retry settings, as the SDK documents them.
 type dialSettings struct {
-	limit     int           // attempts allowed to fail; -1: no limit (bounded by unlimitedFor)
+	limit     int           // failed dials allowed before giving up; -1: no limit (bounded by unlimited)
 	perDial   time.Duration // per attempt (TCP connect, handshake, login); 0: no maximum
 	unlimited time.Duration
 }
@@ -56,12 +56,14 @@ func readDialSettings(c resource.PropertyMap) dialSettings {
 	return d
 }
 
-// attempts is the number of dials allowed (0 means: until the time bound).
+// attempts is the number of dials allowed (0 means: until the time bound). The SDK documents
+// dialErrorLimit as the errors allowed, as upstream counts it: the dial after the last allowed error
+// is the last one (10: up to 11 dials; 0: one).
 func (d dialSettings) attempts() int {
 	if d.limit < 0 {
 		return 0
 	}
-	return max(d.limit, 1)
+	return d.limit + 1
 }
 
 // dialNet is the TCP connect (a variable so that tests can count and fail attempts).
@@ -185,7 +187,7 @@ func dial(ctx context.Context, c resource.PropertyMap) (*ssh.Client, error) {
 			return nil, fmt.Errorf("dialing %s: %w", addr, ctx.Err())
 		}
 		if n := ds.attempts(); n > 0 && attempt >= n {
-			return nil, fmt.Errorf("could not reach %s after %d attempts (connection.dialErrorLimit %d): %v", addr, attempt, ds.limit, lastErr)
+			return nil, fmt.Errorf("could not reach %s after %d attempts (connection.dialErrorLimit %d: failed dials allowed before giving up): %v", addr, attempt, ds.limit, lastErr)
 		}
 		if ds.attempts() == 0 && time.Since(started) >= ds.unlimited {
 			return nil, fmt.Errorf("could not reach %s in %s (%d attempts; connection.dialErrorLimit -1 retries until then): %v", addr, ds.unlimited, attempt, lastErr)

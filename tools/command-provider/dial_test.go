@@ -72,8 +72,8 @@ func failingNet(t *testing.T) *atomic.Int32 {
 	return &n
 }
 
-func TestDialErrorLimitIsTheNumberOfAttempts(t *testing.T) {
-	for _, c := range []struct{ limit, want int32 }{{3, 3}, {0, 1}, {1, 1}} {
+func TestDialErrorLimitIsTheNumberOfFailedDialsAllowed(t *testing.T) {
+	for _, c := range []struct{ limit, want int32 }{{3, 4}, {0, 1}, {1, 2}} {
 		n := failingNet(t)
 		_, err := dial(context.Background(), connWith("h", "22", map[string]any{"dialErrorLimit": float64(c.limit)}))
 		if err == nil || n.Load() != c.want || !strings.Contains(err.Error(), "connection.dialErrorLimit") {
@@ -82,8 +82,8 @@ func TestDialErrorLimitIsTheNumberOfAttempts(t *testing.T) {
 	}
 	n := failingNet(t)
 	_, _ = dial(context.Background(), connWith("h", "22", nil))
-	if n.Load() != defaultDialErrorLimit {
-		t.Fatalf("default: %d attempts, want %d", n.Load(), defaultDialErrorLimit)
+	if n.Load() != defaultDialErrorLimit+1 {
+		t.Fatalf("default: %d attempts, want %d", n.Load(), defaultDialErrorLimit+1)
 	}
 }
 
@@ -95,7 +95,7 @@ func TestDialErrorLimitMinusOneRetriesWithoutACountUntilTheTimeBound(t *testing.
 	if err == nil || !strings.Contains(err.Error(), "dialErrorLimit -1") {
 		t.Fatalf("err %v", err)
 	}
-	if n.Load() <= defaultDialErrorLimit+1 {
+	if n.Load() <= defaultDialErrorLimit+2 {
 		t.Fatalf("only %d attempts: -1 was treated as a count", n.Load())
 	}
 	if el := time.Since(start); el < 300*time.Millisecond || el > 3*time.Second {

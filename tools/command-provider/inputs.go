@@ -122,7 +122,7 @@ func checkConnection(c resource.PropertyMap) []*pulumirpc.CheckFailure {
 		}
 	}
 	integer("port", 1, 65535, "a whole number from 1 to 65535")
-	integer("dialErrorLimit", -1, math.MaxInt32, fmt.Sprintf("a whole number ≥ 0 (attempts), or -1 for no limit (retries for up to %s)", unlimitedDialFor))
+	integer("dialErrorLimit", -1, math.MaxInt32, fmt.Sprintf("a whole number ≥ 0 (failed dials allowed before giving up), or -1 for no limit (retries for up to %s)", unlimitedDialFor))
 	integer("perDialTimeout", 0, math.MaxInt32, "a whole number of seconds ≥ 0 (0: no maximum)")
 	if v, ok := known(c, "hostKey"); ok && v.IsString() && v.StringValue() != "" {
 		if _, _, _, _, err := ssh.ParseAuthorizedKey([]byte(v.StringValue())); err != nil {
