@@ -7,7 +7,8 @@
 #   scripts/toolchain.sh --check    exit 0 only if everything is already in place (no building)
 #
 # Cache: $CONNTUNE_CACHE (default /var/cache/conntune), outside the clone so that later runs and CI
-# on the same machine reuse it. Nothing here touches the machine's /etc.
+# on the same machine reuse it. Nothing here touches the machine's /etc. The exception is conntune's
+# own command provider: built per clone into node_modules/.cache/conntune-command-provider (below).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -132,32 +133,30 @@ build_kubernetes() { # $1 = version the SDK asks for
   rm -f "$zip"
 }
 
-# pulumi-resource-command: the upstream provider module when the proxy serves it at the SDK's
-# version; otherwise conntune's own implementation of command:remote:Command (tools/command-provider),
-# said loudly, because no version of the upstream module is served on this kind of machine.
-build_command() { # $1 = version the SDK asks for
-  local v=$1 d="$WORK/command-upstream"
-  wrapper_module "$d" "module conntune.local/toolchain/command
-
-go 1.26"
-  if (cd "$d" && go get "github.com/pulumi/pulumi-command/provider@v$v" >"$WORK/command-upstream.log" 2>&1); then
-    with_progress "build upstream pulumi-resource-command v$v" bash -c "cd '$d' && go build -trimpath -ldflags '-s -w -X github.com/pulumi/pulumi-command/provider/pkg/version.Version=$v' -o '$WORK/pulumi-resource-command.$$' github.com/pulumi/pulumi-command/provider/cmd/pulumi-resource-command"
-    COMMAND_PROVIDER_KIND=upstream
-  else
-    log "the upstream module github.com/pulumi/pulumi-command/provider@v$v is not served here: $(grep -m1 -E '403|404|not available|does not contain' "$WORK/command-upstream.log" | cut -c1-160)"
-    log "building conntune's own command:remote:Command provider from tools/command-provider instead"
-    with_progress "build tools/command-provider as pulumi-resource-command v$v" bash -c "cd '$ROOT/tools/command-provider' && go build -trimpath -ldflags '-s -w -X main.version=$v' -o '$WORK/pulumi-resource-command.$$' ."
-    COMMAND_PROVIDER_KIND=conntune
-  fi
-  echo "$COMMAND_PROVIDER_KIND" >"$CACHE/command-provider-kind"
+# conntune's own command:remote:Command provider (tools/command-provider), the only one conntune runs.
+# It is built per clone into PROVIDER_DIR (gitignored, under node_modules so that every copy of the
+# project that links node_modules, as the tests, the demo and the benchmarks do, runs this very
+# binary) and named there by Pulumi.yaml (`plugins: providers: - name: command path: …`), which the
+# engine prefers to the plugin cache for every version the SDK asks for. It reports its own version,
+# the SDK's plus "+conntune.<source hash>", so it cannot be mistaken for upstream's pulumi-command.
+# The shared plugin cache is not touched: other clones on this machine each run their own build.
+PROVIDER_DIR="$ROOT/node_modules/.cache/conntune-command-provider"
+command_provider_src() { # the provider's source (tests excluded), hashed in a fixed order
+  (cd "$ROOT/tools/command-provider" && find . -maxdepth 1 -type f \( -name '*.go' ! -name '*_test.go' -o -name go.mod -o -name go.sum \) | LC_ALL=C sort | xargs cat) | sha256sum | cut -d' ' -f1
 }
-
-# conntune's own command provider is rebuilt when its source changes (the plugin version stays the
-# SDK's, so the plugin cache alone cannot tell).
-command_provider_src() { cat "$ROOT"/tools/command-provider/*.go "$ROOT"/tools/command-provider/go.mod "$ROOT"/tools/command-provider/go.sum | sha256sum | cut -d' ' -f1; }
-command_provider_current() {
-  [ "$(cat "$CACHE/command-provider-kind" 2>/dev/null)" = conntune ] || return 0
-  [ "$(cat "$CACHE/command-provider-src" 2>/dev/null)" = "$(command_provider_src)" ]
+command_provider_version() { # $1 = the SDK's plugin version
+  printf '%s+conntune.%s' "$1" "$(command_provider_src | cut -c1-12)"
+}
+command_provider_current() { # $1 = the version it must report
+  [ -x "$PROVIDER_DIR/pulumi-resource-command" ] && [ "$(cat "$PROVIDER_DIR/version" 2>/dev/null)" = "$1" ]
+}
+build_command_provider() { # $1 = the version to stamp
+  local v=$1 tmp="$PROVIDER_DIR/pulumi-resource-command.$$"
+  mkdir -p "$PROVIDER_DIR"
+  with_progress "build conntune's command provider $v (tools/command-provider)" bash -c "cd '$ROOT/tools/command-provider' && go build -trimpath -ldflags '-s -w -X main.version=$v' -o '$tmp' ."
+  mv "$tmp" "$PROVIDER_DIR/pulumi-resource-command"
+  printf '%s\n' "$v" >"$PROVIDER_DIR/version"
+  log "conntune's command provider $v: built into $PROVIDER_DIR"
 }
 
 # Register a provider binary in the plugin cache at the exact version the SDK asks for.
@@ -199,7 +198,7 @@ use_installed_cli() {
 main() {
   if $CHECK_ONLY; then
     [ -x "$BIN/pulumi" ] && [ -x "$BIN/pulumi-language-nodejs" ] && plugin_present kubernetes "$(sdk_plugin_version @pulumi/kubernetes)" \
-      && plugin_present command "$(sdk_plugin_version @pulumi/command)" && command_provider_current && exit 0 || exit 1
+      && command_provider_current "$(command_provider_version "$(sdk_plugin_version @pulumi/command)")" && exit 0 || exit 1
   fi
   if [ ! -x "$BIN/pulumi" ]; then
     if use_installed_cli; then :; else need_go; build_cli; fi
@@ -214,10 +213,9 @@ main() {
   if plugin_present kubernetes "$kv"; then log "plugin kubernetes v$kv: cached"; else
     need_go; build_kubernetes "$kv"; register_plugin kubernetes "$kv" "$WORK/pulumi-resource-kubernetes"; rm -f "$WORK/pulumi-resource-kubernetes"
   fi
-  local cv; cv=$(sdk_plugin_version @pulumi/command)
-  if plugin_present command "$cv" && command_provider_current; then log "plugin command v$cv: cached ($(cat "$CACHE/command-provider-kind" 2>/dev/null || echo unknown) build)"; else
-    need_go; build_command "$cv"; register_plugin command "$cv" "$WORK/pulumi-resource-command.$$"; rm -f "$WORK/pulumi-resource-command.$$"
-    [ "$COMMAND_PROVIDER_KIND" = conntune ] && command_provider_src >"$CACHE/command-provider-src"
+  local cv; cv=$(command_provider_version "$(sdk_plugin_version @pulumi/command)")
+  if command_provider_current "$cv"; then log "conntune's command provider $cv: cached"; else
+    need_go; build_command_provider "$cv"
   fi
   write_env
 }

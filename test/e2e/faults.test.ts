@@ -31,7 +31,7 @@ describe.runIf(run)("faults through the real CLI", () => {
         await stack.setHosts([base({ connection: { host: h!.address, port: 2222, hostKey: h!.hostKey }, sysctl: { enabled: false }, limits: { enabled: false, soft: 4096, hard: 16384 } })]);
         const r = await stack.up([], true);
         expect(r.code).not.toBe(0);
-        expect(`${r.stdout}${r.stderr}`).toContain(`could not reach ${h!.address}:2222 after 3 attempts`);
+        expect(`${r.stdout}${r.stderr}`).toContain(`could not reach ${h!.address}:2222 after 4 attempts`);
         expect(hostExec(h!, "ls /etc/ssh/sshd_config.d/")).toBe("");
     });
 

@@ -39,13 +39,18 @@ describe.runIf(run)("the real Pulumi CLI with @pulumi/command on a test host", (
         if (host) await stopHosts([host]);
     });
 
-    it("shows the toolchain's CLI and both plugins at the SDKs' versions", async () => {
+    it("shows the toolchain's CLI, the kubernetes plugin at the SDK's version and conntune's own command provider", async () => {
         const v = await stack.run(["version"]);
         expect(v.stdout.trim()).toMatch(/^v3\.\d+\.\d+/);
         const plugins = await stack.run(["plugin", "ls"]);
         const want = (pkg: string) => JSON.parse(fs.readFileSync(path.join(REPO, "node_modules", pkg, "package.json"), "utf8")).version.replace(/^v/, "");
-        expect(plugins.stdout).toMatch(new RegExp(`command\\s+resource\\s+${want("@pulumi/command").replace(/\./g, "\\.")}`));
         expect(plugins.stdout).toMatch(new RegExp(`kubernetes\\s+resource\\s+${want("@pulumi/kubernetes").replace(/\./g, "\\.")}`));
+        // The command provider comes from this clone (Pulumi.yaml plugins.providers), under its own version.
+        const r = await stack.run(["preview", "--stack", stack.name, "-v=7", "--logtostderr"]);
+        const reported = [...r.stderr.matchAll(/GetPluginInfo\(\) success \(#version=([^)\s]+)\)/g)].map((m) => m[1]);
+        expect(reported).toContain(fs.readFileSync(path.join(REPO, "node_modules/.cache/conntune-command-provider/version"), "utf8").trim());
+        expect(reported.join(" ")).toMatch(new RegExp(`^${want("@pulumi/command").replace(/\./g, "\\.")}\\+conntune\\.[0-9a-f]{12}$`));
+        expect(r.stderr).toContain("node_modules/.cache/conntune-command-provider/pulumi-resource-command");
     });
 
     it("previews without opening an SSH connection", async () => {

@@ -2,10 +2,11 @@
 // resource of the @pulumi/command SDK (create/update/delete commands run over SSH, stdin, triggers,
 // logging, a pinned host key).
 //
-// Why it exists: the upstream provider's Go module is not served by the module proxy that this
-// kind of machine can reach (see README, "Toolchain"), so the toolchain step builds this instead and
-// registers it under the version the SDK asks for. It speaks the same gRPC protocol and the same
-// resource schema for the subset conntune uses; anything else is refused with a clear error.
+// Why it exists: conntune needs one shared SSH connection per host, a pinned host key and a real
+// Read, which upstream's pulumi-command does not have. The toolchain step builds it per clone and
+// Pulumi.yaml names it as the project's `command` plugin (README, "Toolchain"); it reports its own
+// version, so it is never taken for upstream's. It speaks the same gRPC protocol and resource schema;
+// each input is implemented as the SDK documents it or refused at preview (inputs.go).
 package main
 
 import (
@@ -16,7 +17,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"regexp"
 	"sort"
@@ -27,7 +27,6 @@ import (
 
 	"github.com/opentracing/opentracing-go"
 	"golang.org/x/crypto/ssh"
-	"golang.org/x/crypto/ssh/agent"
 	"google.golang.org/protobuf/types/known/emptypb"
 	"google.golang.org/protobuf/types/known/structpb"
 
@@ -38,7 +37,8 @@ import (
 	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
 )
 
-// version is stamped by the toolchain step (-ldflags -X main.version=…) to the SDK's plugin version.
+// version is stamped by the toolchain step (-ldflags -X main.version=…): the SDK's plugin version
+// plus "+conntune.<source hash>".
 var version = "0.0.0-dev"
 
 const remoteCommand = "command:remote:Command"
@@ -95,7 +95,9 @@ func (s *server) Configure(context.Context, *pulumirpc.ConfigureRequest) (*pulum
 	return &pulumirpc.ConfigureResponse{AcceptSecrets: true, SupportsPreview: true}, nil
 }
 
+// Cancel stops this provider's dials and running commands (cancel.go).
 func (s *server) Cancel(context.Context, *emptypb.Empty) (*emptypb.Empty, error) {
+	cancelled.fire()
 	return &emptypb.Empty{}, nil
 }
 
@@ -118,17 +120,7 @@ func (s *server) Check(_ context.Context, req *pulumirpc.CheckRequest) (*pulumir
 	if err != nil {
 		return nil, err
 	}
-	var failures []*pulumirpc.CheckFailure
-	if c, ok := news["connection"]; !ok || c.IsNull() {
-		failures = append(failures, &pulumirpc.CheckFailure{Property: "connection", Reason: "missing required property 'connection'"})
-	} else if c.IsObject() {
-		if h, ok := c.ObjectValue()["host"]; !ok || h.IsNull() {
-			failures = append(failures, &pulumirpc.CheckFailure{Property: "connection.host", Reason: "missing required property 'connection.host'"})
-		}
-		if p, ok := c.ObjectValue()["proxy"]; ok && !p.IsNull() {
-			failures = append(failures, &pulumirpc.CheckFailure{Property: "connection.proxy", Reason: "proxy connections are not supported by conntune's command provider"})
-		}
-	}
+	failures := checkInputs(news) // inputs.go: every input implemented as documented, or refused here
 	return &pulumirpc.CheckResponse{Inputs: req.GetNews(), Failures: failures}, nil
 }
 
@@ -300,6 +292,11 @@ func (s *server) run(ctx context.Context, urn string, id string, inputs resource
 		// As upstream: without an `update` command, an update runs `create` again.
 		cmd, cmdSecret = str(inputs, "create")
 	}
+	if cmd == "" { // as upstream: nothing to run, so no connection is opened (inputs.go)
+		return noCommandState(state, olds)
+	}
+	ctx, stopCancel := cancelled.with(ctx) // the engine's Cancel ends this operation (cancel.go)
+	defer stopCancel()
 	cmd = strings.ReplaceAll(cmd, resourceIDPlaceholder, shellWordID(id))
 	stdin, stdinSecret := str(inputs, "stdin")
 	logging, _ := str(inputs, "logging")
@@ -317,7 +314,7 @@ func (s *server) run(ctx context.Context, urn string, id string, inputs resource
 		return nil, err
 	}
 	defer release()
-	if env, ok := inputs["environment"]; ok && env.IsObject() {
+	if env, ok := inputs["environment"]; ok && reveal(env).IsObject() {
 		keys := reveal(env).ObjectValue().StableKeys()
 		for _, k := range keys {
 			v := reveal(env).ObjectValue()[k]
@@ -328,6 +325,7 @@ func (s *server) run(ctx context.Context, urn string, id string, inputs resource
 			}
 		}
 	}
+	s.setPreviousOutput(ctx, sess, urn, which, inputs, olds)
 	if stdin != "" {
 		sess.Stdin = strings.NewReader(stdin)
 	}
@@ -339,10 +337,13 @@ func (s *server) run(ctx context.Context, urn string, id string, inputs resource
 	// Login-probe requests of conntune's scripts are answered here and kept out of the output (probe.go).
 	probes := newProbeFilter(ctx, reveal(conn).ObjectValue(), outW)
 	sess.Stdout, sess.Stderr = probes, errW
-	runErr := sess.Run(cmd)
+	runErr := runUntilCancelled(ctx, sess, cmd) // cancel.go
 	probes.close()
 	outW.flush()
 	errW.flush()
+	if runErr != nil && ctx.Err() != nil {
+		return nil, fmt.Errorf("%s command stopped: %v (it may have done part of its work; the next update runs it again)", which, context.Cause(ctx))
+	}
 	if runErr != nil {
 		var missing *ssh.ExitMissingError
 		if errors.As(runErr, &missing) {
@@ -510,114 +511,6 @@ func (l *lineLogger) flush() {
 		_ = l.host.Log(l.ctx, diag.Info, l.urn, l.red.apply(string(l.part)))
 	}
 	l.part = nil
-}
-
-// dial opens the SSH connection, retrying only network errors (never a host-key or auth failure).
-func dial(ctx context.Context, c resource.PropertyMap) (*ssh.Client, error) {
-	host, _ := str(c, "host")
-	port := 22
-	if p, _ := str(c, "port"); p != "" {
-		if n, err := strconv.Atoi(p); err == nil {
-			port = n
-		}
-	}
-	user, _ := str(c, "user")
-	if user == "" {
-		user = "root"
-	}
-	limit := 10
-	if v, _ := str(c, "dialErrorLimit"); v != "" {
-		if n, err := strconv.Atoi(v); err == nil {
-			limit = n
-		}
-	}
-	perDial := 15 * time.Second
-	if v, _ := str(c, "perDialTimeout"); v != "" {
-		if n, err := strconv.Atoi(v); err == nil {
-			perDial = time.Duration(n) * time.Second
-		}
-	}
-	var auth []ssh.AuthMethod
-	if key, _ := str(c, "privateKey"); key != "" {
-		pass, _ := str(c, "privateKeyPassword")
-		var signer ssh.Signer
-		var err error
-		if pass != "" {
-			signer, err = ssh.ParsePrivateKeyWithPassphrase([]byte(key), []byte(pass))
-		} else {
-			signer, err = ssh.ParsePrivateKey([]byte(key))
-		}
-		if err != nil {
-			return nil, fmt.Errorf("connection.privateKey cannot be parsed: %w", err)
-		}
-		auth = append(auth, ssh.PublicKeys(signer))
-	}
-	if pw, _ := str(c, "password"); pw != "" {
-		auth = append(auth, ssh.Password(pw))
-	}
-	sock, _ := str(c, "agentSocketPath")
-	if sock == "" {
-		sock = os.Getenv("SSH_AUTH_SOCK")
-	}
-	if sock != "" && len(auth) == 0 {
-		if a, err := net.Dial("unix", sock); err == nil {
-			auth = append(auth, ssh.PublicKeysCallback(agent.NewClient(a).Signers))
-		}
-	}
-	hostKeyCallback := ssh.InsecureIgnoreHostKey()
-	if hk, _ := str(c, "hostKey"); hk != "" {
-		pinned, _, _, _, err := ssh.ParseAuthorizedKey([]byte(hk))
-		if err != nil {
-			return nil, fmt.Errorf("connection.hostKey is not a public key line: %w", err)
-		}
-		hostKeyCallback = func(_ string, _ net.Addr, offered ssh.PublicKey) error {
-			if bytes.Equal(offered.Marshal(), pinned.Marshal()) {
-				return nil
-			}
-			return fmt.Errorf("host key mismatch for %s: the host offered %s %s but %s %s is pinned; refusing to connect",
-				host, offered.Type(), ssh.FingerprintSHA256(offered), pinned.Type(), ssh.FingerprintSHA256(pinned))
-		}
-	}
-	cfg := &ssh.ClientConfig{User: user, Auth: auth, HostKeyCallback: hostKeyCallback, Timeout: perDial}
-	if hk, _ := str(c, "hostKey"); hk != "" {
-		if pinned, _, _, _, err := ssh.ParseAuthorizedKey([]byte(hk)); err == nil {
-			cfg.HostKeyAlgorithms = hostKeyAlgorithms(pinned.Type())
-		}
-	}
-	addr := net.JoinHostPort(host, strconv.Itoa(port))
-	var lastErr error
-	for attempt := 1; attempt <= max(limit, 1); attempt++ {
-		d := net.Dialer{Timeout: perDial}
-		conn, err := d.DialContext(ctx, "tcp", addr)
-		if err != nil {
-			lastErr = err
-			select {
-			case <-ctx.Done():
-				return nil, ctx.Err()
-			case <-time.After(time.Duration(attempt) * 500 * time.Millisecond):
-			}
-			continue
-		}
-		// The handshake and login get the same time limit as the TCP connect: a host that accepts
-		// the connection but never answers (overloaded, half-up) must not hold the update forever.
-		_ = conn.SetDeadline(time.Now().Add(perDial))
-		cc, chans, reqs, err := ssh.NewClientConn(conn, addr, cfg)
-		if err != nil {
-			conn.Close()
-			return nil, fmt.Errorf("ssh %s@%s: %w", user, addr, err)
-		}
-		_ = conn.SetDeadline(time.Time{})
-		return ssh.NewClient(cc, chans, reqs), nil
-	}
-	return nil, fmt.Errorf("could not reach %s after %d attempts: %v", addr, max(limit, 1), lastErr)
-}
-
-// hostKeyAlgorithms makes the server present the key type that is pinned.
-func hostKeyAlgorithms(keyType string) []string {
-	if keyType == ssh.KeyAlgoRSA {
-		return []string{ssh.KeyAlgoRSASHA512, ssh.KeyAlgoRSASHA256, ssh.KeyAlgoRSA}
-	}
-	return []string{keyType}
 }
 
 var _ io.Writer = (*lineLogger)(nil)

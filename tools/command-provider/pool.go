@@ -271,8 +271,9 @@ func (pc *pooledConn) keepalive(every time.Duration, missed int) {
 type connPool struct {
 	mu    sync.Mutex
 	conns map[string]*pooledConn
-	// dialing serializes the first dial per key, so that parallel commands share one login.
-	dialing map[string]*sync.Mutex
+	// dialing serializes the first dial per key, so that parallel commands share one login; an entry
+	// lives only while someone dials or waits for that key.
+	dialing map[string]*dialTurn
 	// dial opens a new connection (a field so that tests can use an in-memory server).
 	dial           func(ctx context.Context, c resource.PropertyMap) (*ssh.Client, error)
 	openTimeout    time.Duration
@@ -280,7 +281,7 @@ type connPool struct {
 }
 
 func newPool(d func(ctx context.Context, c resource.PropertyMap) (*ssh.Client, error)) *connPool {
-	return &connPool{conns: map[string]*pooledConn{}, dialing: map[string]*sync.Mutex{}, dial: d, openTimeout: sessionOpenTimeout, keepaliveEvery: keepaliveEvery}
+	return &connPool{conns: map[string]*pooledConn{}, dialing: map[string]*dialTurn{}, dial: d, openTimeout: sessionOpenTimeout, keepaliveEvery: keepaliveEvery}
 }
 
 var pool = newPool(dial)
@@ -306,20 +307,25 @@ func (p *connPool) get(ctx context.Context, key string, c resource.PropertyMap) 
 		p.mu.Unlock()
 		return pc, nil
 	}
-	dl := p.dialing[key]
-	if dl == nil {
-		dl = &sync.Mutex{}
-		p.dialing[key] = dl
+	turn := p.dialing[key]
+	if turn == nil {
+		turn = &dialTurn{}
+		p.dialing[key] = turn
 	}
+	turn.users++
 	p.mu.Unlock()
-	dl.Lock()
-	defer dl.Unlock()
+	defer p.leaveDialing(key, turn)
+	turn.mu.Lock()
+	defer turn.mu.Unlock()
 	p.mu.Lock()
 	if pc := p.conns[key]; pc != nil {
 		p.mu.Unlock()
 		return pc, nil
 	}
 	p.mu.Unlock()
+	if err := ctx.Err(); err != nil { // cancelled while waiting for another command's dial
+		return nil, err
+	}
 	started := time.Now()
 	client, err := p.dial(ctx, c)
 	if err != nil {
@@ -342,6 +348,22 @@ func (p *connPool) get(ctx context.Context, key string, c resource.PropertyMap) 
 		go pc.keepalive(p.keepaliveEvery, keepaliveMissed)
 	}
 	return pc, nil
+}
+
+// dialTurn: the lock that lets one command dial a login while the others wait for its connection.
+type dialTurn struct {
+	mu    sync.Mutex
+	users int // dialing or waiting (guarded by connPool.mu)
+}
+
+// leaveDialing releases a dialTurn; the last one out removes it from the map.
+func (p *connPool) leaveDialing(key string, turn *dialTurn) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	turn.users--
+	if turn.users == 0 && p.dialing[key] == turn {
+		delete(p.dialing, key)
+	}
 }
 
 // drop forgets a connection that failed (closed by the host, killed, timed out) and closes it.

@@ -351,3 +351,39 @@ func TestSlotsShrinkToWhatTheServerTookNeverBelowOneAndGrowBack(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestTheDialingMapIsEmptyOnceDialsHaveSucceededOrFailed(t *testing.T) {
+	f := &fakeSSHD{maxSessions: 10, command: 5 * time.Millisecond}
+	p := f.pool(t)
+	defer p.closeAll()
+	good := p.dial
+	var fail atomic.Bool
+	p.dial = func(ctx context.Context, c resource.PropertyMap) (*ssh.Client, error) {
+		if fail.Load() {
+			return nil, errors.New("connection refused")
+		}
+		return good(ctx, c)
+	}
+	for i := 0; i < 20; i++ {
+		l := resource.PropertyMap{"host": resource.NewStringProperty("h" + string(rune('a'+i)))}
+		fail.Store(i%2 == 1)
+		var wg sync.WaitGroup
+		for j := 0; j < 4; j++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if sess, release, err := p.session(context.Background(), l); err == nil {
+					_ = sess.Run("true")
+					release()
+				}
+			}()
+		}
+		wg.Wait()
+	}
+	p.mu.Lock()
+	n := len(p.dialing)
+	p.mu.Unlock()
+	if n != 0 {
+		t.Fatalf("%d dialing entries left after 20 logins (10 failed)", n)
+	}
+}

@@ -134,8 +134,8 @@ func answerProbe(ctx context.Context, conn resource.PropertyMap, fifo, nonce str
 // freshLogin dials a new connection (never the shared one) and runs cmd on it.
 func freshLogin(ctx context.Context, conn resource.PropertyMap, cmd string) error {
 	c := conn.Copy()
-	// One network retry inside dial; answerProbe retries the whole login.
-	c["dialErrorLimit"] = resource.NewStringProperty("2")
+	// One network retry inside dial (one failed dial allowed); answerProbe retries the whole login.
+	c["dialErrorLimit"] = resource.NewStringProperty("1")
 	if v, _ := str(c, "perDialTimeout"); v == "" || atoiOr(v, 10) > 10 {
 		c["perDialTimeout"] = resource.NewStringProperty("10")
 	}
