@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { configChecksum, renderRedisConf } from "./redisConf";
-import { seed003 } from "../../test/fixtures/redis";
+import { seed003 } from "../../lab/fixtures/redis";
 import { k8sBytes, maxmemoryBytes, redisBytes, redisSettingsSchema, redisWarnings } from "./settings";
 
 describe("Redis settings", () => {

@@ -6,7 +6,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { seed003 } from "../fixtures/redis";
+import { seed003 } from "../../lab/fixtures/redis";
 import { KubeApi, kubeUnavailable, startKubeApi } from "../../lab/hosts/kube";
 import { conntuneProject, dispose, e2eGate, noChanges, Stack } from "../../lab/stack";
 

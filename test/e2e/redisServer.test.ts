@@ -10,7 +10,7 @@ import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { ACTIVEDEFRAG_PROBE, activedefragUnsupported, redisDirectives, renderRedisConf, RESTART_ONLY } from "../../components/redis/redisConf";
 import { redisSettingsSchema, RedisSettings } from "../../components/redis/settings";
-import { seed003 } from "../fixtures/redis";
+import { seed003 } from "../../lab/fixtures/redis";
 import { e2eGate } from "../../lab/stack";
 
 const haveRedis = spawnSync("sh", ["-c", "command -v redis-server && command -v redis-cli"]).status === 0;
