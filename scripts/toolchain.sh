@@ -45,7 +45,8 @@ mkdir -p "$BIN" "$PULUMI_HOME" "$WORK" 2>/dev/null || die "cannot create the cac
 # Run a long command with a heartbeat so that a build of many minutes shows it is alive.
 with_progress() { # $1 = label, rest = command; output goes to a log file, shown on failure
   local label=$1; shift
-  local logf="$WORK/$(echo "$label" | tr -c 'a-zA-Z0-9' '_').log"
+  local logf
+  logf="$WORK/$(echo "$label" | tr -c 'a-zA-Z0-9' '_').log"
   local start=$SECONDS
   log "$label: started (log: $logf)"
   "$@" >"$logf" 2>&1 &

@@ -49,3 +49,22 @@ describe("shellFile", () => {
         expect(() => sh.hook("go")).toThrow(/h\.sh: no function snip/);
     });
 });
+
+/** The project's own scripts (toolchain, setup, test-host image, benchmarks): the same two checks. */
+const REPO = path.join(COMPONENTS, "..");
+const projectScripts = ["scripts", "bench"].flatMap((d) => (fs.readdirSync(path.join(REPO, d)) as string[]).filter((f) => f.endsWith(".sh")).map((f) => `${d}/${f}`)).sort();
+
+describe("the project's own .sh scripts", () => {
+    it.each(projectScripts)("%s is valid bash (bash -n)", (f) => {
+        const r = spawnSync("bash", ["-n", path.join(REPO, f)], { encoding: "utf8" });
+        expect(r.stderr).toBe("");
+        expect(r.status).toBe(0);
+    });
+    const shellcheck = spawnSync("shellcheck", ["--version"], { encoding: "utf8" }).status === 0;
+    it.runIf(shellcheck || process.env.CI === "true").each(projectScripts)("%s passes shellcheck (warnings and errors)", (f) => {
+        const r = spawnSync("shellcheck", ["--shell=bash", "--severity=warning", "-x", path.join(REPO, f)], { encoding: "utf8", cwd: REPO });
+        expect(r.error, "shellcheck is not installed: run `bash scripts/setup.sh` (or apt-get install shellcheck)").toBeUndefined();
+        expect(r.stdout).toBe("");
+        expect(r.status).toBe(0);
+    });
+});
