@@ -1,7 +1,7 @@
 /**
  * Host-side hook snippets (bash) for each kind of managed file. Pure text; the values they act on
- * arrive as quoted variables (see managedFileScript.ts). (The drift check has its own read-only
- * probe in components/drift.ts: it must not write, and reads all settings in one round trip.)
+ * arrive as quoted variables (see managedFileScript.ts). Verify also runs for Pulumi's refresh with
+ * CT_OP=read: there it must write nothing (see the read operation in managedFileScript.ts).
  */
 import type { FileHooks } from "./managedFileScript";
 import { shq } from "./shell";
@@ -209,6 +209,9 @@ ct_sysctl_unavailable() { # prints why key $1 cannot be set here, or nothing
     return
   fi
   cur=$(cat "$f" 2>/dev/null) || { echo "not readable"; return; }
+  # Refresh (CT_OP=read) must never write, not even the value just read (a change made in between
+  # would be undone): there "cannot set" is what access(2) says.
+  if [ "\${CT_OP:-apply}" = read ]; then [ -w "$f" ] || echo "not writable in this host (a container or network namespace: the key belongs to the parent)"; return; fi
   # Writing the current value back changes nothing and shows whether this host may set it at all.
   ( printf '%s\\n' "$cur" >"$f" ) 2>/dev/null || echo "not writable in this host (a container or network namespace: the key belongs to the parent)"
 }
@@ -275,7 +278,12 @@ bad=$(grep -vE '^(#.*|[*@%]?[A-Za-z0-9_-]* (soft|hard) nofile [0-9]+|)$' "$NEW")
 exit 0`,
         verify: `${LOGIN_PROBE}
 echo "ct:file=$CT_PATH"
-out=$(ct_fresh_login) || { echo "the fresh-login check: $out"; exit 1; }
+if [ "\${CT_OP:-apply}" = read ]; then
+  # Refresh opens one connection per host and no other: its limits are those of a login made during this run.
+  out=$(printf 'ct:login_soft=%s\nct:login_hard=%s\n' "$(ulimit -Sn)" "$(ulimit -Hn)")
+else
+  out=$(ct_fresh_login) || { echo "the fresh-login check: $out"; exit 1; }
+fi
 printf '%s\\n' "$out"
 s=$(sed -n 's/^ct:login_soft=//p' <<<"$out"); h=$(sed -n 's/^ct:login_hard=//p' <<<"$out")
 if [ "$CT_LOGIN_COVERED" = yes ]; then
@@ -355,7 +363,8 @@ ct_apply_unit() {
       if systemctl is-active -q "$CT_UNIT"; then
         : >"$CT_ORIG.was-active"
         out=$(systemctl restart "$CT_UNIT" 2>&1) || { echo "systemctl restart $CT_UNIT failed: $out"; return 1; }
-      elif [ -e "$CT_ORIG.was-active" ]; then
+      elif [ -e "$CT_ORIG.was-active" ] || { [ "\${CT_OP:-apply}" = repair ] && [ -e "$CT_ORIG.active" ]; }; then
+        # It ran until conntune's restart failed, or (repair) it was running after the last apply and has stopped since.
         # It ran until conntune's restart failed: bring it back up.
         systemctl reset-failed "$CT_UNIT" 2>/dev/null
         out=$(systemctl restart "$CT_UNIT" 2>&1) || { echo "systemctl restart $CT_UNIT failed: $out"; return 1; }
@@ -397,6 +406,13 @@ for p in "\${props[@]}"; do
   echo "ct:$k=$got"
   [ "$got" = "$want" ] || { echo "$CT_UNIT: systemctl show $k is '$got', wanted '$want'"; bad=1; }
 done
+if [ "$CT_RESTART" = restart ]; then
+  # Running after the apply and stopped since is drift: the repair starts it again (ct_apply_unit).
+  st=$(systemctl show -p ActiveState --value "$CT_UNIT"); echo "ct:ActiveState=$st"
+  if [ "\${CT_OP:-apply}" = read ]; then
+    [ "$st" = active ] || [ ! -e "$CT_ORIG.active" ] || { echo "$CT_UNIT: ActiveState is $st, it was active after conntune's last apply"; bad=1; }
+  elif [ "$st" = active ]; then : >"$CT_ORIG.active"; else rm -f "$CT_ORIG.active"; fi
+fi
 pid=$(systemctl show -p MainPID --value "$CT_UNIT")
 if [ -n "$pid" ] && [ "$pid" != 0 ] && [ -r "/proc/$pid/limits" ]; then
   echo "ct:process_nofile=$(awk '/^Max open files/{print $4 ":" $5}' "/proc/$pid/limits")"
@@ -511,5 +527,7 @@ done < <(ct_directives "$CT_PATH")
 exit $bad`,
         deactivate: `
 if systemctl is-active -q "$CT_REDIS_SERVICE"; then systemctl restart "$CT_REDIS_SERVICE"; fi`,
+        // The host's own auth lines under the mark are not conntune's: refresh compares what is above it.
+        ownContent: `awk -v m="$CT_REDIS_KEPT_MARK" '$0==m{exit} {print}' "$CT_PATH"`,
     };
 }
