@@ -3,6 +3,7 @@
  * (scripts/pulumi.sh) run in a project directory.
  */
 import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 
@@ -90,4 +91,25 @@ export function pulumi(args: string[], mode: "capture" | "quiet" | "show" = "sho
 /** `pulumi config set-all` for one structured value (the JSON form `pulumi config --json` prints). */
 export function objectConfig(key: string, value: unknown): string {
     return JSON.stringify({ [key]: { value: JSON.stringify(value), objectValue: value, secret: false } });
+}
+
+/**
+ * The environment scripts/pulumi.sh gives the CLI (the toolchain's env file, a local file backend
+ * under .pulumi-state/ unless PULUMI_BACKEND_URL is set, transpile-only TypeScript, parallelism),
+ * for commands that drive the engine through the Automation API.
+ */
+export function engineEnv(): Record<string, string> {
+    const tc = spawnSync("bash", [path.join(REPO, "scripts", "toolchain.sh")], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
+    if (tc.status !== 0) throw new Error("the Pulumi toolchain step (scripts/toolchain.sh) failed");
+    const envFile = tc.stdout.trim().split("\n").pop()!;
+    const out = spawnSync("bash", ["-c", '. "$1" && env -0', "env", envFile], { encoding: "utf8" });
+    if (out.status !== 0) throw new Error(`cannot read the toolchain's environment file ${envFile}`);
+    const env = Object.fromEntries(out.stdout.split("\0").filter(Boolean).map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]));
+    if (!env.PULUMI_BACKEND_URL) {
+        fs.mkdirSync(path.join(REPO, ".pulumi-state"), { recursive: true });
+        env.PULUMI_BACKEND_URL = `file://${path.join(REPO, ".pulumi-state")}`;
+    }
+    env.PULUMI_NODEJS_TSCONFIG_PATH ||= "tsconfig.pulumi.json";
+    env.PULUMI_PARALLEL ||= "64";
+    return env;
 }

@@ -14,8 +14,6 @@ import { PAM_PROFILE, renderLimits, renderPamProfile, renderSystemdDefaultLimit,
 export interface FileDescriptorLimitsArgs {
     /** How to reach the host. */
     connection: HostConnection;
-    /** Repair tokens by path (see ManagedFile). */
-    repair?: Record<string, string>;
     /** Validated limits (components/config.ts `limitsSchema`). */
     settings: LimitsSettings;
 }
@@ -40,7 +38,6 @@ export class FileDescriptorLimits extends pulumi.ComponentResource {
             `${name}-limits`,
             {
                 connection: args.connection,
-                repair: args.repair,
                 content: limitsContent,
                 deleteBeforeReplace: true,
                 spec: {
@@ -62,8 +59,7 @@ export class FileDescriptorLimits extends pulumi.ComponentResource {
                 `${name}-systemd-default`,
                 {
                     connection: args.connection,
-                    repair: args.repair,
-                    content,
+                        content,
                     deleteBeforeReplace: true,
                     spec: { path: p, mode: "0644", vars: { CT_WANT_SOFT: want.soft, CT_WANT_HARD: want.hard }, hooks: systemdDefaultHooks() },
                 },
@@ -79,7 +75,7 @@ export class FileDescriptorLimits extends pulumi.ComponentResource {
             this.files[p] = content;
             const pam = new ManagedFile(
                 `${name}-pam-profile`,
-                { connection: args.connection, repair: args.repair, content, spec: { path: p, mode: "0644", vars: { CT_PAM_PROFILE: PAM_PROFILE }, hooks: pamProfileHooks() } },
+                { connection: args.connection, content, spec: { path: p, mode: "0644", vars: { CT_PAM_PROFILE: PAM_PROFILE }, hooks: pamProfileHooks() } },
                 { parent: this },
             );
             pamValues = pam.values;

@@ -81,8 +81,6 @@ export function renderMonitorTimer(m: MonitorSettings): string {
 export interface ConnectionMonitorArgs {
     /** How to reach the host. */
     connection: HostConnection;
-    /** Repair tokens by path (see ManagedFile). */
-    repair?: Record<string, string>;
     /** Validated monitor settings (components/config.ts `monitorSchema`). */
     settings: MonitorSettings;
 }
@@ -97,7 +95,7 @@ export class ConnectionMonitor extends pulumi.ComponentResource {
         const service = `/etc/systemd/system/${MONITOR_UNIT}.service`;
         const timer = `/etc/systemd/system/${MONITOR_UNIT}.timer`;
         this.files = { [MONITOR_SCRIPT]: renderMonitorScript(), [service]: renderMonitorService(m), [timer]: renderMonitorTimer(m) };
-        const common = { connection: args.connection, repair: args.repair };
+        const common = { connection: args.connection };
         const script = new ManagedFile(
             `${name}-script`,
             { ...common, content: this.files[MONITOR_SCRIPT], spec: { path: MONITOR_SCRIPT, mode: "0755", hooks: { validate: `bash -n "$NEW"` } } },

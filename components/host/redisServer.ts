@@ -48,8 +48,6 @@ export function renderHostRedisConf(r: HostRedisSettings): string {
 export interface RedisServerConfigArgs {
     /** How to reach the host. */
     connection: HostConnection;
-    /** Repair tokens by path (see ManagedFile). */
-    repair?: Record<string, string>;
     /** Validated settings (components/config.ts `hostRedisSchema`). */
     settings: HostRedisSettings;
     /** The Redis password (`settings.auth.passwordSecret`), a secret: given to redis-cli in its environment only. */
@@ -85,7 +83,6 @@ export class RedisServerConfig extends pulumi.ComponentResource {
             `${name}-conf`,
             {
                 connection: args.connection,
-                repair: args.repair,
                 content: auth && args.password !== undefined ? stdinWithSecret(args.password, this.content, `conntune:${auth.passwordSecret}`) : this.content,
                 deleteBeforeReplace: true,
                 spec: {

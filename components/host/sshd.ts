@@ -16,8 +16,6 @@ const CHECKED = ["clientaliveinterval", "clientalivecountmax", "logingracetime",
 export interface SshdHardeningArgs {
     /** How to reach the host. */
     connection: HostConnection;
-    /** Repair tokens by path (see ManagedFile). */
-    repair?: Record<string, string>;
     /** Validated sshd settings (components/config.ts `sshdSchema`). */
     settings: SshdSettings;
 }
@@ -38,7 +36,6 @@ export class SshdHardening extends pulumi.ComponentResource {
             `${name}-dropin`,
             {
                 connection: args.connection,
-                repair: args.repair,
                 content: this.content,
                 deleteBeforeReplace: true,
                 spec: {

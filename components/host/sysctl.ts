@@ -13,8 +13,6 @@ import { renderSysctl, sysctlEntries } from "./render";
 export interface SysctlProfileArgs {
     /** How to reach the host. */
     connection: HostConnection;
-    /** Repair tokens by path (see ManagedFile). */
-    repair?: Record<string, string>;
     /** Validated sysctl settings (components/config.ts `sysctlSchema`). */
     settings: SysctlSettings;
 }
@@ -36,7 +34,6 @@ export class SysctlProfile extends pulumi.ComponentResource {
             `${name}-file`,
             {
                 connection: args.connection,
-                repair: args.repair,
                 content: this.content,
                 deleteBeforeReplace: true,
                 spec: {

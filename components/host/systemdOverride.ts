@@ -13,8 +13,6 @@ import { renderOverride } from "./render";
 export interface SystemdUnitOverrideArgs {
     /** How to reach the host. */
     connection: HostConnection;
-    /** Repair tokens by path (see ManagedFile). */
-    repair?: Record<string, string>;
     /** Validated override (components/config.ts `overrideSchema`). */
     settings: OverrideSettings;
 }
@@ -48,7 +46,6 @@ export class SystemdUnitOverride extends pulumi.ComponentResource {
             `${name}-dropin`,
             {
                 connection: args.connection,
-                repair: args.repair,
                 content: this.content,
                 spec: { path: this.path, mode: "0644", vars: { CT_UNIT: o.unit, CT_RESTART: o.restart, CT_SHOW: show }, hooks: overrideHooks(o.unit) },
             },

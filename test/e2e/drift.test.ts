@@ -142,4 +142,16 @@ describe.runIf(run)("drift through pulumi refresh", () => {
         expect(hostExec(h, "sysctl -n net.ipv4.tcp_keepalive_time").trim()).toBe("600");
         expect(drift().code).toBe(0);
     });
+
+    it("a stack that still has conntune:repair (repair tokens of an older conntune) keeps working, with one upgrade note", async () => {
+        await stack.setObject("conntune:repair", { web1: { [SYSCTL]: "lx1" } });
+        try {
+            const r = await stack.preview();
+            const note = "conntune:repair is no longer used (drift is repaired with pulumi up --refresh): remove it with pulumi config rm conntune:repair";
+            expect(`${r.stdout}${r.stderr}`.split(note).length - 1, r.stdout).toBe(1);
+            expect(noChanges(r.stdout)).toBe(true);
+        } finally {
+            await stack.run(["config", "rm", "conntune:repair", "--stack", stack.name]);
+        }
+    });
 });
