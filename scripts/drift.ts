@@ -10,7 +10,7 @@
  */
 import { EngineEvent, LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import { engineEnv, exitOnError, intFlag, parseFlags, projectDir, UsageError } from "./cli";
-import { driftExitCode, FileDrift, fileDrift, formatTable, StepLike } from "./driftReport";
+import { driftExitCode, FileDrift, fileDrift, formatTable, hostOf, StepLike } from "./driftReport";
 
 const USAGE = "npm run drift -- --stack NAME [--json] [--parallel N] [--repair] [--project-dir DIR]";
 
@@ -27,7 +27,8 @@ async function stackHosts(stack: Stack): Promise<HostEntry[]> {
 
 /** One refresh preview: the drifted files, and errors by host (or "" when no host is named). */
 async function check(stack: Stack, hosts: HostEntry[], parallel: number): Promise<{ rows: FileDrift[]; errors: Record<string, string> }> {
-    const hostName = (address: string, port: number) => hosts.find((h) => h.connection.host === address && (h.connection.port ?? 22) === port)?.name ?? address;
+    const known = hosts.map((h) => ({ name: h.name, host: h.connection.host, port: h.connection.port ?? 22 }));
+    const hostName = (hint: { address?: string; port?: number; resource: string }) => hostOf(known, hint);
     const rows: FileDrift[] = [];
     const onEvent = (e: EngineEvent) => {
         const step = e.resourcePreEvent?.metadata as StepLike | undefined;
@@ -40,7 +41,7 @@ async function check(stack: Stack, hosts: HostEntry[], parallel: number): Promis
         // The provider names the file and host it could not read: "refresh could not read FILE on HOST: …".
         const text = e instanceof Error ? e.message : String(e);
         const errors: Record<string, string> = {};
-        for (const m of text.matchAll(/refresh could not read (\S+) on ([^:\s]+): ([^\n]*)/g)) errors[hostName(m[2], 22)] ??= `cannot read ${m[1]}: ${m[3]}`;
+        for (const m of text.matchAll(/refresh could not read (\S+) on ([^:\s]+): ([^\n]*)/g)) errors[hostName({ address: m[2], resource: "" })] ??= `cannot read ${m[1]}: ${m[3]}`;
         if (Object.keys(errors).length === 0) errors[""] = text.split("\n").filter((l) => /error/i.test(l)).slice(0, 5).join("\n") || text.slice(-2000);
         return { rows, errors };
     }
@@ -64,10 +65,11 @@ async function main(): Promise<number> {
         await stack.up({ refresh: true, diff: true, parallel, message: "conntune drift repair", onOutput: log });
         ({ rows, errors } = await check(stack, hosts, parallel));
     }
-    const names = [...hosts.map((h) => h.name), ...(errors[""] ? [""] : [])];
+    // Rows of a host the config does not name (cannot happen for conntune's own resources) are still shown.
+    const names = [...new Set([...hosts.map((h) => h.name), ...rows.map((r) => r.host), ...Object.keys(errors)])];
     const code = driftExitCode(rows, errors);
     if (json) {
-        const report = Object.fromEntries(hosts.map((h) => [h.name, { files: rows.filter((r) => r.host === h.name).map(({ host: _h, ...r }) => r), ...(errors[h.name] ? { error: errors[h.name] } : {}) }]));
+        const report = Object.fromEntries(names.filter((n) => n !== "").map((n) => [n, { files: rows.filter((r) => r.host === n).map(({ host: _h, ...r }) => r), ...(errors[n] ? { error: errors[n] } : {}) }]));
         console.log(JSON.stringify({ stack: stackName, drift: rows.length > 0, hosts: report, ...(errors[""] ? { error: errors[""] } : {}) }, null, 2));
     } else {
         console.log(formatTable(names.filter((n) => n !== ""), rows, errors));

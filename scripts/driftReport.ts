@@ -16,7 +16,7 @@ export interface StepLike {
 
 /** One drifted file on one host. */
 export interface FileDrift {
-    /** The host's name in `conntune:hosts` (its address when the name is not known). */
+    /** The host's name in `conntune:hosts` (its address, or the resource's name, when the name is not known). */
     host: string;
     /** The managed file's path. */
     file: string;
@@ -52,19 +52,35 @@ export function lineChanges(host: string, wanted: string): string[] {
     return [...minus(lines(wanted), lines(host)).map((l) => `- ${l}`), ...minus(lines(host), lines(wanted)).map((l) => `+ ${l}`)];
 }
 
+/** What identifies a command's host: its connection (often secret as a whole, so masked in events) and its resource name. */
+export interface HostHint {
+    address?: string;
+    port?: number;
+    /** The command's resource name, e.g. `web1-sysctl-file-apply`: conntune names it after its host. */
+    resource: string;
+}
+
+/** The name of the host among `names` a hint points at: by address and port, else the longest name the resource name starts with. */
+export function hostOf(hosts: Array<{ name: string; host: string; port: number }>, hint: HostHint): string {
+    const byAddress = hosts.find((h) => hint.address !== undefined && h.host === hint.address && h.port === (hint.port ?? 22));
+    if (byAddress) return byAddress.name;
+    const byName = hosts.filter((h) => hint.resource.startsWith(`${h.name}-`)).sort((a, b) => b.name.length - a.name.length)[0];
+    return byName?.name ?? hint.address ?? hint.resource;
+}
+
 /**
  * The drifted file a step stands for, or undefined when the step is not conntune's drift (another
  * type, not an update, or an update that comes from the program: new settings, not the host).
- * `hostName` maps a connection (address, port) to the host's name.
+ * `hostName` names the host of a command.
  */
-export function fileDrift(step: StepLike, hostName: (address: string, port: number) => string): FileDrift | undefined {
+export function fileDrift(step: StepLike, hostName: (hint: HostHint) => string): FileDrift | undefined {
     if (step.type !== "command:remote:Command" || step.op !== "update") return undefined;
     const oldIn = step.old?.inputs ?? {};
     const newIn = step.new?.inputs ?? {};
     const conn = (oldIn.connection ?? newIn.connection ?? {}) as Record<string, unknown>;
     const triggers = (oldIn.triggers ?? newIn.triggers) as unknown[] | undefined;
     const file = typeof triggers?.[0] === "string" ? triggers[0] : step.urn.split("::").pop() ?? step.urn;
-    const host = hostName(String(conn.host ?? "?"), Number(conn.port ?? 22));
+    const host = hostName({ address: typeof conn.host === "string" ? conn.host : undefined, port: typeof conn.port === "number" ? conn.port : undefined, resource: step.urn.split("::").pop() ?? step.urn });
     const runtime = (text(step.old?.outputs?.stdout) ?? "")
         .split("\n")
         .filter((l) => l.startsWith(DRIFT))

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { driftExitCode, fileDrift, formatTable, lineChanges, StepLike } from "../../scripts/driftReport";
+import { driftExitCode, fileDrift, formatTable, HostHint, hostOf, lineChanges, StepLike } from "../../scripts/driftReport";
 
 const step = (over: { oldStdin?: unknown; newStdin?: unknown; stdout?: unknown; op?: string; type?: string } = {}): StepLike => ({
     op: over.op ?? "update",
@@ -11,7 +11,7 @@ const step = (over: { oldStdin?: unknown; newStdin?: unknown; stdout?: unknown; 
     },
     new: { inputs: { connection: { host: "10.0.0.5", port: 22 }, triggers: ["/etc/sysctl.d/99-conntune-tcp.conf"], stdin: over.newStdin ?? "a = 1\n" } },
 });
-const names = (a: string, p: number) => (a === "10.0.0.5" && p === 22 ? "web1" : a);
+const names = (hint: HostHint) => hostOf([{ name: "web1", host: "10.0.0.5", port: 22 }, { name: "web", host: "10.0.0.9", port: 22 }], hint);
 
 describe("the drift report from a refresh preview's steps", () => {
     it("names the changed lines of an edited file: wanted but missing (-) and the host's own (+)", () => {
@@ -31,6 +31,12 @@ describe("the drift report from a refresh preview's steps", () => {
         expect(fileDrift(step({ op: "same" }), names)).toBeUndefined();
         expect(fileDrift(step({ type: "kubernetes:core/v1:ConfigMap" }), names)).toBeUndefined();
         expect(fileDrift(step(), names)).toBeUndefined();
+    });
+
+    it("names the host by its connection, or (the connection is secret in events) by the longest host name the resource is named after", () => {
+        const masked = { ...step(), old: { ...step().old, inputs: { ...step().old!.inputs, connection: { ciphertext: "x" } } }, new: { inputs: { stdin: "b\n" } } };
+        expect(fileDrift(masked, names)?.host).toBe("web1");
+        expect(hostOf([{ name: "web", host: "a", port: 22 }], { resource: "web1-sysctl-file-apply" })).toBe("web1-sysctl-file-apply");
     });
 
     it("does not show secret content, and says so", () => {
