@@ -280,7 +280,7 @@ exit 0`,
 echo "ct:file=$CT_PATH"
 if [ "\${CT_OP:-apply}" = read ]; then
   # Refresh opens one connection per host and no other: its limits are those of a login made during this run.
-  out=$(printf 'ct:login_soft=%s\nct:login_hard=%s\n' "$(ulimit -Sn)" "$(ulimit -Hn)")
+  out=$(printf 'ct:login_soft=%s\\nct:login_hard=%s\\n' "$(ulimit -Sn)" "$(ulimit -Hn)")
 else
   out=$(ct_fresh_login) || { echo "the fresh-login check: $out"; exit 1; }
 fi
@@ -364,8 +364,7 @@ ct_apply_unit() {
         : >"$CT_ORIG.was-active"
         out=$(systemctl restart "$CT_UNIT" 2>&1) || { echo "systemctl restart $CT_UNIT failed: $out"; return 1; }
       elif [ -e "$CT_ORIG.was-active" ] || { [ "\${CT_OP:-apply}" = repair ] && [ -e "$CT_ORIG.active" ]; }; then
-        # It ran until conntune's restart failed, or (repair) it was running after the last apply and has stopped since.
-        # It ran until conntune's restart failed: bring it back up.
+        # It ran until conntune's restart failed, or (repair) it ran after the last apply and has stopped since: bring it back up.
         systemctl reset-failed "$CT_UNIT" 2>/dev/null
         out=$(systemctl restart "$CT_UNIT" 2>&1) || { echo "systemctl restart $CT_UNIT failed: $out"; return 1; }
       fi

@@ -97,7 +97,6 @@ describe.runIf(run)("drift through pulumi refresh", () => {
     it("shows a sysctl -w with the key and both values, and up --refresh sets it again touching no file", async () => {
         hostExec(h, "sysctl -w net.ipv4.tcp_keepalive_time=7200");
         const out = await previewRefresh();
-        console.log(out);
         expect(out).toContain("net.ipv4.tcp_keepalive_time: wanted 600, the kernel shows 7200");
         await repairOnly(undefined);
         expect(hostExec(h, "sysctl -n net.ipv4.tcp_keepalive_time").trim()).toBe("600");
