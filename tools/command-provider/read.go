@@ -193,7 +193,7 @@ func (s *server) Read(ctx context.Context, req *pulumirpc.ReadRequest) (*pulumir
 	stdin, stdinSecret := str(src, "stdin")
 	secretLines, _ := splitSecretLines(stdin, n)
 	q := src.Copy()
-	q["create"] = withString(resource.NewProperty(create), strings.ReplaceAll(create, opPlaceholder, "read"))
+	q["create"] = resource.NewStringProperty(strings.ReplaceAll(create, opPlaceholder, "read"))
 	if createSecret {
 		q["create"] = resource.MakeSecret(q["create"])
 	}
