@@ -145,6 +145,21 @@ describe.runIf(run)("drift through pulumi refresh", () => {
         expect(drift().code).toBe(0);
     });
 
+    it("a host that cannot be read fails the refresh naming the file and host, and npm run drift exits 2 naming the host", async () => {
+        hostExec(h, "systemctl stop ssh.service");
+        try {
+            const p = await stack.preview(["--refresh"], true);
+            expect(p.code).not.toBe(0);
+            expect(`${p.stdout}${p.stderr}`).toMatch(new RegExp(`refresh could not read /etc/\\S+ on ${h.address.replace(/\./g, "\\.")}`));
+            const r = drift();
+            expect(r.code, r.stdout + r.stderr).toBe(2);
+            expect(r.stdout).toMatch(/host web1\nERROR: cannot read \/etc\//);
+            expect(r.stdout).toContain("drift check incomplete");
+        } finally {
+            hostExec(h, "systemctl start ssh.service");
+        }
+    });
+
     it("a stack that still has conntune:repair (repair tokens of an older conntune) keeps working, with one upgrade note", async () => {
         await stack.setObject("conntune:repair", { web1: { [SYSCTL]: "lx1" } });
         try {
