@@ -25,7 +25,7 @@ function load() {
 
 const { config, connections, redisPasswords } = load();
 
-const hosts = config.hosts.map((h) => [h.name, new TunedHost(h.name, { config: h, connection: connections[h.name], repair: config.repair[h.name], redisPassword: redisPasswords[h.name] })] as const);
+const hosts = config.hosts.map((h) => [h.name, new TunedHost(h.name, { config: h, connection: connections[h.name], redisPassword: redisPasswords[h.name] })] as const);
 
 /** Per host: effective sshd / sysctl / limits / override values read back from the host after the apply. */
 export const effective = Object.fromEntries(hosts.map(([name, t]) => [name, t.outputs]));

@@ -42,8 +42,6 @@ export const stackSchema = z
     .object({
         hosts: z.array(hostSchema).default([]),
         redis: redisStackSchema.optional(),
-        /** Written by `npm run drift -- --repair`: host → file path → token. */
-        repair: z.record(z.string(), z.record(z.string().regex(/^\/[A-Za-z0-9_.@:+\/-]+$/, "must be an absolute path"), z.string().regex(/^[A-Za-z0-9-]{1,64}$/, "must be a token"))).default({}),
     })
     .superRefine((s, ctx) => {
         const names = new Set<string>();

@@ -3,6 +3,8 @@ import { describe, expect, it } from "vitest";
 import { asRoot } from "./core/connection";
 import type { KindFile, Settings } from "./core/kind";
 import { applyScript, deleteScript } from "./core/managedFileScript";
+import { limitsHooks } from "./limits/hooks";
+import { sysctlHooks } from "./sysctl/hooks";
 import { KINDS, SETTINGS_TABLES } from "./kinds";
 import { limitsKind } from "./limits/kind";
 import { monitorKind } from "./monitor/kind";
@@ -62,5 +64,14 @@ describe("every kind", () => {
             while (!def.shape && (def.in || def.schema)) def = ((def.in ?? def.schema) as { _zod: { def: Record<string, unknown> } })._zod.def;
             expect(Object.keys(def.shape as object), k.component).toEqual(Object.keys(k.settings));
         }
+    });
+});
+
+describe("the read operation (Pulumi's refresh) per kind", () => {
+    it("in read, the sysctl and limits hooks do not write or log in (access(2), the script's own limits)", () => {
+        const sys = sysctlHooks().verify!;
+        expect(sys).toContain('[ "${CT_OP:-apply}" = read ]; then [ -w "$f" ]');
+        const lim = limitsHooks().verify!;
+        expect(lim.indexOf("ulimit -Sn")).toBeGreaterThan(0);
     });
 });

@@ -16,7 +16,12 @@ export interface LoadedStack {
 }
 
 /** The `conntune:` keys conntune reads, besides the secret keys that hosts name. */
-export const TOP_LEVEL_KEYS = ["hosts", "redis", "repair", "sshPrivateKey", "sudoPassword"];
+export const TOP_LEVEL_KEYS = ["hosts", "redis", "sshPrivateKey", "sudoPassword"];
+
+/** Keys an older conntune wrote that are ignored now, each with the one-line upgrade note shown while the stack still has it. */
+export const RETIRED_KEYS: Record<string, string> = {
+    repair: "conntune:repair is no longer used (drift is repaired with pulumi up --refresh): remove it with pulumi config rm conntune:repair",
+};
 
 /**
  * `conntune:` keys in the stack that nothing reads (a typo like `conntune:hots` would otherwise
@@ -25,16 +30,16 @@ export const TOP_LEVEL_KEYS = ["hosts", "redis", "repair", "sshPrivateKey", "sud
 export function unknownKeyProblems(present: string[], secretNames: string[]): string[] {
     const known = [...new Set([...TOP_LEVEL_KEYS, ...secretNames])];
     return present
-        .filter((k) => !known.includes(k))
+        .filter((k) => !known.includes(k) && !(k in RETIRED_KEYS))
         .map((k) => {
             const near = known.filter((o) => distance(o.toLowerCase(), k.toLowerCase()) <= 2);
-            return `conntune:${k}: unknown setting${near.length ? ` (did you mean conntune:${near[0]}?)` : ""}: conntune reads ${TOP_LEVEL_KEYS.slice(0, 3).map((t) => `conntune:${t}`).join(", ")} and the secrets the hosts name (${known.slice(3).map((t) => `conntune:${t}`).join(", ")})`;
+            return `conntune:${k}: unknown setting${near.length ? ` (did you mean conntune:${near[0]}?)` : ""}: conntune reads ${TOP_LEVEL_KEYS.slice(0, 2).map((t) => `conntune:${t}`).join(", ")} and the secrets the hosts name (${known.slice(2).map((t) => `conntune:${t}`).join(", ")})`;
         });
 }
 
 /** Load and validate `conntune:*` config. Every problem is reported at once, naming the field. */
 export function loadConfig(cfg: pulumi.Config = new pulumi.Config("conntune")): LoadedStack {
-    const config = parseStackConfig({ hosts: cfg.getObject<unknown>("hosts"), redis: cfg.getObject<unknown>("redis"), repair: cfg.getObject<unknown>("repair") });
+    const config = parseStackConfig({ hosts: cfg.getObject<unknown>("hosts"), redis: cfg.getObject<unknown>("redis") });
     const problems: string[] = [];
     const connections: Record<string, HostConnection> = {};
     const redisPasswords: Record<string, pulumi.Output<string>> = {};
@@ -68,5 +73,6 @@ export function loadConfig(cfg: pulumi.Config = new pulumi.Config("conntune")): 
     const present = Object.keys(pulumi.runtime.allConfig()).filter((k) => k.startsWith("conntune:")).map((k) => k.slice("conntune:".length));
     problems.push(...unknownKeyProblems(present, config.hosts.flatMap((h) => [h.connection.privateKeySecret, ...(h.connection.sudoPasswordSecret ? [h.connection.sudoPasswordSecret] : []), ...(h.redis?.auth ? [h.redis.auth.passwordSecret] : [])])));
     if (problems.length) throw new ConfigError(problems);
+    for (const k of present.filter((p) => p in RETIRED_KEYS)) void pulumi.log.warn(RETIRED_KEYS[k]);
     return { config, connections, redisPasswords };
 }

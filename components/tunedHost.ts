@@ -16,8 +16,6 @@ export interface TunedHostArgs {
     config: HostConfig;
     /** Connection with secrets attached. */
     connection: HostConnection;
-    /** Repair tokens by path (`conntune:repair.<host>`, written by `npm run drift -- --repair`). */
-    repair?: Record<string, string>;
     /** The password for the host's Redis (`redis.auth.passwordSecret`), a secret. */
     redisPassword?: pulumi.Input<string>;
 }
@@ -45,18 +43,18 @@ export class TunedHost extends pulumi.ComponentResource {
         const files: Record<string, string[]> = {};
         const lines = (text: string) => text.replace(/\n$/, "").split("\n");
         // sshd first: the other files are written over connections that the new sshd settings govern.
-        const sshd = h.sshd.enabled ? new SshdHardening(`${name}-sshd`, { connection: conn, repair: args.repair, settings: h.sshd }, { parent: this }) : undefined;
+        const sshd = h.sshd.enabled ? new SshdHardening(`${name}-sshd`, { connection: conn, settings: h.sshd }, { parent: this }) : undefined;
         if (sshd) files[sshd.path] = lines(sshd.content);
         const after = sshd ? { dependsOn: [sshd] } : {};
-        const sysctl = h.sysctl.enabled ? new SysctlProfile(`${name}-sysctl`, { connection: conn, repair: args.repair, settings: h.sysctl }, { parent: this, ...after }) : undefined;
+        const sysctl = h.sysctl.enabled ? new SysctlProfile(`${name}-sysctl`, { connection: conn, settings: h.sysctl }, { parent: this, ...after }) : undefined;
         if (sysctl) files[sysctl.path] = lines(sysctl.content);
-        const limits = h.limits.enabled ? new FileDescriptorLimits(`${name}-limits`, { connection: conn, repair: args.repair, settings: h.limits }, { parent: this, ...after }) : undefined;
+        const limits = h.limits.enabled ? new FileDescriptorLimits(`${name}-limits`, { connection: conn, settings: h.limits }, { parent: this, ...after }) : undefined;
         if (limits) for (const [p, c] of Object.entries(limits.files)) files[p] = lines(c);
         // Unit drop-ins reload systemd: never while the limits component re-executes it (the bus drops).
         const afterLimits = { dependsOn: [...(sshd ? [sshd] : []), ...(limits ? [limits] : [])] };
         const overrideResources: SystemdUnitOverride[] = [];
         const overrides = h.systemdOverrides.map((o) => {
-            const c = new SystemdUnitOverride(`${name}-${o.unit}-${o.fileName}`, { connection: conn, repair: args.repair, settings: o }, { parent: this, ...afterLimits });
+            const c = new SystemdUnitOverride(`${name}-${o.unit}-${o.fileName}`, { connection: conn, settings: o }, { parent: this, ...afterLimits });
             overrideResources.push(c);
             files[c.path] = lines(c.content);
             return [`${o.unit}/${o.fileName}`, c.effective] as const;
@@ -65,12 +63,12 @@ export class TunedHost extends pulumi.ComponentResource {
         // overrides (an override on redis-server.service restarts it too: never at the same time).
         const redis =
             h.redis && h.redis.enabled
-                ? new RedisServerConfig(`${name}-redis`, { connection: conn, repair: args.repair, settings: h.redis, password: args.redisPassword }, { parent: this, dependsOn: [...afterLimits.dependsOn, ...(sysctl ? [sysctl] : []), ...overrideResources] })
+                ? new RedisServerConfig(`${name}-redis`, { connection: conn, settings: h.redis, password: args.redisPassword }, { parent: this, dependsOn: [...afterLimits.dependsOn, ...(sysctl ? [sysctl] : []), ...overrideResources] })
                 : undefined;
         if (redis) files[redis.path] = lines(redis.content);
         const monitor =
             h.monitor && h.monitor.enabled
-                ? new ConnectionMonitor(`${name}-monitor`, { connection: conn, repair: args.repair, settings: h.monitor }, { parent: this, ...afterLimits })
+                ? new ConnectionMonitor(`${name}-monitor`, { connection: conn, settings: h.monitor }, { parent: this, ...afterLimits })
                 : undefined;
         if (monitor) for (const [p, c] of Object.entries(monitor.files)) files[p] = lines(c);
         const none = pulumi.output<Record<string, string> | undefined>(undefined);

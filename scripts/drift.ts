@@ -1,108 +1,80 @@
 /**
- * Drift detection: for every host of a host stack, ONE SSH login (pinned host key), read the
- * effective state and compare it with what the stack wants. A table per host (or --json); exit 1 on
- * drift, 2 on an error, so a scheduled pipeline job can alert.
+ * Drift detection for people and CI, on top of Pulumi's own refresh: `pulumi preview --refresh`
+ * through the Automation API. conntune's provider reads every managed file on its host during the
+ * refresh (one SSH connection per host: tools/command-provider/read.go); a file the preview would
+ * update is a drifted file. A table per host (or --json); exit 1 on drift, 2 on an error, so a
+ * scheduled pipeline job can alert. No SSH client of its own, no list of what each kind checks.
  *
- *   npm run drift -- --stack NAME [--json] [--parallel 4] [--project-dir DIR]
- *   npm run drift -- --stack NAME --repair     re-apply exactly the drifted files with `pulumi up`
+ *   npm run drift -- --stack NAME [--json] [--parallel N] [--project-dir DIR]
+ *   npm run drift -- --stack NAME --repair     `pulumi up --refresh`: re-applies exactly the drifted files
  */
-import { NodeSSH } from "node-ssh";
-import { parseStackConfig } from "../components/config";
-import { compare, DriftRow, driftExitCode, formatTable, parseProbe, probeScript, wantedState } from "../components/drift";
-import { asRoot, passwordLine } from "../components/core/connection";
-import { exitOnError, intFlag, objectConfig, parseFlags, pulumi, UsageError } from "./cli";
+import { EngineEvent, Stack } from "@pulumi/pulumi/automation";
+import { exitOnError, intFlag, parseFlags, projectDir, UsageError } from "./cli";
+import { engineStep, openStack } from "./engine";
+import { driftExitCode, FileDrift, fileDrift, formatTable, hostOf, StepLike } from "./driftReport";
 
 const USAGE = "npm run drift -- --stack NAME [--json] [--parallel N] [--repair] [--project-dir DIR]";
 
-function pulumiConfig(stack: string): Record<string, unknown> {
-    const out = pulumi(["config", "--json", "--show-secrets", "--stack", stack], "capture");
-    const raw = JSON.parse(out) as Record<string, { value?: string; objectValue?: unknown }>;
-    return Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, v.objectValue ?? v.value]));
+interface HostEntry { name: string; connection: { host: string; port?: number } }
+
+/** The hosts of the stack's `conntune:hosts`, to name rows by host rather than by address. */
+async function stackHosts(stack: Stack): Promise<HostEntry[]> {
+    const all = await stack.getAllConfig();
+    const raw = all["conntune:hosts"]?.value;
+    if (raw === undefined) return [];
+    const hosts = JSON.parse(raw) as unknown;
+    return Array.isArray(hosts) ? (hosts as HostEntry[]).filter((h) => h && typeof h.name === "string" && h.connection) : [];
 }
 
-/** Mark the drifted files for re-apply (a new repair token each) and run `pulumi up`. */
-function repair(stack: string, config: ReturnType<typeof parseStackConfig>, results: Record<string, DriftRow[] | { error: string }>, json: boolean): void {
-    const tokens: Record<string, Record<string, string>> = JSON.parse(JSON.stringify(config.repair));
-    const token = Date.now().toString(36);
-    for (const h of config.hosts) {
-        const rows = results[h.name];
-        if (!Array.isArray(rows)) continue;
-        const fileOf = wantedState(h).fileOf;
-        for (const r of rows.filter((x) => x.status === "drift")) (tokens[h.name] ??= {})[fileOf[r.setting]] = token;
-    }
-    pulumi(["config", "set-all", "--stack", stack, "--json", objectConfig("conntune:repair", tokens)], "quiet");
-    pulumi(["up", "--yes", "--skip-preview", "--diff", "--stack", stack, "--message", "conntune drift repair"], json ? "quiet" : "show");
-}
-
-async function checkHost(h: ReturnType<typeof parseStackConfig>["hosts"][number], cfg: Record<string, unknown>): Promise<DriftRow[]> {
-    const c = h.connection;
-    const privateKey = cfg[`conntune:${c.privateKeySecret}`] as string | undefined;
-    if (!privateKey) throw new Error(`conntune:${c.privateKeySecret} is not set for ${h.name}`);
-    const sudoPassword = c.sudoPasswordSecret ? (cfg[`conntune:${c.sudoPasswordSecret}`] as string) : undefined;
-    const blob = Buffer.from(c.hostKey.split(" ")[1], "base64");
-    const ssh = new NodeSSH();
-    await ssh.connect({ host: c.host, port: c.port, username: c.user, privateKey, readyTimeout: 15_000, hostVerifier: (k: Buffer) => k.equals(blob) });
-    ssh.connection?.on("error", () => undefined); // a late reset after the probe finished is not a failure
+/** One refresh preview: the drifted files, and errors by host (or "" when no host is named). */
+async function check(stack: Stack, hosts: HostEntry[], parallel: number): Promise<{ rows: FileDrift[]; errors: Record<string, string> }> {
+    const known = hosts.map((h) => ({ name: h.name, host: h.connection.host, port: h.connection.port ?? 22 }));
+    const hostName = (hint: { address?: string; port?: number; resource: string }) => hostOf(known, hint);
+    const rows: FileDrift[] = [];
+    const onEvent = (e: EngineEvent) => {
+        const step = e.resourcePreEvent?.metadata as StepLike | undefined;
+        const row = step && fileDrift(step, hostName);
+        if (row) rows.push(row);
+    };
     try {
-        const wanted = wantedState(h);
-        // This login is itself a fresh login: its limits are what pam_limits gives.
-        const login = await ssh.execCommand("echo limits:login_soft=$(ulimit -Sn); echo limits:login_hard=$(ulimit -Hn)");
-        const sudo = c.sudo ?? c.user !== "root";
-        // asRoot reads the password line only when sudo runs with one (see components/core/connection.ts).
-        const withPassword = sudo && sudoPassword !== undefined;
-        const probe = await ssh.execCommand(asRoot({ sudo, sudoPassword }, probeScript(wanted)), { stdin: withPassword ? `${passwordLine(sudoPassword)}\n` : "" });
-        if (probe.code !== 0) throw new Error(`probe on ${h.name} failed: ${withPassword ? probe.stderr.split(sudoPassword).join("[secret]") : probe.stderr}`);
-        return compare(wanted, { ...parseProbe(login.stdout), ...parseProbe(probe.stdout) });
-    } finally {
-        ssh.dispose();
+        await stack.preview({ refresh: true, diff: true, parallel, onEvent });
+    } catch (e) {
+        // The provider names the file and host it could not read: "refresh could not read FILE on HOST: …".
+        const text = e instanceof Error ? e.message : String(e);
+        const errors: Record<string, string> = {};
+        for (const m of text.matchAll(/refresh could not read (\S+) on ([^:\s]+): ([^\n]*)/g)) errors[hostName({ address: m[2], resource: "" })] ??= `cannot read ${m[1]}: ${m[3]}`;
+        if (Object.keys(errors).length === 0) errors[""] = text.split("\n").filter((l) => /error/i.test(l)).slice(0, 5).join("\n") || text.slice(-2000);
+        return { rows, errors };
     }
+    rows.sort((a, b) => a.host.localeCompare(b.host) || a.file.localeCompare(b.file));
+    return { rows, errors: {} };
 }
 
 async function main(): Promise<number> {
     const flags = parseFlags({ stack: "string", json: "boolean", parallel: "string", repair: "boolean", "project-dir": "string" });
-    const stack = flags.stack;
-    if (!stack) throw new UsageError("--stack is required");
-    const parallel = intFlag("parallel", flags.parallel, 4, 1, 64);
+    const stackName = flags.stack;
+    if (!stackName) throw new UsageError("--stack is required");
+    const parallel = intFlag("parallel", flags.parallel, 64, 1, 256);
     const json = flags.json === true;
-    const cfg = pulumiConfig(stack);
-    const config = parseStackConfig({ hosts: cfg["conntune:hosts"], redis: cfg["conntune:redis"], repair: cfg["conntune:repair"] });
-    if (config.hosts.length === 0) throw new Error(`stack ${stack} has no hosts (conntune:hosts is empty): nothing to check`);
-    const results: Record<string, DriftRow[] | { error: string }> = {};
-    const queue = [...config.hosts];
-    await Promise.all(
-        Array.from({ length: Math.min(parallel, queue.length) }, async () => {
-            for (let h = queue.shift(); h; h = queue.shift()) {
-                try {
-                    results[h.name] = await checkHost(h, cfg);
-                } catch (e) {
-                    results[h.name] = { error: (e as Error).message };
-                }
-            }
-        }),
-    );
-    let drift = Object.values(results).some((r) => Array.isArray(r) && r.some((x) => x.status === "drift"));
-    if (drift && flags.repair) {
-        repair(stack, config, results, json);
-        for (const h of config.hosts) {
-            try {
-                results[h.name] = await checkHost(h, cfg);
-            } catch (e) {
-                results[h.name] = { error: (e as Error).message };
-            }
-        }
-        drift = Object.values(results).some((r) => Array.isArray(r) && r.some((x) => x.status === "drift"));
+    const stack = await engineStep("stack select", () => openStack(stackName, { workDir: projectDir() }));
+    const hosts = await stackHosts(stack);
+    if (hosts.length === 0) throw new Error(`stack ${stackName} has no hosts (conntune:hosts is empty): nothing to check`);
+    let { rows, errors } = await check(stack, hosts, parallel);
+    if (rows.length && Object.keys(errors).length === 0 && flags.repair) {
+        const log = (s: string) => (json ? process.stderr : process.stdout).write(s);
+        await stack.up({ refresh: true, diff: true, parallel, message: "conntune drift repair", onOutput: log });
+        ({ rows, errors } = await check(stack, hosts, parallel));
     }
-    // A host that got no result (its check never ran) is an error, not "no drift".
-    for (const h of config.hosts) results[h.name] ??= { error: "no result: the check did not run for this host" };
-    const code = driftExitCode(config.hosts.map((h) => h.name), results);
-    if (json) console.log(JSON.stringify({ stack, drift, hosts: results }, null, 2));
-    else {
-        for (const h of config.hosts) {
-            const r = results[h.name];
-            console.log(Array.isArray(r) ? formatTable(h.name, r) : `host ${h.name}\nERROR: ${r.error}`);
-            console.log("");
-        }
-        console.log(code === 2 ? "drift check incomplete: see errors above" : drift ? "DRIFT found" : "no drift");
+    // Rows of a host the config does not name (cannot happen for conntune's own resources) are still shown.
+    const names = [...new Set([...hosts.map((h) => h.name), ...rows.map((r) => r.host), ...Object.keys(errors)])];
+    const code = driftExitCode(rows, errors);
+    if (json) {
+        const report = Object.fromEntries(names.filter((n) => n !== "").map((n) => [n, { files: rows.filter((r) => r.host === n).map(({ host: _h, ...r }) => r), ...(errors[n] ? { error: errors[n] } : {}) }]));
+        console.log(JSON.stringify({ stack: stackName, drift: rows.length > 0, hosts: report, ...(errors[""] ? { error: errors[""] } : {}) }, null, 2));
+    } else {
+        console.log(formatTable(names.filter((n) => n !== ""), rows, errors));
+        if (errors[""]) console.log(`ERROR: ${errors[""]}\n`);
+        console.log(code === 2 ? "drift check incomplete: see errors above" : rows.length ? "DRIFT found (repair: npm run drift -- --repair, or pulumi up --refresh)" : "no drift");
     }
     return code;
 }

@@ -49,7 +49,8 @@ export const SUDO_STILL_ASKS =
 /**
  * Wrap a script so that it runs as root. The login shell expands $SSH_CONNECTION and the login name
  * *before* sudo (sudo resets the environment) and passes them as arguments ($1, $2): the lockout
- * guard needs them to open a fresh login to the same address.
+ * guard needs them to open a fresh login to the same address. $3 and $4 are placeholders that
+ * conntune's provider fills in: the resource's ID and the operation (see managedFileScript.ts).
  *
  * With a sudo password, stdin's first line is the password (see rootStdin). The login shell reads
  * exactly that line (`read` takes one byte at a time from a pipe), hands it only to `sudo -S -v`
@@ -71,7 +72,7 @@ export function asRoot(c: Pick<HostConnection, "sudo" | "sudoPassword">, script:
 export const SECRET_LINES_DECL = ": ct-secret-lines=";
 
 function rootCommand(c: Pick<HostConnection, "sudo" | "sudoPassword">, script: string): string {
-    const args = `conntune "$SSH_CONNECTION" "$(id -un)" @CT_RESOURCE_ID@`;
+    const args = `conntune "$SSH_CONNECTION" "$(id -un)" @CT_RESOURCE_ID@ @CT_OP@`;
     const body = packScript(script);
     if (!c.sudo) return `bash -c ${body} ${args}`;
     if (c.sudoPassword === undefined) return `sudo -n bash -c ${body} ${args}`;

@@ -11,8 +11,6 @@ import { ManagedFile } from "./managedFile";
 export interface HostKindArgs<S> {
     /** How to reach the host. */
     connection: HostConnection;
-    /** Repair tokens by path (see ManagedFile). */
-    repair?: Record<string, string>;
     /** The kind's validated settings (its schema.ts). */
     settings: S;
 }
@@ -21,7 +19,7 @@ export interface HostKindArgs<S> {
 export function manageFiles(
     parent: pulumi.Resource,
     name: string,
-    args: { connection: HostConnection; repair?: Record<string, string> },
+    args: { connection: HostConnection },
     files: KindFile[],
     content: (f: KindFile) => pulumi.Input<string> = (f) => f.content,
 ): ManagedFile[] {
@@ -33,7 +31,6 @@ export function manageFiles(
                 `${name}-${f.suffix}`,
                 {
                     connection: args.connection,
-                    repair: args.repair,
                     content: content(f),
                     ...(f.deleteBeforeReplace ? { deleteBeforeReplace: true } : {}),
                     spec: { path: f.path, mode: f.mode, ...(f.vars ? { vars: f.vars } : {}), hooks: f.hooks },

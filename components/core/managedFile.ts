@@ -18,11 +18,6 @@ export interface ManagedFileArgs {
     /** The rendered file content. */
     content: pulumi.Input<string>;
     /**
-     * Repair tokens by path (set by `npm run drift -- --repair`): a new token for this file re-runs
-     * its apply, re-activating even when the content on the host is already right (runtime drift).
-     */
-    repair?: Record<string, string>;
-    /**
      * Replace this file's command by deleting the old one first. The command is replaced when the
      * path changes (the path is its trigger): set this where the old file left in place while the new
      * one is checked would spoil that check or the result (an earlier sshd drop-in or limits file wins;
@@ -65,8 +60,7 @@ export class ManagedFile {
 
     constructor(name: string, args: ManagedFileArgs, opts: { parent: pulumi.Resource; dependsOn?: pulumi.Resource[] }) {
         claimPath(args.connection, args.spec.path, name);
-        const token = args.repair?.[args.spec.path];
-        const spec = token === undefined ? args.spec : { ...args.spec, vars: { ...args.spec.vars, CT_FORCE_ACTIVATE: 1, CT_REPAIR: token } };
+        const spec = args.spec;
         // The apply script reads a secret line of its own (CT_STDIN_SECRET, e.g. the Redis password): declared for redaction.
         const secretLines = spec.vars?.CT_STDIN_SECRET === 1 ? 1 : 0;
         const apply = asRoot(args.connection, applyScript(spec), secretLines);
@@ -80,6 +74,8 @@ export class ManagedFile {
                 delete: asRoot(args.connection, deleteScript(args.spec), secretLines),
                 stdin: rootStdin(args.connection, args.content),
                 logging: "stderr",
+                // The scripts never read PULUMI_COMMAND_STDOUT/STDERR: no env requests to the host for them.
+                addPreviousOutputInEnv: false,
                 // A new path is a new file: the old command's delete puts the old file's original back.
                 triggers: [args.spec.path],
             },

@@ -4,7 +4,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { asRoot } from "./connection";
-import { applyScript, assertSafePath, deleteScript, FileHooks, FileSpec, parseValues, parseWarnings, RESOURCE_ID_PLACEHOLDER } from "./managedFileScript";
+import { applyScript, assertSafePath, deleteScript, FileHooks, FileSpec, OP_PLACEHOLDER, parseValues, parseWarnings, RESOURCE_ID_PLACEHOLDER } from "./managedFileScript";
 import { shq } from "./shell";
 
 describe("the remote scripts", () => {
@@ -98,9 +98,9 @@ function runAs(script: string, owner: string | undefined, input = "") {
 describe("one owner per file", () => {
     const spec = (target: string, state: string, hooks: FileHooks = {}): FileSpec => ({ path: target, mode: "0644", vars: { CT_STATE: state }, hooks });
 
-    it("passes the resource ID placeholder as the third argument of every command", () => {
+    it("passes the resource ID and operation placeholders as the third and fourth arguments of every command", () => {
         const cmd = asRoot({ sudo: false }, "echo");
-        expect(cmd.endsWith(`"$SSH_CONNECTION" "$(id -un)" ${RESOURCE_ID_PLACEHOLDER}`)).toBe(true);
+        expect(cmd.endsWith(`"$SSH_CONNECTION" "$(id -un)" ${RESOURCE_ID_PLACEHOLDER} ${OP_PLACEHOLDER}`)).toBe(true);
     });
 
     it("lets a replacement take the file over: the old resource's delete leaves it applied, the new one's restores the original", () => {
@@ -325,6 +325,78 @@ describe("directories conntune created", () => {
             expect(runAs(deleteScript(b), "bbbb2222").status).toBe(0);
             expect(fs.existsSync(path.join(s.dir, "etc", "unit.d"))).toBe(false);
             expect(fs.readdirSync(path.join(s.state, "madedirs"))).toEqual([]);
+        } finally {
+            s.done();
+        }
+    });
+});
+
+describe("the operations (the 4th argument, @CT_OP@, filled in by conntune's provider)", () => {
+    const tree = (d: string): string[] =>
+        fs.readdirSync(d, { withFileTypes: true }).flatMap((e) => {
+            const p = path.join(d, e.name);
+            const st = fs.lstatSync(p);
+            return [`${p} ${st.ino} ${st.mtimeMs} ${st.ctimeMs}`, ...(e.isDirectory() ? tree(p) : [])];
+        });
+    const setup = () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "conntune-op-"));
+        const log = path.join(dir, "activations");
+        const spec: FileSpec = {
+            path: path.join(dir, "etc", "x.conf"),
+            mode: "0644",
+            vars: { CT_STATE: path.join(dir, "state"), CT_LOG: log, CT_WANT: "1" },
+            // The runtime value lives in a file: verify compares it, activate sets it.
+            hooks: { activate: 'echo activated >>"$CT_LOG"; cat "$CT_PATH" >"$CT_PATH.runtime"', verify: 'v=$(cat "$CT_PATH.runtime" 2>/dev/null); echo "ct:v=$v"; echo "ct-warn:a warning"; [ "$v" = "$(cat "$CT_PATH")" ] || { echo "v: wanted $(cat "$CT_PATH"), the host shows $v"; exit 1; }' },
+        };
+        const run = (op: string, content = "") => spawnSync("bash", ["-c", applyScript(spec), "conntune", "", "root", "r1", op], { input: content, encoding: "utf8" });
+        return { dir, spec, log, run, done: () => fs.rmSync(dir, { recursive: true, force: true }) };
+    };
+
+    it("read writes nothing at all (no state dir, no temp dir, no directory) and prints a missing file as such", () => {
+        const s = setup();
+        try {
+            const before = tree(s.dir);
+            const r = s.run("read");
+            expect(r.status, r.stderr).toBe(0);
+            expect(r.stdout.split("\n")).toContain("ct-content-missing");
+            expect(r.stdout).toContain(`ct-drift:${s.spec.path} is missing`);
+            expect(tree(s.dir)).toEqual(before);
+        } finally {
+            s.done();
+        }
+    });
+
+    it("read prints the content as one base64 line, the read-back values, and a failed verify's lines as ct-drift lines; it changes nothing", () => {
+        const s = setup();
+        try {
+            expect(s.run("apply", "1\n").status).toBe(0);
+            const before = tree(s.dir);
+            const clean = s.run("read");
+            expect(clean.stdout.split("\n").filter(Boolean)).toEqual([`ct-content:${Buffer.from("1\n").toString("base64")}`, "ct:v=1"]);
+            fs.writeFileSync(`${s.spec.path}.runtime`, "7\n");
+            const t = tree(s.dir);
+            const drifted = s.run("read");
+            expect(drifted.stdout.split("\n").filter(Boolean)).toEqual([`ct-content:${Buffer.from("1\n").toString("base64")}`, "ct:v=7", "ct-drift:v: wanted 1, the host shows 7"]);
+            expect(tree(s.dir)).toEqual(t);
+            expect(before.length).toBe(t.length);
+        } finally {
+            s.done();
+        }
+    });
+
+    it("repair activates a file whose content is already right without rewriting it; apply (and an unreplaced placeholder) does not", () => {
+        const s = setup();
+        try {
+            expect(s.run("apply", "1\n").status).toBe(0);
+            const ino = fs.statSync(s.spec.path).ino;
+            fs.writeFileSync(`${s.spec.path}.runtime`, "7\n");
+            expect(s.run("@CT_OP@", "1\n").status).not.toBe(0); // verify fails: apply does not activate an unchanged file
+            expect(fs.readFileSync(s.log, "utf8")).toBe("activated\n");
+            const r = s.run("repair", "1\n");
+            expect(r.status, r.stderr).toBe(0);
+            expect(fs.readFileSync(s.log, "utf8")).toBe("activated\nactivated\n");
+            expect(parseValues(r.stdout)).toMatchObject({ v: "1", changed: "no" });
+            expect(fs.statSync(s.spec.path).ino).toBe(ino);
         } finally {
             s.done();
         }

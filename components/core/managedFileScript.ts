@@ -43,6 +43,11 @@ export interface FileHooks {
     restoreOriginal?: string;
     /** Runs on destroy before the file is restored (e.g. disable a unit while its file still exists). */
     beforeRestore?: string;
+    /**
+     * Prints the part of `$CT_PATH` that is conntune's, for the read operation (Pulumi's refresh):
+     * default the whole file. E.g. Redis: the lines above the mark under which the host keeps its own.
+     */
+    ownContent?: string;
 }
 
 export interface FileSpec {
@@ -61,6 +66,15 @@ export interface FileSpec {
  * by another provider), the scripts treat the owner as unknown and act as before ownership existed.
  */
 export const RESOURCE_ID_PLACEHOLDER = "@CT_RESOURCE_ID@";
+
+/**
+ * The fourth argument of every command (see asRoot): conntune's provider replaces it with the
+ * operation. `apply` (create, update), `repair` (an update caused by drift that Pulumi's refresh
+ * found: like apply, but activates even when the file already has the content, e.g. after a
+ * `sysctl -w`), `read` (refresh: writes nothing, prints the file and the verify read-back). Left as it
+ * is (another provider), the scripts apply.
+ */
+export const OP_PLACEHOLDER = "@CT_OP@";
 
 /** Where the host keeps originals for destroy. */
 export const STATE_DIR = "/var/lib/conntune";
@@ -96,14 +110,16 @@ function header(spec: FileSpec): string {
             CT_STATE: STATE_DIR,
             ...(spec.vars ?? {}),
         }),
-        // $1/$2/$3 come from asRoot(): the login's SSH_CONNECTION and user name, the resource ID.
-        'CT_SSH_CONNECTION="${1:-}"; CT_LOGIN_USER="${2:-root}"; CT_OWNER="${3:-}"',
+        // $1/$2/$3/$4 come from asRoot(): the login's SSH_CONNECTION and user name, the resource ID, the operation.
+        'CT_SSH_CONNECTION="${1:-}"; CT_LOGIN_USER="${2:-root}"; CT_OWNER="${3:-}"; CT_OP="${4:-apply}"',
         '[[ "$CT_OWNER" =~ ^[A-Za-z0-9_.-]{1,128}$ ]] || CT_OWNER=""',
+        'case "$CT_OP" in apply|repair|read) ;; *) CT_OP=apply ;; esac',
         'CT_ORIG="$CT_STATE/originals/$CT_ID"',
         // A directory conntune created, whichever of its files created it: the last one's delete removes it.
         'CT_MADE="$CT_STATE/madedirs/$CT_DIR_ID"',
         'fail() { echo "conntune: $*" >&2; exit 1; }',
-        'mkdir -p "$CT_STATE/originals" "$CT_STATE/madedirs" && chmod 700 "$CT_STATE" || fail "cannot create $CT_STATE"',
+        // The read operation writes nothing at all, not even conntune's own state directory.
+        '[ "$CT_OP" = read ] || { mkdir -p "$CT_STATE/originals" "$CT_STATE/madedirs" && chmod 700 "$CT_STATE"; } || fail "cannot create $CT_STATE"',
         'ct_dir=$(dirname "$CT_PATH")',
         WRITE_FNS,
     ].join("\n");
@@ -195,6 +211,8 @@ export function applyScript(spec: FileSpec): string {
         fn("ct_activate", h.activate),
         fn("ct_verify", h.verify),
         fn("ct_save_original", h.saveOriginal),
+        fn("ct_own_content", h.ownContent ?? 'cat -- "$CT_PATH"'),
+        READ_OP,
         `ct_dir_existed=1
 [ -d "$ct_dir" ] || { ct_dir_existed=0; mkdir -p "$ct_dir" && echo "$ct_dir" >"$CT_MADE" || fail "cannot create $ct_dir"; }
 ct_dir_err=$(ct_check_dir 2>&1) || fail "$ct_dir_err"
@@ -229,7 +247,7 @@ pf_out=$(ct_preflight 2>&1) || fail "preflight for $CT_PATH failed: $pf_out"
 [ -n "$pf_out" ] && printf '%s\\n' "$pf_out"
 val_out=$(ct_validate 2>&1) || fail "validation of the new $CT_PATH failed, nothing was changed: $val_out"
 # The file may already be new while its activation never finished (see the mark below).
-if [ ! -L "$CT_PATH" ] && cmp -s "$NEW" "$CT_PATH" 2>/dev/null && [ "\${CT_FORCE_ACTIVATE:-0}" != 1 ] && [ ! -e "$CT_ORIG.pending" ]; then
+if [ ! -L "$CT_PATH" ] && cmp -s "$NEW" "$CT_PATH" 2>/dev/null && [ ! -e "$CT_ORIG.pending" ]; then
   same=1
 else
   same=0
@@ -267,6 +285,11 @@ if [ "$same" = 0 ]; then
   rm -f "$CT_ORIG.pending"
   printf '%s\n' "$act_out" | grep -E '^ct(-warn)?:'
   true
+elif [ "$CT_OP" = repair ]; then
+  # The file is right but the host's runtime state drifted (e.g. a sysctl -w, a stopped unit): activate it again.
+  act_out=$(ct_activate 2>&1) || fail "re-activating $CT_PATH to repair drift failed: $act_out"
+  printf '%s\n' "$act_out" | grep -E '^ct(-warn)?:'
+  true
 fi
 if ! ver_out=$(ct_verify 2>&1); then
   [ "$same" = 0 ] && rollback
@@ -280,6 +303,29 @@ printf '%s\\n' "$ver_out"
 echo "ct:changed=$([ "$same" = 0 ] && echo yes || echo no)"`,
     ].join("\n"));
 }
+
+/**
+ * The read operation (Pulumi's refresh, see tools/command-provider read.go): writes nothing. It reads
+ * the secret line when the apply would (CT_STDIN_SECRET: the hooks may need it, e.g. redis-cli), then
+ * prints the file as conntune sees it as ONE line (`ct-content:BASE64` or `ct-content-missing`), the
+ * verify's `ct:key=value` read-back, and, when verify fails, its other lines as `ct-drift:` lines.
+ * The hooks see CT_OP=read: they must not write (no fresh login, no sysctl write-back).
+ */
+const READ_OP = `if [ "$CT_OP" = read ]; then
+  CT_SECRET=""
+  if [ "\${CT_STDIN_SECRET:-0}" = 1 ]; then IFS= read -r CT_SECRET || fail "the secret line on stdin is missing"; fi
+  if [ -f "$CT_PATH" ] && [ ! -L "$CT_PATH" ]; then
+    ct_b64=$(ct_own_content | base64 -w0) || fail "cannot read $CT_PATH"
+    echo "ct-content:$ct_b64"
+  else
+    echo "ct-content-missing"
+    echo "ct-drift:$CT_PATH is missing"
+  fi
+  if ver_out=$(ct_verify 2>&1); then ct_ok=1; else ct_ok=0; fi
+  grep '^ct:' <<<"$ver_out"
+  [ "$ct_ok" = 1 ] || grep -v -e '^ct:' -e '^ct-warn:' -e '^$' <<<"$ver_out" | sed 's/^/ct-drift:/'
+  exit 0
+fi`;
 
 /**
  * The script that undoes the file on destroy: the original back byte for byte, or no file. Only the

@@ -15,7 +15,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type { FileHooks } from "./managedFileScript";
 
-const STEPS: Array<keyof FileHooks> = ["preflight", "validate", "activate", "verify", "deactivate", "saveOriginal", "restoreOriginal", "beforeRestore"];
+const STEPS: Array<keyof FileHooks> = ["preflight", "validate", "activate", "verify", "deactivate", "saveOriginal", "restoreOriginal", "beforeRestore", "ownContent"];
 
 export interface ShellFile {
     /** The body of `hook_NAME` with its includes expanded (what a FileHooks field holds). */

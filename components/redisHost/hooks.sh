@@ -106,3 +106,8 @@ hook_verify() {
 hook_deactivate() {
   if systemctl is-active -q "$CT_REDIS_SERVICE"; then systemctl restart "$CT_REDIS_SERVICE"; fi
 }
+
+# The host's own auth lines under the mark are not conntune's: refresh compares what is above it.
+hook_ownContent() {
+  awk -v m="$CT_REDIS_KEPT_MARK" '$0==m{exit} {print}' "$CT_PATH"
+}

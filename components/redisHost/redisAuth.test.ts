@@ -11,7 +11,6 @@ import { describe, expect, it } from "vitest";
 import { parseStackConfig } from "../config";
 import { sshdSchema } from "../sshd/schema";
 import { hostRedisSchema } from "./schema";
-import { probeScript, wantedState } from "../drift";
 import { redisHooks } from "./hooks";
 import { applyScript } from "../core/managedFileScript";
 import { stdinWithSecret } from "./component";
@@ -99,19 +98,19 @@ describe("the password on stdin", () => {
 });
 
 describe("drift of a Redis file with kept auth lines", () => {
-    it("hashes the file without the host's own lines", () => {
+    it("refresh reads the file without the host's own lines (the read operation, cut at the mark)", () => {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ct-redis-drift-"));
         try {
             const file = path.join(dir, "redis.conf");
             const cfg = parseStackConfig({
                 hosts: [{ name: "r1", connection: { host: "10.0.0.1", hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeKeyForTestsOnly0000000000000000000000" }, sshd: { enabled: false }, sysctl: { enabled: false }, limits: { enabled: false }, redis: { settings: { maxmemory: "1mb" } } }],
             });
-            // The schema only allows Redis's own directories; this local check reads a temp copy.
-            const h = { ...cfg.hosts[0], redis: { ...cfg.hosts[0].redis!, path: file } };
-            fs.writeFileSync(file, `${renderHostRedisConf(h.redis!)}${KEPT_MARK}\nrequirepass s3cr3t\n`);
-            const w = wantedState(h);
-            const out = execFileSync("bash", ["-c", probeScript(w)], { encoding: "utf8" });
-            expect(out).toContain(`file:${file}=${w.values[`file:${file}`]}`);
+            const rendered = renderHostRedisConf(cfg.hosts[0].redis!);
+            fs.writeFileSync(file, `${rendered}${KEPT_MARK}\nrequirepass s3cr3t\n`);
+            const spec = { path: file, mode: "0640", vars: { CT_STATE: path.join(dir, "state"), CT_REDIS_KEPT_MARK: KEPT_MARK }, hooks: { ownContent: redisHooks().ownContent } };
+            const out = execFileSync("bash", ["-c", applyScript(spec), "conntune", "", "root", "", "read"], { encoding: "utf8" });
+            expect(out.split("\n")[0]).toBe(`ct-content:${Buffer.from(rendered).toString("base64")}`);
+            expect(fs.existsSync(path.join(dir, "state"))).toBe(false);
         } finally {
             fs.rmSync(dir, { recursive: true, force: true });
         }

@@ -12,8 +12,8 @@ ct_apply_unit() {
       if systemctl is-active -q "$CT_UNIT"; then
         : >"$CT_ORIG.was-active"
         out=$(systemctl restart "$CT_UNIT" 2>&1) || { echo "systemctl restart $CT_UNIT failed: $out"; return 1; }
-      elif [ -e "$CT_ORIG.was-active" ]; then
-        # It ran until conntune's restart failed: bring it back up.
+      elif [ -e "$CT_ORIG.was-active" ] || { [ "${CT_OP:-apply}" = repair ] && [ -e "$CT_ORIG.active" ]; }; then
+        # It ran until conntune's restart failed, or (repair) it ran after the last apply and has stopped since: bring it back up.
         systemctl reset-failed "$CT_UNIT" 2>/dev/null
         out=$(systemctl restart "$CT_UNIT" 2>&1) || { echo "systemctl restart $CT_UNIT failed: $out"; return 1; }
       fi
@@ -63,6 +63,13 @@ hook_verify() {
     echo "ct:$k=$got"
     [ "$got" = "$want" ] || { echo "$CT_UNIT: systemctl show $k is '$got', wanted '$want'"; bad=1; }
   done
+  if [ "$CT_RESTART" = restart ]; then
+    # Running after the apply and stopped since is drift: the repair starts it again (ct_apply_unit).
+    st=$(systemctl show -p ActiveState --value "$CT_UNIT"); echo "ct:ActiveState=$st"
+    if [ "${CT_OP:-apply}" = read ]; then
+      [ "$st" = active ] || [ ! -e "$CT_ORIG.active" ] || { echo "$CT_UNIT: ActiveState is $st, it was active after conntune's last apply"; bad=1; }
+    elif [ "$st" = active ]; then : >"$CT_ORIG.active"; else rm -f "$CT_ORIG.active"; fi
+  fi
   pid=$(systemctl show -p MainPID --value "$CT_UNIT")
   if [ -n "$pid" ] && [ "$pid" != 0 ] && [ -r "/proc/$pid/limits" ]; then
     echo "ct:process_nofile=$(awk '/^Max open files/{print $4 ":" $5}' "/proc/$pid/limits")"

@@ -3,7 +3,7 @@
  * `pulumi preview` of the conntune program and must be rejected before any resource exists, with
  * exactly the expected `conntune:<path>: <message>` lines (the field, and what is allowed). Covers
  * `conntune:hosts` (connection, the host list, sshd, sysctl, limits, systemdOverrides, redis on a
- * host, monitor), `conntune:redis` (the Redis ConfigMap stack), `conntune:repair` and the secrets a
+ * host, monitor), `conntune:redis` (the Redis ConfigMap stack), a misspelt top-level key and the secrets a
  * host names. No test host is needed: preview opens no connection, and the addresses below are
  * never contacted.
  */
@@ -167,11 +167,8 @@ const CASES: BadCase[] = [
     { what: "ConfigMap maxmemory above the container limit", config: { redis: k8s({}, { maxmemory: "40gb" }) }, problems: ["conntune:redis.settings.maxmemory: must not exceed memoryLimit 32Gi (34359738368 bytes)"] },
     { what: "ConfigMap io-threads above the CPU limit", config: { redis: k8s({}, { ioThreads: 8 }) }, problems: ["conntune:redis.settings.ioThreads: must not exceed the CPU limit (4 cores)"] },
     { what: "a kubeconfig in render mode", config: { redis: k8s({ kubeconfig: "/root/.kube/config" }) }, problems: ["conntune:redis.kubeconfig: is only used with mode: live (mode is render): set mode: live or remove it"] },
-    // drift repair tokens (conntune:repair)
-    { what: "a repair path that is not absolute", config: { hosts: [host()], repair: { web1: { "etc/ssh/sshd_config.d/00-conntune.conf": "r1" } } }, problems: ["conntune:repair.web1.etc/ssh/sshd_config.d/00-conntune.conf: key not allowed: must be an absolute path"] },
-    { what: "a repair token with a space", config: { hosts: [host()], repair: { web1: { "/etc/sysctl.d/99-conntune-tcp.conf": "r 1" } } }, problems: ["conntune:repair.web1./etc/sysctl.d/99-conntune-tcp.conf: must be a token"] },
-    { what: "a misspelt top-level key (conntune:hots)", config: { hots: [host()] }, problems: ["conntune:hots: unknown setting (did you mean conntune:hosts?): conntune reads conntune:hosts, conntune:redis, conntune:repair and the secrets the hosts name (conntune:sshPrivateKey, conntune:sudoPassword)"] },
-    { what: "repair that is not a mapping", config: { hosts: [host()], repair: ["web1"] }, problems: ["conntune:repair: must be a mapping of a string to a mapping of an absolute path to a token"] },
+    // top-level keys (conntune:repair of an older conntune is ignored with a warning, never an error)
+    { what: "a misspelt top-level key (conntune:hots)", config: { hots: [host()] }, problems: ["conntune:hots: unknown setting (did you mean conntune:hosts?): conntune reads conntune:hosts, conntune:redis and the secrets the hosts name (conntune:sshPrivateKey, conntune:sudoPassword)"] },
 ];
 
 /** Every risky value above, each named in its opt-in: preview accepts it (and still connects nowhere). */

@@ -1,36 +1,64 @@
 /**
- * Drift detection on a real test host: a change behind conntune's back is reported (exactly that
- * key), over one SSH login per host, with a non-zero exit; a clean host reports no drift.
+ * Drift through Pulumi itself, on a real test host: `pulumi preview --refresh --diff` shows what
+ * changed behind conntune's back (the changed line of an edited file; the key and both values of a
+ * runtime change), over ONE SSH login per host; `pulumi up --refresh` re-applies exactly the drifted
+ * file; a clean host shows no change; a plain preview opens no SSH connection. `npm run drift` sits
+ * on the same refresh preview (exit 0 clean, 1 drift, 2 error).
  */
 import { spawnSync } from "node:child_process";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { capability, hostExec, startHost, stopHosts, TestHost } from "../../lab/hosts/harness";
-import { dispose, e2eGate, hostStack, REPO, Stack } from "../../lab/stack";
+import { addGatewayUnit, capability, hostExec, startHost, stopHosts, TestHost } from "../../lab/hosts/harness";
+import { dispose, e2eGate, hostStack, noChanges, REPO, Stack } from "../../lab/stack";
 
 const cap = capability();
 const run = e2eGate(cap.ok ? undefined : cap.reason);
 
-interface Report { drift: boolean; hosts: Record<string, Array<{ setting: string; wanted: string; found: string; status: string }>> }
+const SSHD = "/etc/ssh/sshd_config.d/00-conntune.conf";
+const SYSCTL = "/etc/sysctl.d/99-conntune-tcp.conf";
+const LIMITS = "/etc/security/limits.d/90-conntune-nofile.conf";
+const OVERRIDE = "/etc/systemd/system/llm-gateway.service.d/50-conntune.conf";
+const FILES = [SSHD, SYSCTL, LIMITS, OVERRIDE];
 
-describe.runIf(run)("npm run drift", () => {
+interface Report { drift: boolean; hosts: Record<string, { files?: Array<{ file: string; kind: string; details: string[] }>; error?: string }> }
+
+describe.runIf(run)("drift through pulumi refresh", () => {
     let h: TestHost;
     let stack: Stack;
-    const drift = (...extra: string[]) => {
-        const r = spawnSync("npx", ["tsx", path.join(REPO, "scripts/drift.ts"), "--stack", stack.name, "--json", "--project-dir", stack.projectDir, ...extra], { env: stack.env, encoding: "utf8", cwd: REPO });
-        return { code: r.status, report: JSON.parse(r.stdout) as Report, stderr: r.stderr };
-    };
     const logins = () => Number(hostExec(h, "journalctl -t sshd -o cat --no-pager | grep -c '^Accepted' || true").trim());
+    /** inode and mtime (ns) of each managed file: what a re-apply of that file would change. */
+    const stamps = () => Object.fromEntries(FILES.map((f) => [f, hostExec(h, `stat -c '%i %y' ${f} 2>/dev/null || echo missing`).trim()]));
+    const except = (s: Record<string, string>, file: string) => Object.fromEntries(Object.entries(s).filter(([f]) => f !== file));
+    const previewRefresh = async () => {
+        const before = logins();
+        const r = await stack.preview(["--refresh"]);
+        expect(logins() - before, "SSH logins for one refresh preview of one host").toBe(1);
+        return `${r.stdout}\n${r.stderr}`;
+    };
+    /** up --refresh, then: only `file` changed on the host (inode or mtime), the others untouched, and a clean refresh after. */
+    const repairOnly = async (file: string | undefined) => {
+        const before = stamps();
+        await stack.up(["--refresh"]);
+        const after = stamps();
+        expect(file ? except(after, file) : after).toEqual(file ? except(before, file) : before);
+        expect(noChanges((await stack.preview(["--refresh"])).stdout)).toBe(true);
+    };
+    const drift = (...extra: string[]) => {
+        const r = spawnSync("npx", ["tsx", path.join(REPO, "scripts/drift.ts"), "--stack", stack.name, "--project-dir", stack.projectDir, ...extra], { env: stack.env, encoding: "utf8", cwd: REPO, timeout: 300_000 });
+        return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+    };
 
     beforeAll(async () => {
-        h = await startHost();
+        h = await startHost({ prepare: (root) => addGatewayUnit(root, true) });
         stack = await hostStack(h, "e2e-drift");
         await stack.setHosts([{
             name: "web1", connection: { host: h.address, user: "root", hostKey: h.hostKey },
-            // tcp_keepalive_intvl takes policy skip too: the read-only check below watches its file.
-            sysctl: { keyPolicy: { "net.netfilter.nf_conntrack_max": "skip", "net.ipv4.tcp_keepalive_intvl": "skip" } }, limits: { soft: 4096, hard: 16384, systemdDefault: null },
+            sysctl: { keyPolicy: { "net.netfilter.nf_conntrack_max": "skip" } },
+            limits: { soft: 4096, hard: 16384, systemdDefault: null },
+            systemdOverrides: [{ unit: "llm-gateway.service", settings: { Service: { LimitNOFILE: 16384 } } }],
         }]);
         await stack.up();
+        expect(hostExec(h, "systemctl is-active llm-gateway.service").trim()).toBe("active");
     });
 
     afterAll(async () => {
@@ -38,65 +66,109 @@ describe.runIf(run)("npm run drift", () => {
         if (h) await stopHosts([h]);
     });
 
-    it("reports no drift right after up, with one SSH login", () => {
-        const before = logins();
-        const r = drift();
-        expect(r.code, r.stderr).toBe(0);
-        expect(r.report.drift).toBe(false);
-        expect(r.report.hosts.web1.find((x) => x.setting === "sysctl:net.ipv4.tcp_keepalive_time")).toMatchObject({ wanted: "600", found: "600", status: "ok" });
+    it("on a clean host preview --refresh and refresh --preview-only show no change over one login, a plain preview opens none, and refresh changes nothing", async () => {
+        expect(noChanges(await previewRefresh())).toBe(true);
+        let before = logins();
+        // The stack's env skips confirmations (implied --yes), which refresh --preview-only refuses.
+        const r = spawnSync("pulumi", ["refresh", "--preview-only", "--diff", "--non-interactive", "--stack", stack.name], { cwd: stack.projectDir, env: { ...stack.env, PULUMI_SKIP_CONFIRMATIONS: "false" }, encoding: "utf8", timeout: 300_000 });
+        expect(r.status, r.stdout + r.stderr).toBe(0);
         expect(logins() - before).toBe(1);
+        expect(r.stdout).not.toMatch(/\bupdated?\b|~ /);
+        before = logins();
+        expect(noChanges((await stack.preview()).stdout)).toBe(true);
+        expect(logins() - before, "a plain preview opens no SSH connection").toBe(0);
+        const s = stamps();
+        await stack.run(["refresh", "--yes", "--skip-preview", "--stack", stack.name]);
+        before = logins();
+        expect(noChanges((await stack.preview()).stdout), "a plain preview after refresh of a clean host").toBe(true);
+        expect(logins() - before).toBe(0);
+        expect(stamps()).toEqual(s);
     });
 
-    it("only reads: a check writes nothing to /proc/sys, not even the value it just read for a skip-policy key", () => {
-        // A plain file bound over the key's /proc/sys file: any write, even of the same value, moves its mtime/ctime.
-        const f = "/proc/sys/net/ipv4/tcp_keepalive_intvl";
-        hostExec(h, `printf '30\\n' >/run/ct-intvl && mount --bind /run/ct-intvl ${f}`);
-        try {
-            const before = hostExec(h, `stat -c '%y %z' ${f}`);
-            const r = drift();
-            expect(r.code, r.stderr).toBe(0);
-            expect(r.report.hosts.web1.find((x) => x.setting === "sysctl:net.ipv4.tcp_keepalive_intvl")).toMatchObject({ wanted: "30", found: "30", status: "ok" });
-            expect(hostExec(h, `stat -c '%y %z' ${f}`)).toBe(before);
-            expect(hostExec(h, `cat ${f}`)).toBe("30\n");
-        } finally {
-            hostExec(h, `umount ${f}; rm -f /run/ct-intvl`);
-        }
+    it("shows an edited sshd drop-in as the changed line, and up --refresh re-applies only that file", async () => {
+        hostExec(h, `echo 'MaxAuthTries 2' >> ${SSHD}`);
+        const out = await previewRefresh();
+        expect(out).toMatch(/sshd[^\n]*\n(?:.*\n)*?.*stdin/);
+        expect(out).toContain("MaxAuthTries 2");
+        await repairOnly(SSHD);
+        expect(hostExec(h, `grep -c MaxAuthTries ${SSHD} || true`).trim()).toBe("0");
     });
 
-    it("exits 2, never 0, for a bad flag or when a host's check did not run, naming the flag", () => {
-        for (const [extra, message] of [[["--repiar"], "unknown flag --repiar"], [["--parallel", "abc"], "flag --parallel: must be a whole number"], [["--parallel", "0"], "flag --parallel"]] as const) {
-            const r = spawnSync("npx", ["tsx", path.join(REPO, "scripts/drift.ts"), "--stack", stack.name, "--project-dir", stack.projectDir, ...extra], { env: stack.env, encoding: "utf8", cwd: REPO });
-            expect(r.status, `${extra.join(" ")}: ${r.stdout}${r.stderr}`).toBe(2);
-            expect(r.stderr).toContain(message);
-            expect(r.stderr).toContain("usage: npm run drift -- --stack NAME");
-        }
-    });
-
-    it("reports exactly the key changed behind conntune's back and exits non-zero", () => {
+    it("shows a sysctl -w with the key and both values, and up --refresh sets it again touching no file", async () => {
         hostExec(h, "sysctl -w net.ipv4.tcp_keepalive_time=7200");
-        const r = drift();
-        expect(r.code).toBe(1);
-        const drifted = r.report.hosts.web1.filter((x) => x.status === "drift");
-        expect(drifted).toEqual([{ setting: "sysctl:net.ipv4.tcp_keepalive_time", wanted: "600", found: "7200", status: "drift" }]);
-        hostExec(h, "sysctl -w net.ipv4.tcp_keepalive_time=600");
-    });
-
-    it("reports an edited managed file by its content hash", () => {
-        hostExec(h, "echo 'ClientAliveInterval 0' >> /etc/ssh/sshd_config.d/00-conntune.conf");
-        const r = drift();
-        expect(r.code).toBe(1);
-        expect(r.report.hosts.web1.filter((x) => x.status === "drift").map((x) => x.setting)).toEqual(["file:/etc/ssh/sshd_config.d/00-conntune.conf"]);
-    });
-
-    it("repairs drift with pulumi up, re-applying only the drifted files, and is clean after", () => {
-        hostExec(h, "sysctl -w net.ipv4.tcp_keepalive_time=7200");
-        const limitsBefore = hostExec(h, "stat -c %Y:%i /etc/security/limits.d/90-conntune-nofile.conf");
-        const r = drift("--repair");
-        expect(r.code, r.stderr).toBe(0);
-        expect(r.report.drift).toBe(false);
+        const out = await previewRefresh();
+        expect(out).toContain("net.ipv4.tcp_keepalive_time: wanted 600, the kernel shows 7200");
+        await repairOnly(undefined);
         expect(hostExec(h, "sysctl -n net.ipv4.tcp_keepalive_time").trim()).toBe("600");
-        expect(hostExec(h, "grep -c 'ClientAliveInterval 0' /etc/ssh/sshd_config.d/00-conntune.conf || true").trim()).toBe("0");
-        expect(hostExec(h, "stat -c %Y:%i /etc/security/limits.d/90-conntune-nofile.conf")).toBe(limitsBefore);
+    });
+
+    it("shows a removed limits file as its lines gone, and up --refresh puts back only that file", async () => {
+        const content = hostExec(h, `cat ${LIMITS}`);
+        hostExec(h, `rm ${LIMITS}`);
+        const out = await previewRefresh();
+        expect(out).toContain("soft nofile 4096");
+        expect(out).toContain(`${LIMITS} is missing`);
+        await repairOnly(LIMITS);
+        expect(hostExec(h, `cat ${LIMITS}`)).toBe(content);
+    });
+
+    it("shows a stopped override's unit by its ActiveState, and up --refresh starts it again touching no file", async () => {
+        hostExec(h, "systemctl stop llm-gateway.service");
+        const out = await previewRefresh();
+        expect(out).toMatch(/ActiveState[^\n]*inactive/);
+        await repairOnly(undefined);
+        expect(hostExec(h, "systemctl is-active llm-gateway.service").trim()).toBe("active");
+    });
+
+    it("npm run drift: 0 and a table on a clean host, 1 with the host, file and values on drift, 2 on a bad flag; --repair repairs", () => {
+        let r = drift();
+        expect(r.code, r.stdout + r.stderr).toBe(0);
+        expect(r.stdout).toContain("no drift");
+        hostExec(h, "sysctl -w net.ipv4.tcp_keepalive_time=7200");
+        r = drift();
+        expect(r.code, r.stdout + r.stderr).toBe(1);
+        expect(r.stdout).toMatch(/web1[\s\S]*99-conntune-tcp\.conf[\s\S]*net\.ipv4\.tcp_keepalive_time: wanted 600, the kernel shows 7200/);
+        const j = drift("--json");
+        expect(j.code).toBe(1);
+        const report = JSON.parse(j.stdout) as Report;
+        expect(report.drift).toBe(true);
+        expect(report.hosts.web1.files?.map((f) => f.file)).toEqual([SYSCTL]);
+        for (const [extra, message] of [[["--repiar"], "unknown flag --repiar"], [["--parallel", "abc"], "flag --parallel: must be a whole number"]] as const) {
+            const b = drift(...extra);
+            expect(b.code, `${extra.join(" ")}: ${b.stdout}${b.stderr}`).toBe(2);
+            expect(b.stderr).toContain(message);
+            expect(b.stderr).toContain("usage: npm run drift -- --stack NAME");
+        }
+        r = drift("--repair");
+        expect(r.code, r.stdout + r.stderr).toBe(0);
+        expect(hostExec(h, "sysctl -n net.ipv4.tcp_keepalive_time").trim()).toBe("600");
         expect(drift().code).toBe(0);
+    });
+
+    it("a host that cannot be read fails the refresh naming the file and host, and npm run drift exits 2 naming the host", async () => {
+        hostExec(h, "systemctl stop ssh.service");
+        try {
+            const p = await stack.preview(["--refresh"], true);
+            expect(p.code).not.toBe(0);
+            expect(`${p.stdout}${p.stderr}`).toMatch(new RegExp(`refresh could not read /etc/\\S+ on ${h.address.replace(/\./g, "\\.")}`));
+            const r = drift();
+            expect(r.code, r.stdout + r.stderr).toBe(2);
+            expect(r.stdout).toMatch(/host web1\nERROR: cannot read \/etc\//);
+            expect(r.stdout).toContain("drift check incomplete");
+        } finally {
+            hostExec(h, "systemctl start ssh.service");
+        }
+    });
+
+    it("a stack that still has conntune:repair (repair tokens of an older conntune) keeps working, with one upgrade note", async () => {
+        await stack.setObject("conntune:repair", { web1: { [SYSCTL]: "lx1" } });
+        try {
+            const r = await stack.preview();
+            const note = "conntune:repair is no longer used (drift is repaired with pulumi up --refresh): remove it with pulumi config rm conntune:repair";
+            expect(`${r.stdout}${r.stderr}`.split(note).length - 1, r.stdout).toBe(1);
+            expect(noChanges(r.stdout)).toBe(true);
+        } finally {
+            await stack.run(["config", "rm", "conntune:repair", "--stack", stack.name]);
+        }
     });
 });

@@ -26,7 +26,7 @@ import { dispose, e2eGate, hostStack, noChanges, REPO, RunResult, Stack } from "
 const cap = capability();
 const run = e2eGate(cap.ok ? undefined : cap.reason);
 
-interface DriftReport { drift: boolean; hosts: Record<string, Array<{ setting: string; wanted: string; found: string; status: string }>> }
+interface DriftReport { drift: boolean; hosts: Record<string, { files?: Array<{ file: string; kind: string; details: string[] }>; error?: string }> }
 
 /** `npm run drift -- --json` for a test stack. */
 function drift(stack: Stack): { code: number | null; report: DriftReport; stderr: string } {

@@ -11,7 +11,7 @@ import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { capability, hostExec, hostTry, startHost, stopHosts, TestHost } from "../../lab/hosts/harness";
-import { dispose, e2eGate, hostStack, Stack } from "../../lab/stack";
+import { dispose, e2eGate, hostStack, noChanges, Stack } from "../../lab/stack";
 
 const cap = capability();
 const run = e2eGate(cap.ok ? undefined : cap.reason);
@@ -94,6 +94,16 @@ describe.runIf(run)("Redis on a host with requirepass and ACL users", () => {
         const r = ((await stack.outputs()).effective as Record<string, { redis: Record<string, string> }>).vm9.redis;
         expect(r.redis_kept).toBe("requirepass");
         expect(r.redis_restarted_for.split(" ").sort()).toEqual(["io-threads"]);
+    });
+
+    it("refreshes with the password: the kept auth lines are not drift, a CONFIG SET behind conntune's back is, and up --refresh sets it back", async () => {
+        expect(noChanges((await stack.preview(["--refresh"])).stdout)).toBe(true);
+        hostExec(h, `REDISCLI_AUTH=${password} /usr/bin/redis-cli config set timeout 0`);
+        const r = await stack.preview(["--refresh"]);
+        expect(r.stdout).toContain("(update)");
+        await stack.up(["--refresh"]);
+        expect(get("timeout")).toBe("300");
+        expect(noChanges((await stack.preview(["--refresh"])).stdout)).toBe(true);
     });
 
     it("puts the password in no CLI output, state or process argv: redis-cli got it in its environment", async () => {

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SUDO_STILL_ASKS } from "../../components/core/connection";
 import { capability, hostExec, startHost, stopHosts, TestHost } from "../../lab/hosts/harness";
 import { sshRun } from "../../lab/hosts/ssh";
-import { dispose, e2eGate, hostStack, projectCopy, REPO, Stack } from "../../lab/stack";
+import { dispose, e2eGate, hostStack, noChanges, projectCopy, REPO, Stack } from "../../lab/stack";
 
 const cap = capability();
 const run = e2eGate(cap.ok ? undefined : cap.reason);
@@ -76,6 +76,17 @@ describe.runIf(run)("secrets on the way to a host", () => {
         await stack.setHosts([entry({ sshd: { clientAliveInterval: 120 }, sysctl: { settings: { "net.ipv4.tcp_keepalive_time": 300 }, keyPolicy: { "net.netfilter.nf_conntrack_max": "skip" } } })]);
         await stack.up();
         expect(await sshRun(h, "sshd -T | grep ^clientaliveinterval; sysctl -n net.ipv4.tcp_keepalive_time")).toBe("clientaliveinterval 120\n300");
+        expect(hostFilesWith(h.sudoPassword)).toBe("");
+    });
+
+    it("refreshes through sudo with the password (the secret line only): a clean host shows no change, a sysctl -w is found and repaired", async () => {
+        expect(noChanges((await stack.preview(["--refresh"])).stdout)).toBe(true);
+        hostExec(h, "sysctl -w net.ipv4.tcp_keepalive_time=7200");
+        const r = await stack.preview(["--refresh"]);
+        expect(r.stdout).toMatch(/web1-sysctl[\s\S]*\(update\)|~ command:remote:Command: \(update\)/);
+        await stack.up(["--refresh"]);
+        expect(hostExec(h, "sysctl -n net.ipv4.tcp_keepalive_time").trim()).toBe("300");
+        expect(noChanges((await stack.preview(["--refresh"])).stdout)).toBe(true);
         expect(hostFilesWith(h.sudoPassword)).toBe("");
     });
 

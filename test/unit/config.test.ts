@@ -128,8 +128,14 @@ describe("conntune: keys nothing reads", () => {
         const { unknownKeyProblems } = await import("../../components/load");
         expect(unknownKeyProblems(["hosts", "sshPrivateKey", "deployKey"], ["deployKey"])).toEqual([]);
         const [p] = unknownKeyProblems(["hots"], []);
-        expect(p).toMatch(/^conntune:hots: unknown setting \(did you mean conntune:hosts\?\): conntune reads conntune:hosts, conntune:redis, conntune:repair/);
+        expect(p).toMatch(/^conntune:hots: unknown setting \(did you mean conntune:hosts\?\): conntune reads conntune:hosts, conntune:redis and the secrets the hosts name \(conntune:sshPrivateKey, conntune:sudoPassword\)$/);
         expect(unknownKeyProblems(["zzzzzz"], [])[0]).not.toContain("did you mean");
+    });
+
+    it("accepts conntune:repair of an older conntune (repair tokens are gone: loadConfig warns once instead)", async () => {
+        const { RETIRED_KEYS, unknownKeyProblems } = await import("../../components/load");
+        expect(unknownKeyProblems(["hosts", "repair"], [])).toEqual([]);
+        expect(RETIRED_KEYS.repair).toBe("conntune:repair is no longer used (drift is repaired with pulumi up --refresh): remove it with pulumi config rm conntune:repair");
     });
 });
 

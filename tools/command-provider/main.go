@@ -151,11 +151,17 @@ func (s *server) Diff(_ context.Context, req *pulumirpc.DiffRequest) (*pulumirpc
 			replaces = append(replaces, k)
 		}
 	}
+	// Runtime drift found by a refresh (Read) is an update too: it runs the operation repair.
+	outputs, err := plugin.UnmarshalProperties(req.GetOlds(), marshal)
+	if err != nil {
+		return nil, err
+	}
+	diffs, detailed := driftDiff(outputs, diffs, replaces)
 	changes := pulumirpc.DiffResponse_DIFF_NONE
 	if len(diffs) > 0 {
 		changes = pulumirpc.DiffResponse_DIFF_SOME
 	}
-	return &pulumirpc.DiffResponse{Changes: changes, Diffs: diffs, Replaces: replaces}, nil
+	return &pulumirpc.DiffResponse{Changes: changes, Diffs: diffs, Replaces: replaces, DetailedDiff: detailed, HasDetailedDiff: detailed != nil}, nil
 }
 
 // equalProps compares values, treating a missing value like null and looking through secrets.
@@ -252,10 +258,6 @@ func (s *server) Delete(ctx context.Context, req *pulumirpc.DeleteRequest) (*emp
 	return &emptypb.Empty{}, nil
 }
 
-func (s *server) Read(_ context.Context, req *pulumirpc.ReadRequest) (*pulumirpc.ReadResponse, error) {
-	return &pulumirpc.ReadResponse{Id: req.GetId(), Properties: req.GetProperties(), Inputs: req.GetInputs()}, nil
-}
-
 // shellWordID is the ID as it goes into a command line unquoted: IDs this provider makes are hex; an
 // ID with any other character (e.g. imported from elsewhere) becomes empty (the owner is unknown).
 func shellWordID(id string) string {
@@ -298,6 +300,7 @@ func (s *server) run(ctx context.Context, urn string, id string, inputs resource
 	ctx, stopCancel := cancelled.with(ctx) // the engine's Cancel ends this operation (cancel.go)
 	defer stopCancel()
 	cmd = strings.ReplaceAll(cmd, resourceIDPlaceholder, shellWordID(id))
+	cmd = strings.ReplaceAll(cmd, opPlaceholder, opFor(which, olds))
 	stdin, stdinSecret := str(inputs, "stdin")
 	logging, _ := str(inputs, "logging")
 	if logging == "" {
@@ -389,12 +392,7 @@ const redacted = "[secret]"
 // connection and the environment (a private key line by line, so a partial echo is caught too).
 func secretValues(inputs resource.PropertyMap, cmd, stdin string) []string {
 	var vals []string
-	n := 0
-	if m := secretLinesDecl.FindStringSubmatch(cmd); m != nil {
-		n = int(m[1][0] - '0')
-	} else if strings.HasPrefix(cmd, secretLineRead) {
-		n = 1
-	}
+	n := secretLineCount(cmd)
 	rest := stdin
 	for i := 0; i < n && rest != ""; i++ {
 		var line string
