@@ -141,7 +141,6 @@ describe.runIf(run)(`a stack created by commit ${OLD_COMMIT} upgrades to this ch
     it("runs this checkout's provider, under its own version, after the upgrade: nothing replaced, no file rewritten", async () => {
         upgradeProgram(stack.projectDir);
         stack.env.PULUMI_HOME = toolchainEnv().PULUMI_HOME;
-        const loginsBefore = acceptedLogins(h);
         const r = await stack.run(["up", "--stack", stack.name, "--yes", "--skip-preview", "--diff", "-v=7", "--logtostderr"]);
         upgrade = r;
         const want = fs.readFileSync(path.join(REPO, "node_modules/.cache/conntune-command-provider/version"), "utf8").trim();
@@ -149,10 +148,16 @@ describe.runIf(run)(`a stack created by commit ${OLD_COMMIT} upgrades to this ch
         expect(reportedVersions(r.stderr)).toContain(want);
         expect(reportedVersions(r.stderr)).not.toContain("1.2.1");
         expect(r.stderr).toContain("node_modules/.cache/conntune-command-provider/pulumi-resource-command");
+        // The commands' scripts changed since that commit (e.g. the refresh's read operation), so they
+        // are updated in place: each finds its file already right and leaves it alone.
         expect(r.stdout.split("Resources:")[1] ?? "", r.stdout).not.toMatch(/replaced|created|deleted/);
         expect(await commandIds(stack)).toEqual(idsBefore);
-        expect(fileStamps(h)).toBe(stampsBefore);
-        expect(acceptedLogins(h)).toBe(loginsBefore);
+        const after = fileStamps(h);
+        const managed = (stamps: string) => stamps.split("\n").filter((l) => !l.startsWith("/var/lib/conntune/"));
+        expect(managed(after)).toEqual(managed(stampsBefore));
+        // conntune's own records may gain entries; none it had is rewritten.
+        for (const line of stampsBefore.split("\n")) expect(after.split("\n")).toContain(line);
+        stampsBefore = after;
     });
 
     it("then reports no changes on the next up, and opens no SSH connection", async () => {
