@@ -19,11 +19,18 @@
  * Writes into the target's directory never go through a name another account could have planted or
  * swapped (Debian's /etc/redis belongs to the redis account): see ct_stage / ct_commit.
  *
+ * The bash itself is core/managedFile.sh (ct_script_header, _read, _apply, _delete and the write
+ * helpers); this file puts it together with a file's variables and its kind's hooks.
+ *
  * Snippets (preflight/validate/activate/verify/deactivate) are code written by conntune's components,
  * never config text; values derived from config reach them only as quoted shell variables.
  */
 import { createHash } from "node:crypto";
+import { shellFile } from "./shellFile";
 import { shVars } from "./shell";
+
+/** The host-side bash of the mechanism (bash -n and shellcheck run on it in the unit tests). */
+const SCRIPT = shellFile(__dirname, "managedFile.sh");
 
 /** Host-side hooks of one managed file. Each is a bash snippet; `$NEW` is the candidate file. */
 export interface FileHooks {
@@ -100,7 +107,7 @@ function header(spec: FileSpec): string {
         "set -uo pipefail",
         "umask 022",
         // fd 8 stays the command's real stdout: hooks run inside $(…) captures, and the login probe
-        // (hooks.ts LOGIN_PROBE) sends its request to conntune's provider on it.
+        // (core/loginProbe.sh) sends its request to conntune's provider on it.
         "exec 8>&1",
         shVars({
             CT_PATH: spec.path,
@@ -110,78 +117,11 @@ function header(spec: FileSpec): string {
             CT_STATE: STATE_DIR,
             ...(spec.vars ?? {}),
         }),
-        // $1/$2/$3/$4 come from asRoot(): the login's SSH_CONNECTION and user name, the resource ID, the operation.
-        'CT_SSH_CONNECTION="${1:-}"; CT_LOGIN_USER="${2:-root}"; CT_OWNER="${3:-}"; CT_OP="${4:-apply}"',
-        '[[ "$CT_OWNER" =~ ^[A-Za-z0-9_.-]{1,128}$ ]] || CT_OWNER=""',
-        'case "$CT_OP" in apply|repair|read) ;; *) CT_OP=apply ;; esac',
-        'CT_ORIG="$CT_STATE/originals/$CT_ID"',
-        // A directory conntune created, whichever of its files created it: the last one's delete removes it.
-        'CT_MADE="$CT_STATE/madedirs/$CT_DIR_ID"',
-        'fail() { echo "conntune: $*" >&2; exit 1; }',
-        // The read operation writes nothing at all, not even conntune's own state directory.
-        '[ "$CT_OP" = read ] || { mkdir -p "$CT_STATE/originals" "$CT_STATE/madedirs" && chmod 700 "$CT_STATE"; } || fail "cannot create $CT_STATE"',
-        'ct_dir=$(dirname "$CT_PATH")',
-        WRITE_FNS,
+        // $1..$4 from asRoot(), fail(), the state directory and the write helpers: managedFile.sh.
+        SCRIPT.body("ct_script_header"),
     ].join("\n");
 }
 
-/**
- * Every write into the target's directory. That directory may be writable by another account
- * (Debian's /etc/redis belongs to redis), which can then plant a symlink at any name it can predict
- * or swap a name between two steps: root must never open, chmod or copy onto a name there.
- * ct_stage makes a private directory next to the target (mktemp -d: a new, unpredictable name,
- * root's, mode 700, setgid kept from a setgid parent), enters it and checks that the directory entered is a new empty root-only child
- * of the target's directory (the name may have been swapped before the cd; nobody else can make such
- * a directory). Inside it only root can add or swap names, so the file is written, chowned and
- * chmodded there. ct_commit renames it onto the target (rename(2) replaces a link, never follows it;
- * -T never moves into a directory) and checks with lstat that the target is the inode it wrote.
- * State files (originals, backups, records) live in $CT_STATE, which only root can write.
- */
-const WRITE_FNS = `CT_STAGES=()
-# The target's directory must be itself (no symbolic link on the way) and its parent writable by
-# root only (or sticky): otherwise another account could swap the directory for a link between two
-# steps and make root write, rename or remove in a directory of its choosing.
-ct_check_dir() {
-  local p
-  [ -e "$ct_dir" ] || return 0
-  [ "$(realpath -e -- "$ct_dir" 2>/dev/null)" = "$ct_dir" ] || { echo "$ct_dir is reached through a symbolic link: conntune writes only through real directories" >&2; return 1; }
-  p=$(dirname -- "$ct_dir")
-  [ "$(stat -c %u -- "$p")" = 0 ] && [ -z "$(find "$p" -maxdepth 0 -perm /022 ! -perm -1000)" ] || { echo "$p can be written by another account than root, which could swap $ct_dir for a link: conntune does not write in $ct_dir" >&2; return 1; }
-}
-ct_stage() { # $1 = source file ("-": stdin), $2 = mode, $3 = owner:group, $4 = file whose mtime to keep
-  local d
-  cd / || return 1
-  ct_check_dir || return 1
-  d=$(mktemp -d "$ct_dir/.conntune-new.XXXXXX") || { echo "cannot create a temp directory in $ct_dir" >&2; return 1; }
-  CT_STAGES+=("$d")
-  if ! { cd -- "$d" && [[ "$(stat -c %u:%a .)" =~ ^$(id -u):2?700$ ]] && [ -z "$(ls -A)" ] && [ "$(stat -c %d:%i ..)" = "$(stat -L -c %d:%i "$ct_dir")" ] && [ "$(pwd -P)" = "$d" ]; }; then
-    cd /; echo "the temp directory $d was replaced while in use: does another account write in $ct_dir?" >&2; return 1
-  fi
-  if [ "$1" != - ] && [ -L "$1" ]; then
-    ln -s -- "$(readlink -- "$1")" f && chown -h -- "$3" f || return 1
-  else
-    if [ "$1" = - ]; then cat >f; else cat -- "$1" >f; fi || return 1
-    chown -- "$3" f && chmod -- "$2" f || return 1
-    if [ -n "\${4:-}" ]; then touch -r "$4" f || return 1; fi
-  fi
-  STAGED_ID=$(stat -c %d:%i f) && NEW="$d/f"
-}
-ct_commit() {
-  mv -fT -- f "$CT_PATH" || { cd /; return 1; }
-  cd /
-  rmdir -- "\${CT_STAGES[\${#CT_STAGES[@]}-1]}" 2>/dev/null
-  [ "$(stat -c %d:%i -- "$CT_PATH" 2>/dev/null)" = "$STAGED_ID" ] || { echo "$CT_PATH is not the file conntune just wrote: something else changed it meanwhile (does another account write in $ct_dir?)" >&2; return 1; }
-}
-ct_put_back() { # $1 = a copy made with cp -a: the same bytes, mode, owner and mtime (or the same link) at $CT_PATH
-  ct_stage "$1" "$(stat -c %a -- "$1")" "$(stat -c %u:%g -- "$1")" "$1" && ct_commit
-}
-ct_record() { # $1 = a file in $CT_STATE, the rest = its lines: replaced atomically
-  local t; t=$(mktemp "$CT_STATE/record.XXXXXX") && printf '%s\\n' "\${@:2}" >"$t" && mv -f "$t" "$1"
-}
-ct_cleanup_stages() {
-  cd /
-  local d; for d in \${CT_STAGES[@]+"\${CT_STAGES[@]}"}; do rm -rf -- "$d"; done
-}`;
 
 function fn(name: string, body: string | undefined): string {
     return `${name}() {\n${body && body.trim() ? body.trim() : ":"}\n}`;
@@ -212,120 +152,10 @@ export function applyScript(spec: FileSpec): string {
         fn("ct_verify", h.verify),
         fn("ct_save_original", h.saveOriginal),
         fn("ct_own_content", h.ownContent ?? 'cat -- "$CT_PATH"'),
-        READ_OP,
-        `ct_dir_existed=1
-[ -d "$ct_dir" ] || { ct_dir_existed=0; mkdir -p "$ct_dir" && echo "$ct_dir" >"$CT_MADE" || fail "cannot create $ct_dir"; }
-ct_dir_err=$(ct_check_dir 2>&1) || fail "$ct_dir_err"
-# Leftovers of killed applies (never *.conf, so nothing reads them): only what looks exactly like a
-# private directory of conntune's (root's, mode 700, empty or holding just its file) goes: another
-# account that can write here could rename a directory of root's to this name, and root must not
-# empty it for them.
-for ct_left in "$ct_dir"/.conntune-new.*; do
-  [ -d "$ct_left" ] && [ ! -L "$ct_left" ] && [[ "$(stat -c %u:%a -- "$ct_left")" =~ ^0:2?700$ ]] && [ -n "$(find "$ct_left" -maxdepth 0 -mmin +10)" ] || continue
-  case "$(ls -A -- "$ct_left")" in ""|f) rm -f -- "$ct_left/f"; rmdir -- "$ct_left" ;; esac
-done 2>/dev/null
-find "$CT_STATE" -mindepth 1 -maxdepth 1 \\( -name 'prev.*' -o -name 'record.*' \\) -mmin +10 -exec rm -rf -- {} + 2>/dev/null
-PREV=""
-cleanup() {
-  local rc=$?
-  ct_cleanup_stages
-  [ -n "$PREV" ] && rm -rf -- "$PREV"
-  # A failed first apply into a directory conntune created leaves nothing behind (no empty dir, no record).
-  if [ "$rc" != 0 ] && [ "$ct_dir_existed" = 0 ] && [ ! -e "$CT_PATH" ]; then
-    rm -f "$CT_ORIG.meta" "$CT_ORIG.madedir" "$CT_ORIG.orig" "$CT_ORIG.pending" "$CT_ORIG.owner"; rmdir "$ct_dir" 2>/dev/null && rm -f "$CT_MADE"
-  fi
-}
-trap cleanup EXIT
-# A secret for the hooks (CT_STDIN_SECRET=1: e.g. the Redis password) is the first line of stdin. It
-# is always read here, before the content, so it can never become part of the file.
-CT_SECRET=""
-if [ "\${CT_STDIN_SECRET:-0}" = 1 ]; then IFS= read -r CT_SECRET || fail "the secret line on stdin is missing"; fi
-# The file keeps the owner and group of the one it replaces (Debian's redis.conf is redis:redis); a new one is root's.
-if [ -f "$CT_PATH" ] && [ ! -L "$CT_PATH" ]; then ct_owner=$(stat -c %u:%g -- "$CT_PATH"); else ct_owner="$(id -u):$(id -g)"; fi
-ct_stage - "$CT_MODE" "$ct_owner" || fail "could not receive the file content into $ct_dir"
-pf_out=$(ct_preflight 2>&1) || fail "preflight for $CT_PATH failed: $pf_out"
-[ -n "$pf_out" ] && printf '%s\\n' "$pf_out"
-val_out=$(ct_validate 2>&1) || fail "validation of the new $CT_PATH failed, nothing was changed: $val_out"
-# The file may already be new while its activation never finished (see the mark below).
-if [ ! -L "$CT_PATH" ] && cmp -s "$NEW" "$CT_PATH" 2>/dev/null && [ ! -e "$CT_ORIG.pending" ]; then
-  same=1
-else
-  same=0
-fi
-# Remember what was there before conntune's first apply, once, for destroy (and who applied it).
-if [ ! -e "$CT_ORIG.meta" ]; then
-  ( ct_save_original ) || fail "could not record the original state of $CT_PATH"
-  rm -rf -- "$CT_ORIG.orig"
-  if [ -e "$CT_PATH" ] || [ -L "$CT_PATH" ]; then
-    cp -a -- "$CT_PATH" "$CT_ORIG.orig" || fail "could not save the original $CT_PATH"; ct_was=present
-  else
-    ct_was=absent
-  fi
-  [ "$ct_dir_existed" = 0 ] && echo "$ct_dir" >"$CT_ORIG.madedir"
-  if [ -n "$CT_OWNER" ]; then ct_record "$CT_ORIG.owner" "$CT_OWNER" || fail "could not record the owner of $CT_PATH"; fi
-  ct_record "$CT_ORIG.meta" "$ct_was" "$CT_PATH" || fail "could not save the original $CT_PATH"
-fi
-rollback() {
-  : >"$CT_ORIG.pending"
-  if [ -n "$PREV" ]; then ct_put_back "$PREV/f" || echo "conntune: putting the previous $CT_PATH back failed" >&2; else rm -f -- "$CT_PATH"; fi
-  if ( ct_activate ) >/dev/null 2>&1; then rm -f "$CT_ORIG.pending"; else echo "conntune: re-activating the previous $CT_PATH also failed" >&2; fi
-}
-if [ "$same" = 0 ]; then
-  if [ -e "$CT_PATH" ] || [ -L "$CT_PATH" ]; then PREV=$(mktemp -d "$CT_STATE/prev.XXXXXX") && cp -a -- "$CT_PATH" "$PREV/f" || fail "cannot back up $CT_PATH"; fi
-  # Set from the rename until the activation is done: if this script dies in between, the next apply activates.
-  : >"$CT_ORIG.pending" || fail "cannot write $CT_ORIG.pending"
-  if ! ct_commit; then
-    rollback
-    fail "cannot put the new file in place at $CT_PATH\${PREV:+; the previous file is back}"
-  fi
-  if ! act_out=$(ct_activate 2>&1); then
-    rollback
-    fail "activating the new $CT_PATH failed; the previous file is back: $act_out"
-  fi
-  rm -f "$CT_ORIG.pending"
-  printf '%s\n' "$act_out" | grep -E '^ct(-warn)?:'
-  true
-elif [ "$CT_OP" = repair ]; then
-  # The file is right but the host's runtime state drifted (e.g. a sysctl -w, a stopped unit): activate it again.
-  act_out=$(ct_activate 2>&1) || fail "re-activating $CT_PATH to repair drift failed: $act_out"
-  printf '%s\n' "$act_out" | grep -E '^ct(-warn)?:'
-  true
-fi
-if ! ver_out=$(ct_verify 2>&1); then
-  [ "$same" = 0 ] && rollback
-  fail "the host does not show the wanted values after applying $CT_PATH\${PREV:+; the previous file is back}: $(grep -v '^ct:' <<<"$ver_out")"
-fi
-# This resource owns the file from now on (a replacement takes it over; the original stays the one saved first).
-if [ -n "$CT_OWNER" ] && [ "$(cat "$CT_ORIG.owner" 2>/dev/null)" != "$CT_OWNER" ]; then
-  ct_record "$CT_ORIG.owner" "$CT_OWNER" || fail "could not record the owner of $CT_PATH"
-fi
-printf '%s\\n' "$ver_out"
-echo "ct:changed=$([ "$same" = 0 ] && echo yes || echo no)"`,
+        SCRIPT.body("ct_script_read"),
+        SCRIPT.body("ct_script_apply"),
     ].join("\n"));
 }
-
-/**
- * The read operation (Pulumi's refresh, see tools/command-provider read.go): writes nothing. It reads
- * the secret line when the apply would (CT_STDIN_SECRET: the hooks may need it, e.g. redis-cli), then
- * prints the file as conntune sees it as ONE line (`ct-content:BASE64` or `ct-content-missing`), the
- * verify's `ct:key=value` read-back, and, when verify fails, its other lines as `ct-drift:` lines.
- * The hooks see CT_OP=read: they must not write (no fresh login, no sysctl write-back).
- */
-const READ_OP = `if [ "$CT_OP" = read ]; then
-  CT_SECRET=""
-  if [ "\${CT_STDIN_SECRET:-0}" = 1 ]; then IFS= read -r CT_SECRET || fail "the secret line on stdin is missing"; fi
-  if [ -f "$CT_PATH" ] && [ ! -L "$CT_PATH" ]; then
-    ct_b64=$(ct_own_content | base64 -w0) || fail "cannot read $CT_PATH"
-    echo "ct-content:$ct_b64"
-  else
-    echo "ct-content-missing"
-    echo "ct-drift:$CT_PATH is missing"
-  fi
-  if ver_out=$(ct_verify 2>&1); then ct_ok=1; else ct_ok=0; fi
-  grep '^ct:' <<<"$ver_out"
-  [ "$ct_ok" = 1 ] || grep -v -e '^ct:' -e '^ct-warn:' -e '^$' <<<"$ver_out" | sed 's/^/ct-drift:/'
-  exit 0
-fi`;
 
 /**
  * The script that undoes the file on destroy: the original back byte for byte, or no file. Only the
@@ -339,32 +169,7 @@ export function deleteScript(spec: FileSpec): string {
         fn("ct_deactivate", h.deactivate ?? h.activate),
         fn("ct_restore_original", h.restoreOriginal),
         fn("ct_before_restore", h.beforeRestore),
-        `trap ct_cleanup_stages EXIT
-ct_owner=$(cat "$CT_ORIG.owner" 2>/dev/null)
-if [ -e "$CT_ORIG.meta" ] && [ -n "$ct_owner" ] && [ -n "$CT_OWNER" ] && [ "$ct_owner" != "$CT_OWNER" ]; then
-  echo "ct-warn:$CT_PATH belongs to another conntune resource now ($ct_owner, e.g. this one's replacement): left as it is, its original kept for that resource" >&2
-  echo "ct:restored=no"
-  exit 0
-fi
-ct_dir_err=$(ct_check_dir 2>&1) || fail "$ct_dir_err"
-( ct_before_restore ) || echo "conntune: preparing to restore $CT_PATH failed" >&2
-if [ -e "$CT_ORIG.meta" ]; then
-  if [ "$(head -n1 "$CT_ORIG.meta")" = present ]; then
-    mkdir -p "$ct_dir" && ct_put_back "$CT_ORIG.orig" || fail "cannot restore $CT_PATH"
-  else
-    rm -f -- "$CT_PATH"
-  fi
-  ( ct_restore_original ) || echo "conntune: restoring runtime values for $CT_PATH failed" >&2
-  # A directory conntune created goes away again with the last file in it (another resource's, maybe).
-  if [ -e "$CT_ORIG.madedir" ] || [ -e "$CT_MADE" ]; then
-    if rmdir "$ct_dir" 2>/dev/null; then rm -f "$CT_MADE"; else echo "$ct_dir" >"$CT_MADE"; fi
-  fi
-  rm -rf -- "$CT_ORIG.orig"; rm -f "$CT_ORIG.meta" "$CT_ORIG".*
-else
-  echo "conntune: no saved original for $CT_PATH (never applied here?); leaving it as it is" >&2
-fi
-out=$(ct_deactivate 2>&1) || fail "re-activating after restoring $CT_PATH failed: $out"
-echo "ct:restored=$CT_PATH"`,
+        SCRIPT.body("ct_script_delete"),
     ].join("\n"));
 }
 

@@ -22,6 +22,8 @@ export interface ShellFile {
     hook(name: string): string;
     /** Every FileHooks step the file has as `hook_<prefix><step>` (e.g. hook_validate, hook_pam_verify). */
     hooks(prefix?: string): FileHooks;
+    /** The body of any function, its includes expanded (a part of a script, e.g. core/managedFile.sh). */
+    body(fnName: string): string;
     /** The whole definition of a helper function (or of a named snippet given to shellFile). */
     def(name: string): string;
 }
@@ -67,19 +69,21 @@ export function shellFile(dir: string, file: string, snippets: Record<string, st
         if (d === undefined) throw new Error(`${file}: no function ${name}`);
         return d;
     };
-    const hook = (name: string): string => {
-        const body = bodies.get(`hook_${name}`);
-        if (body === undefined) throw new Error(`${file}: no hook_${name}()`);
-        return body
+    const body = (fnName: string): string => {
+        const lines = bodies.get(fnName);
+        if (lines === undefined) throw new Error(`${file}: no ${fnName}()`);
+        return lines
             .map((l) => {
                 const inc = INCLUDE.exec(l);
                 return inc ? inc[1].trim().split(/\s+/).map(def).join("\n") : l;
             })
             .join("\n");
     };
+    const hook = (name: string): string => body(`hook_${name}`);
     return {
         def,
         hook,
+        body,
         hooks(prefix = "") {
             return Object.fromEntries(STEPS.filter((s) => bodies.has(`hook_${prefix}${s}`)).map((s) => [s, hook(`${prefix}${s}`)]));
         },
