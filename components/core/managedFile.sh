@@ -93,6 +93,9 @@ ct_script_read() {
     if [ -f "$CT_PATH" ] && [ ! -L "$CT_PATH" ]; then
       ct_b64=$(ct_own_content | base64 -w0) || fail "cannot read $CT_PATH"
       echo "ct-content:$ct_b64"
+      # A mode changed behind conntune's back (e.g. a drop-in made world-writable) is drift too.
+      ct_mode_now=$(stat -c %a -- "$CT_PATH")
+      [ "$((8#$ct_mode_now))" = "$((8#$CT_MODE))" ] || echo "ct-drift:$CT_PATH has mode $ct_mode_now, conntune writes it with $CT_MODE"
     else
       echo "ct-content-missing"
       echo "ct-drift:$CT_PATH is missing"
@@ -142,7 +145,8 @@ ct_script_apply() {
   [ -n "$pf_out" ] && printf '%s\n' "$pf_out"
   val_out=$(ct_validate 2>&1) || fail "validation of the new $CT_PATH failed, nothing was changed: $val_out"
   # The file may already be new while its activation never finished (see the mark below).
-  if [ ! -L "$CT_PATH" ] && cmp -s "$NEW" "$CT_PATH" 2>/dev/null && [ ! -e "$CT_ORIG.pending" ]; then
+  # Same content and mode: nothing to write (a changed mode is rewritten, like changed content).
+  if [ ! -L "$CT_PATH" ] && cmp -s "$NEW" "$CT_PATH" 2>/dev/null && [ "$((8#$(stat -c %a -- "$CT_PATH")))" = "$((8#$CT_MODE))" ] && [ ! -e "$CT_ORIG.pending" ]; then
     same=1
   else
     same=0

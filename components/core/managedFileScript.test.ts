@@ -384,6 +384,23 @@ describe("the operations (the 4th argument, @CT_OP@, filled in by conntune's pro
         }
     });
 
+    it("read reports a mode changed behind conntune's back as drift, and the repair writes the file with its mode again", () => {
+        const s = setup();
+        try {
+            expect(s.run("apply", "1\n").status).toBe(0);
+            fs.writeFileSync(`${s.spec.path}.runtime`, "1\n");
+            expect(s.run("read").stdout).not.toContain("ct-drift:");
+            fs.chmodSync(s.spec.path, 0o666);
+            const r = s.run("read");
+            expect(r.stdout).toContain(`ct-drift:${s.spec.path} has mode 666, conntune writes it with 0644`);
+            expect(s.run("repair", "1\n").status).toBe(0);
+            expect(fs.statSync(s.spec.path).mode & 0o777).toBe(0o644);
+            expect(s.run("read").stdout).not.toContain("ct-drift:");
+        } finally {
+            s.done();
+        }
+    });
+
     it("repair activates a file whose content is already right without rewriting it; apply (and an unreplaced placeholder) does not", () => {
         const s = setup();
         try {

@@ -35,18 +35,27 @@ describe("shellFile", () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "conntune-shellfile-"));
     fs.writeFileSync(
         path.join(dir, "h.sh"),
-        ["# shellcheck shell=bash", "ct_one() { echo one; }", "ct_two() { # two lines", "  echo two", "}", "hook_go() {", "  # include: ct_one ct_two snip", "  inner() {", "    echo @WHO@", "  }", "  inner", "}", ""].join("\n"),
+        ["# shellcheck shell=bash", "ct_one() { echo one; }", "ct_two() { # two lines", "  echo two", "}", "hook_verify() {", "  # include: ct_one ct_two snip", "  inner() {", "    echo @WHO@", "  }", "  inner", "}", ""].join("\n"),
     );
 
     it("gives a hook's body with every include replaced by the whole definition, and @NAME@ tokens filled in", () => {
         const sh = shellFile(dir, "h.sh", { snip: "snip() { :; }" }, { WHO: "me" });
-        expect(sh.hook("go")).toBe(["ct_one() { echo one; }", "ct_two() { # two lines", "  echo two", "}", "snip() { :; }", "  inner() {", "    echo me", "  }", "  inner"].join("\n"));
+        expect(sh.hook("verify")).toBe(["ct_one() { echo one; }", "ct_two() { # two lines", "  echo two", "}", "snip() { :; }", "  inner() {", "    echo me", "  }", "  inner"].join("\n"));
     });
 
     it("names the file and the function that is missing", () => {
-        const sh = shellFile(dir, "h.sh");
-        expect(() => sh.hook("stop")).toThrow(/h\.sh: no hook_stop\(\)/);
-        expect(() => sh.hook("go")).toThrow(/h\.sh: no function snip/);
+        const sh = shellFile(dir, "h.sh", { snip: "snip() { :; }" });
+        expect(() => sh.hook("activate")).toThrow(/h\.sh: no hook_activate\(\)/);
+        expect(() => shellFile(dir, "h.sh")).toThrow(/h\.sh: no function snip/);
+    });
+
+    it("refuses a misspelt hook (it would silently be no hook) and a helper a hook calls without including it", () => {
+        fs.writeFileSync(path.join(dir, "typo.sh"), ["hook_verfy() {", "  echo x", "}", ""].join("\n"));
+        expect(() => shellFile(dir, "typo.sh")).toThrow(/typo\.sh: hook_verfy\(\) is not a hook step/);
+        fs.writeFileSync(path.join(dir, "noinc.sh"), ["ct_check() { true; }", "hook_validate() {", "  # ct_check in a comment is fine", "  ct_check || exit 1", "}", ""].join("\n"));
+        expect(() => shellFile(dir, "noinc.sh")).toThrow(/noinc\.sh: hook_validate\(\) calls ct_check without including it/);
+        fs.writeFileSync(path.join(dir, "inc.sh"), ["ct_check() { true; }", "hook_validate() {", "  # include: ct_check", "  ct_check || exit 1", "}", "hook_pam_verify() {", "  :", "}", "hook_activate_guarded() {", "  :", "}", ""].join("\n"));
+        expect(Object.keys(shellFile(dir, "inc.sh").hooks())).toEqual(["validate"]);
     });
 });
 

@@ -40,6 +40,8 @@ function read(dir: string, file: string, subs: Record<string, string>): string {
 }
 
 const START = /^([A-Za-z_][A-Za-z0-9_]*)\(\) \{/;
+/** hook_STEP, hook_PREFIX_STEP (a file with several kinds of file), and hook_STEP_guarded. */
+const HOOK_NAME = new RegExp(`^hook_(?:[a-z]+_)*(?:${STEPS.join("|")})(?:_guarded)?$`);
 const INCLUDE = /^\s*# include: (.+)$/;
 
 /**
@@ -80,6 +82,21 @@ export function shellFile(dir: string, file: string, snippets: Record<string, st
             .join("\n");
     };
     const hook = (name: string): string => body(`hook_${name}`);
+    // A misspelt hook would silently be no hook at all (verify as `:`), and a helper the file defines
+    // but a hook does not include would be missing on the host (bash -n and shellcheck see it defined):
+    // both are errors when the file is read.
+    for (const name of bodies.keys()) {
+        if (name.startsWith("hook_") && !HOOK_NAME.test(name)) throw new Error(`${file}: ${name}() is not a hook step (hook_[prefix_]STEP, STEP one of ${STEPS.join(", ")})`);
+    }
+    const helpers = [...defs.keys()].filter((n) => !n.startsWith("hook_"));
+    for (const name of [...bodies.keys()].filter((n) => n.startsWith("hook_"))) {
+        const text = body(name);
+        const code = text.split("\n").filter((l) => !/^\s*#/.test(l)).join("\n");
+        for (const h of helpers) {
+            if (h === name || !new RegExp(`(^|[\\s;|&(!{$])${h}(?=[\\s;|&)]|$)`, "m").test(code)) continue;
+            if (!new RegExp(`^\\s*${h}\\(\\) \\{`, "m").test(text)) throw new Error(`${file}: ${name}() calls ${h} without including it (add it to a '# include:' line)`);
+        }
+    }
     return {
         def,
         hook,

@@ -107,7 +107,11 @@ hook_deactivate() {
   if systemctl is-active -q "$CT_REDIS_SERVICE"; then systemctl restart "$CT_REDIS_SERVICE"; fi
 }
 
-# The host's own auth lines under the mark are not conntune's: refresh compares what is above it.
+# What of the file is conntune's, for the refresh: the lines above the kept-lines mark. The host's own
+# auth directives (CT_REDIS_KEEP: requirepass, user, masterauth, …) never leave the host, wherever
+# they stand (CONFIG REWRITE or a hand edit can put them above the mark): such a line is shown as its
+# directive and a placeholder, so it still counts as drift without its value reaching the state.
 hook_ownContent() {
-  awk -v m="$CT_REDIS_KEPT_MARK" '$0==m{exit} {print}' "$CT_PATH"
+  awk -v m="$CT_REDIS_KEPT_MARK" -v keep="^[[:space:]]*($CT_REDIS_KEEP)([[:space:]]|$)" \
+    '$0==m{exit} tolower($0) ~ keep {print $1 " [the host'"'"'s own, not read by conntune]"; next} {print}' "$CT_PATH"
 }

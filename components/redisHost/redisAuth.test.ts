@@ -107,10 +107,18 @@ describe("drift of a Redis file with kept auth lines", () => {
             });
             const rendered = renderHostRedisConf(cfg.hosts[0].redis!);
             fs.writeFileSync(file, `${rendered}${KEPT_MARK}\nrequirepass s3cr3t\n`);
-            const spec = { path: file, mode: "0640", vars: { CT_STATE: path.join(dir, "state"), CT_REDIS_KEPT_MARK: KEPT_MARK }, hooks: { ownContent: redisHooks().ownContent } };
-            const out = execFileSync("bash", ["-c", applyScript(spec), "conntune", "", "root", "", "read"], { encoding: "utf8" });
-            expect(out.split("\n")[0]).toBe(`ct-content:${Buffer.from(rendered).toString("base64")}`);
+            const spec = { path: file, mode: "0640", vars: { CT_STATE: path.join(dir, "state"), CT_REDIS_KEPT_MARK: KEPT_MARK, CT_REDIS_KEEP: KEPT_DIRECTIVES.join("|") }, hooks: { ownContent: redisHooks().ownContent } };
+            fs.chmodSync(file, 0o640);
+            const read = () => execFileSync("bash", ["-c", applyScript(spec), "conntune", "", "root", "", "read"], { encoding: "utf8" });
+            expect(read().split("\n")[0]).toBe(`ct-content:${Buffer.from(rendered).toString("base64")}`);
             expect(fs.existsSync(path.join(dir, "state"))).toBe(false);
+            // CONFIG REWRITE (or a hand edit) can put the host's auth lines above the mark: shown as
+            // drift, never with their values.
+            fs.writeFileSync(file, `${rendered}  RequirePass s3cr3t\nuser app on >an0ther ~* +@all\n${KEPT_MARK}\nrequirepass s3cr3t\n`);
+            const content = Buffer.from(read().split("\n")[0].replace("ct-content:", ""), "base64").toString();
+            expect(content).not.toContain("s3cr3t");
+            expect(content).not.toContain("an0ther");
+            expect(content).toBe(`${rendered}RequirePass [the host's own, not read by conntune]\nuser [the host's own, not read by conntune]\n`);
         } finally {
             fs.rmSync(dir, { recursive: true, force: true });
         }

@@ -19,8 +19,9 @@ ct_sysctl_unavailable() { # prints why key $1 cannot be set here, or nothing
   fi
   cur=$(cat "$f" 2>/dev/null) || { echo "not readable"; return; }
   # Refresh (CT_OP=read) must never write, not even the value just read (a change made in between
-  # would be undone): there "cannot set" is what access(2) says.
-  if [ "${CT_OP:-apply}" = read ]; then [ -w "$f" ] || echo "not writable in this host (a container or network namespace: the key belongs to the parent)"; return; fi
+  # would be undone): there the file is opened for writing and closed without a write (O_APPEND, no
+  # truncation), which a security module refuses just as it refuses the apply's write-back.
+  if [ "${CT_OP:-apply}" = read ]; then { : >>"$f"; } 2>/dev/null || echo "not writable in this host (a container or network namespace: the key belongs to the parent)"; return; fi
   # Writing the current value back changes nothing and shows whether this host may set it at all.
   ( printf '%s\n' "$cur" >"$f" ) 2>/dev/null || echo "not writable in this host (a container or network namespace: the key belongs to the parent)"
 }

@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource/plugin"
@@ -98,6 +99,13 @@ func parseHostView(out string) (hostView, error) {
 				return v, fmt.Errorf("the read printed a content line that is not base64: %w", err)
 			}
 			v.content, seen = string(b), true
+			// The state holds strings, and the engine refuses one that is not UTF-8 (the whole refresh
+			// would fail): such bytes are shown as U+FFFD, which differs from what conntune wrote, so
+			// the file is drift and the next up --refresh rewrites it.
+			if !utf8.Valid(b) {
+				v.content = strings.ToValidUTF8(v.content, "\uFFFD")
+				v.drift = append(v.drift, driftPrefix+"the file holds bytes that are not UTF-8 (shown as U+FFFD)")
+			}
 		case l == "ct-content-missing":
 			v.missing, seen = true, true
 		case strings.HasPrefix(l, driftPrefix):

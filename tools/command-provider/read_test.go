@@ -2,9 +2,11 @@ package main
 
 import (
 	"encoding/base64"
+	"strings"
 	"testing"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource/plugin"
 )
 
 func state(stdin, stdout string, secret bool) (resource.PropertyMap, resource.PropertyMap) {
@@ -109,5 +111,26 @@ func TestDriftShowsAsAnUpdateOfStdout(t *testing.T) {
 	_, clean := state("", "ct:a=1", false)
 	if d, det := driftDiff(clean, []string{"stdin"}, nil); len(d) != 1 || det != nil {
 		t.Fatal("clean state got a drift diff")
+	}
+}
+
+func TestAFileWithBytesThatAreNotUTF8IsDriftAndCanBeStoredInTheState(t *testing.T) {
+	in, out := state("# caf\u00e9\na = 1\n", "ct:a=1", false)
+	latin1 := "# caf\xe9\na = 1\n"
+	v := view(t, "ct-content:"+b64(latin1)+"\nct:a=1")
+	ni, no, changed := mergeRead(in, out, 0, v)
+	if !changed {
+		t.Fatal("a file with a Latin-1 byte must differ from the UTF-8 content conntune wrote")
+	}
+	stdin, _ := str(ni, "stdin")
+	if stdin != "# caf\uFFFD\na = 1\n" {
+		t.Fatalf("stdin %q", stdin)
+	}
+	stdout, _ := str(no, "stdout")
+	if !strings.Contains(stdout, "ct-drift:the file holds bytes that are not UTF-8") {
+		t.Fatalf("stdout %q", stdout)
+	}
+	if _, err := plugin.MarshalProperties(ni, marshal); err != nil {
+		t.Fatalf("the engine would refuse the state: %v", err)
 	}
 }
