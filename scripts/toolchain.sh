@@ -68,10 +68,14 @@ with_progress() { # $1 = label, rest = command; output goes to a log file, shown
 }
 
 need_go() {
-  command -v go >/dev/null 2>&1 || die "Go is not installed and no suitable 'pulumi' is on PATH. Install Go >= 1.22 (https://go.dev/dl) or the Pulumi CLI >= $PULUMI_VERSION."
-  local v; v=$(go env GOVERSION | sed 's/^go//')
-  node -e 'const [a,b]=process.argv[1].split(".").map(Number); process.exit(a>1||(a===1&&b>=22)?0:1)' "$v" \
-    || die "Go $v is too old: Go >= 1.22 is needed to build the Pulumi toolchain"
+  # conntune's command provider is always built here, so Go is needed on every machine; its go.mod
+  # names the oldest Go that builds it (and the Pulumi toolchain, where it is built, needs no newer).
+  local want v
+  want=$(sed -n 's/^go //p' "$ROOT/tools/command-provider/go.mod")
+  command -v go >/dev/null 2>&1 || die "Go is not installed: Go >= $want is needed to build conntune's command provider (https://go.dev/dl)"
+  v=$(go env GOVERSION | sed 's/^go//')
+  node -e 'const a=process.argv[1].split(/[.a-z-]/).map(Number), b=process.argv[2].split(".").map(Number); for (let i=0;i<3;i++){ if((a[i]||0)!==(b[i]||0)) process.exit((a[i]||0)>(b[i]||0)?0:1);} process.exit(0)' "$v" "$want" \
+    || die "Go $v is too old: Go >= $want is needed to build conntune's command provider (tools/command-provider/go.mod)"
 }
 
 # A throwaway main module that requires the target at an exact version. Replace directives of the
