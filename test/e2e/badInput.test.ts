@@ -9,12 +9,27 @@
  */
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { conntuneProject, dispose, e2eGate, REPO, Stack } from "../../lab/stack";
 
-/** A pinned host key that is well-formed (never used: preview opens no connection). */
-const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKx1jG0f1lYqvWm4oYQ9nJ0d4kqv6oQm2nX8l1b2c3d4";
+/**
+ * Real keys, made for this file (never used for a login: preview opens no connection): conntune's
+ * provider parses the pinned host key and the private key at preview, so stand-ins would be refused.
+ */
+const KEYS = (() => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "conntune-badinput-"));
+    try {
+        const made = spawnSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "", "-f", path.join(dir, "k")], { encoding: "utf8" });
+        if (made.status !== 0) throw new Error(`ssh-keygen failed: ${made.stderr}`);
+        return { pub: fs.readFileSync(path.join(dir, "k.pub"), "utf8").trim().split(" ").slice(0, 2).join(" "), priv: fs.readFileSync(path.join(dir, "k"), "utf8") };
+    } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+    }
+})();
+/** A pinned host key that is well-formed. */
+const KEY = KEYS.pub;
 /** Addresses of a test subnet that nothing here listens on; preview never connects anyway. */
 const ADDR = "10.213.251.2";
 const ADDR2 = "10.213.251.3";
@@ -189,8 +204,9 @@ const OPTED_IN = {
     ],
 };
 
-/** Stand-in private key (never used for a login): it must not show up in any output either. */
-const PRIVATE_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nconntuneBadInputDummyKeyBody0123456789\n-----END OPENSSH PRIVATE KEY-----\n";
+/** The private key (never used for a login): no line of it may show up in any output either. */
+const PRIVATE_KEY = KEYS.priv;
+const PRIVATE_KEY_BODY = PRIVATE_KEY.split("\n")[1];
 
 /**
  * Stacks previewing side by side. Each has its own backend dir (no state lock between them); on
@@ -286,7 +302,7 @@ describe.runIf(run)(`${CASES.length} invalid stack configs through the real pulu
             const exported = JSON.parse((await s.run(["stack", "export", "--stack", s.name])).stdout) as { deployment: { resources?: unknown[] } };
             expect(exported.deployment.resources ?? []).toEqual([]);
             expect(fs.existsSync(path.join(s.projectDir, "rendered"))).toBe(false);
-            expect(s.transcript.join("\n")).not.toContain("conntuneBadInputDummyKeyBody");
+            expect(s.transcript.join("\n")).not.toContain(PRIVATE_KEY_BODY);
         }
         const times = [...outcomes.values()].map((o) => o.seconds);
         console.log(`${outcomes.size} previews on ${STACKS} stacks in ${wall.toFixed(0)} s (one preview ${Math.min(...times).toFixed(1)}–${Math.max(...times).toFixed(1)} s)`);
