@@ -29,7 +29,7 @@ func testKeys(t *testing.T) (privatePEM, publicLine string) {
 	return string(pem.EncodeToMemory(block)), strings.TrimSpace(string(ssh.MarshalAuthorizedKey(sp)))
 }
 
-// conntuneInputs: what conntune's managed files send (components/host/connection.ts).
+// conntuneInputs: what conntune's managed files send (components/core/connection.ts).
 func conntuneInputs(t *testing.T) resource.PropertyMap {
 	key, hostKey := testKeys(t)
 	return resource.NewPropertyMapFromMap(map[string]any{

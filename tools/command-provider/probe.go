@@ -1,6 +1,6 @@
 package main
 
-// The controller's side of conntune's login probe (components/host/hooks.ts, LOGIN_PROBE).
+// The controller's side of conntune's login probe (components/core/loginProbe.sh and loginProbe.ts).
 //
 // After a change that can lock the operator out (an sshd reload, a restart of ssh.service, a PAM
 // change) and for the limits check, the script on the host needs proof that a brand-new SSH login

@@ -5,7 +5,7 @@
 // run with the operation `read` it writes nothing and prints the file's current content as conntune
 // sees it (`ct-content:BASE64` or `ct-content-missing`), the verify step's `ct:key=value` read-back
 // and, where the host does not show the wanted values, `ct-drift:` lines (see
-// components/host/managedFileScript.ts). Read returns state that differs from the old state exactly
+// components/core/managedFileScript.ts). Read returns state that differs from the old state exactly
 // where the host differs: the content part of `stdin` becomes the host's content (so the next diff
 // shows the changed lines), `ct:` values the host shows differently are replaced in `stdout`, and the
 // `ct-drift:` lines are added to it (Diff then plans an update, which runs the operation `repair`).
