@@ -98,6 +98,10 @@ async function main(): Promise<number> {
     const json = flags.json === true;
     const stack = await engineStep("stack select", () => openStack(stackName, { workDir: projectDir() }));
     const hosts = await stackHosts(stack);
+    // A pipeline pointed at the wrong stack would otherwise pass.
+    if (hosts.length === 0 && (await stack.getAllConfig())["conntune:redis"] === undefined) {
+        throw new Error(`stack ${stackName} has neither hosts nor redis (conntune:hosts is empty, no conntune:redis): nothing to check`);
+    }
     let { rows, pending, errors } = await check(stack, hosts, parallel);
     let refused: string | undefined;
     if (flags.repair && rows.length && Object.keys(errors).length === 0) {
