@@ -138,7 +138,13 @@ function dataChanges(before: Record<string, unknown>, after: Record<string, unkn
  * or undefined when the refresh changed nothing that matters. `hostName` names the host of a command.
  */
 export function fileDrift(step: StepLike, hostName: (hint: HostHint) => string): FileDrift | undefined {
-    if (step.op !== "refresh" || !step.old || !step.new) return undefined;
+    if (step.op !== "refresh" || !step.old) return undefined;
+    if (!step.new) {
+        // The refresh found the resource gone (deleted behind Pulumi's back).
+        if (step.type.startsWith("pulumi:")) return undefined;
+        const { host, file } = describe(step, step.old.outputs ?? {}, hostName);
+        return { host, file, kind: "resource", details: ["gone: the refresh found it deleted"] };
+    }
     const oldIn = step.old.inputs ?? {};
     const newIn = step.new.inputs ?? {};
     if (step.type === "command:remote:Command") {
@@ -161,11 +167,19 @@ export function fileDrift(step: StepLike, hostName: (hint: HostHint) => string):
         for (const key of [...new Set([...Object.keys(oldIn), ...Object.keys(newIn)])].sort()) if (!key.startsWith("__") && !same(oldIn[key], newIn[key])) details.push(`${key} changed`);
     }
     if (details.length === 0) return undefined;
-    const outputs = step.new.outputs ?? {};
+    return { ...describe(step, step.new.outputs ?? {}, hostName), kind: "resource", details };
+}
+
+/** The row's host and file for a resource: a command's host and path, else `kubernetes` (or the provider's package) and `KIND NAMESPACE/NAME`. */
+function describe(step: StepLike, outputs: Record<string, unknown>, hostName: (hint: HostHint) => string): { host: string; file: string } {
+    if (step.type === "command:remote:Command") {
+        const triggers = step.old?.inputs?.triggers as unknown[] | undefined;
+        return { host: hostName({ resource: nameOf(step.urn) }), file: typeof triggers?.[0] === "string" ? triggers[0] : nameOf(step.urn) };
+    }
     const meta = (outputs.metadata ?? {}) as { name?: unknown; namespace?: unknown };
     const kind = typeof outputs.kind === "string" ? outputs.kind : step.type.split(":").pop() ?? step.type;
     const name = typeof meta.name === "string" ? `${typeof meta.namespace === "string" ? `${meta.namespace}/` : ""}${meta.name}` : nameOf(step.urn);
-    return { host: step.type.startsWith("kubernetes:") ? "kubernetes" : step.type.split(":")[0], file: `${kind} ${name}`, kind: "resource", details };
+    return { host: step.type.startsWith("kubernetes:") ? "kubernetes" : step.type.split(":")[0], file: `${kind} ${name}` };
 }
 
 const PLANNED = new Set(["create", "update", "delete", "replace", "create-replacement", "delete-replaced", "import", "import-replacement", "discard", "discard-replaced"]);
@@ -173,7 +187,8 @@ const PLANNED = new Set(["create", "update", "delete", "replace", "create-replac
 /**
  * A refresh preview's events as host drift (what the refresh changed) and the program's pending
  * changes (every other step the preview plans). An update that only puts back what the refresh found
- * changed (its new inputs are the state before the refresh) is the drift's repair, not a pending change.
+ * changed (its new inputs are the state before the refresh), or re-creates what the refresh found
+ * deleted, is the drift's repair, not a pending change.
  */
 export function driftReport(events: EventLike[], hostName: (hint: HostHint) => string): { rows: FileDrift[]; pending: PendingChange[] } {
     const refreshed = new Map<string, StepLike>();
@@ -193,7 +208,7 @@ export function driftReport(events: EventLike[], hostName: (hint: HostHint) => s
         drifted.add(urn);
     }
     const pending = planned
-        .filter((p) => !(p.op === "update" && drifted.has(p.urn) && same(p.new?.inputs, refreshed.get(p.urn)?.old?.inputs)))
+        .filter((p) => !((p.op === "update" || p.op === "create") && drifted.has(p.urn) && same(p.new?.inputs, refreshed.get(p.urn)?.old?.inputs)))
         .map((p) => ({ op: p.op, type: p.type, name: printable(nameOf(p.urn)), keys: (p.diffs ?? []).filter((k) => !k.startsWith("__")).map(printable) }));
     rows.sort((a, b) => a.host.localeCompare(b.host) || a.file.localeCompare(b.file));
     pending.sort((a, b) => a.name.localeCompare(b.name) || a.op.localeCompare(b.op));

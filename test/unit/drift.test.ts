@@ -84,6 +84,14 @@ describe("the drift report from a refresh preview's steps", () => {
         expect(fileDrift(unchanged, names)).toBeUndefined();
     });
 
+    it("reports a resource the refresh found deleted as drift, and its re-creation with the same inputs as the repair", () => {
+        const gone: StepLike = { op: "refresh", type: "kubernetes:core/v1:ConfigMap", urn: "urn:pulumi:k8s::p::kubernetes:core/v1:ConfigMap::redis", old: { inputs: { data: { a: "1" } }, outputs: { kind: "ConfigMap", metadata: { name: "cfg", namespace: "redis" } } } };
+        const recreate: EventLike = { resourcePreEvent: { metadata: { op: "create", urn: gone.urn, type: gone.type, new: { inputs: { data: { a: "1" } } } } } };
+        const r = driftReport([refreshed(gone), recreate], names);
+        expect(r.rows).toEqual([{ host: "kubernetes", file: "ConfigMap redis/cfg", kind: "resource", details: ["gone: the refresh found it deleted"] }]);
+        expect(r.pending).toEqual([]);
+    });
+
     it("escapes a host's control characters (terminal escapes) in the rows and the table", () => {
         expect(printable("a\u001b[31mb\u0007\u009b")).toBe("a\\x1b[31mb\\x07\\x9b");
         const r = driftReport([refreshed(step({ onHost: "a = 1\n\u001b]0;pwned\u0007\n" }))], names);
