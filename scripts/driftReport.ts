@@ -46,6 +46,8 @@ export interface PendingChange {
     name: string;
     /** The inputs the step changes, when the engine names them. */
     keys: string[];
+    /** The host of a managed file's command (by its resource name), when there is one. */
+    host?: string;
 }
 
 const SECRET = "[secret]";
@@ -209,7 +211,10 @@ export function driftReport(events: EventLike[], hostName: (hint: HostHint) => s
     }
     const pending = planned
         .filter((p) => !((p.op === "update" || p.op === "create") && drifted.has(p.urn) && same(p.new?.inputs, refreshed.get(p.urn)?.old?.inputs)))
-        .map((p) => ({ op: p.op, type: p.type, name: printable(nameOf(p.urn)), keys: (p.diffs ?? []).filter((k) => !k.startsWith("__")).map(printable) }));
+        .map((p) => ({
+            op: p.op, type: p.type, name: printable(nameOf(p.urn)), keys: (p.diffs ?? []).filter((k) => !k.startsWith("__")).map(printable),
+            ...(p.type === "command:remote:Command" ? { host: hostName({ resource: nameOf(p.urn) }) } : {}),
+        }));
     rows.sort((a, b) => a.host.localeCompare(b.host) || a.file.localeCompare(b.file));
     pending.sort((a, b) => a.name.localeCompare(b.name) || a.op.localeCompare(b.op));
     return { rows, pending };
@@ -222,7 +227,8 @@ export function formatTable(hosts: string[], rows: FileDrift[], errors: Record<s
         out.push(`host ${printable(h)}`);
         if (errors[h]) out.push(`ERROR: ${printable(errors[h])}`);
         const mine = rows.filter((r) => r.host === h);
-        if (mine.length === 0 && !errors[h]) out.push("no drift");
+        // A host never applied (only creates) has nothing drifted, but it is not "no drift" either.
+        if (mine.length === 0 && !errors[h]) out.push(pending.some((p) => p.host === h) ? "no host drift found; pending changes of the program below" : "no drift");
         const w = Math.max(4, ...mine.map((r) => r.file.length));
         if (mine.length) out.push(`${"file".padEnd(w)}  ${"drift".padEnd(15)}  what differs`);
         for (const r of mine) {

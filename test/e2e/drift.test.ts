@@ -155,7 +155,7 @@ describe.runIf(run)("drift through pulumi refresh", () => {
             const before = stamps();
             const r = drift();
             expect(r.code, r.stdout + r.stderr).toBe(1);
-            expect(r.stdout).toMatch(/host web1\nno drift\n/);
+            expect(r.stdout).toMatch(/host web1\nno host drift found; pending changes of the program below\n/);
             expect(r.stdout).toMatch(/pending changes of the program[^\n]*\nupdate\s+web1-limits[^\n]*stdin/);
             expect(r.stdout).toContain("PENDING changes of the program (not host drift)");
             const report = JSON.parse(drift("--json").stdout) as Report;

@@ -53,10 +53,10 @@ describe("the drift report from a refresh preview's steps", () => {
     it("a settings change the stack has not applied yet is a pending change of the program, not drift", () => {
         const r = driftReport([refreshed(step()), planned("update", URN, "a = 2\n", ["stdin"])], names);
         expect(r.rows).toEqual([]);
-        expect(r.pending).toEqual([{ op: "update", type: "command:remote:Command", name: "web1-sysctl-file-apply", keys: ["stdin"] }]);
+        expect(r.pending).toEqual([{ op: "update", type: "command:remote:Command", name: "web1-sysctl-file-apply", keys: ["stdin"], host: "web1" }]);
         expect(driftExitCode(r.rows, {}, r.pending)).toBe(1);
         expect(verdict(r.rows, {}, r.pending)).toMatch(/^PENDING changes of the program \(not host drift\)/);
-        expect(formatTable(["web1"], r.rows, {}, r.pending)).toMatch(/host web1\nno drift\n\npending changes of the program[^\n]*\nupdate {2}web1-sysctl-file-apply \(command:remote:Command\): stdin/);
+        expect(formatTable(["web1"], r.rows, {}, r.pending)).toMatch(/host web1\nno host drift found; pending changes of the program below\n\npending changes of the program[^\n]*\nupdate {2}web1-sysctl-file-apply \(command:remote:Command\): stdin/);
     });
 
     it("the update that only puts back what the refresh found changed is the drift's repair; one that also changes settings is pending as well", () => {
@@ -74,6 +74,7 @@ describe("the drift report from a refresh preview's steps", () => {
         expect(r.pending.map((p) => p.op)).toEqual(["create", "create"]);
         expect(driftExitCode(r.rows, {}, r.pending)).toBe(1);
         expect(verdict(r.rows, {}, r.pending)).not.toContain("no drift");
+        expect(formatTable(["web1"], r.rows, {}, r.pending)).not.toMatch(/^no drift$/m);
     });
 
     it("reports a Kubernetes ConfigMap the refresh found changed by its changed data keys", () => {
