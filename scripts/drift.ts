@@ -30,22 +30,29 @@ async function stackHosts(stack: Stack): Promise<HostEntry[]> {
 interface Result { rows: FileDrift[]; pending: PendingChange[]; errors: Record<string, string> }
 
 /** The error lines of a failed preview, by the host the provider names ("refresh could not read FILE on HOST: …"), else under "". */
-function failure(e: unknown, hostName: (hint: HostHint) => string): Record<string, string> {
-    const text = e instanceof Error ? e.message : String(e);
+function failure(text: string, hostName: (hint: HostHint) => string): Record<string, string> {
     const errors: Record<string, string> = {};
     for (const m of text.matchAll(/refresh could not read (\S+) on ([^:\s]+): ([^\n]*)/g)) errors[hostName({ address: m[2], resource: "" })] ??= `cannot read ${m[1]}: ${m[3]}`;
-    if (Object.keys(errors).length === 0) errors[""] = text.split("\n").filter((l) => /error/i.test(l)).slice(0, 5).join("\n") || text.slice(-2000);
+    if (Object.keys(errors).length === 0) errors[""] = [...new Set(text.split("\n").filter((l) => /error/i.test(l) && !/^\s*(err\?: )?Error: Command failed/.test(l)))].slice(0, 8).join("\n") || text.slice(-2000);
     return errors;
 }
 
 /** One refresh preview (of the resources `target` names, else of the whole stack). */
 async function preview(stack: Stack, parallel: number, hostName: (hint: HostHint) => string, target?: string[]): Promise<Result> {
     const events: EventLike[] = [];
-    const onEvent = (e: EngineEvent) => void events.push(e as EventLike);
+    // The engine's own error messages (e.g. a provider's reason) reach only the event stream.
+    const diagnostics: string[] = [];
+    const onEvent = (e: EngineEvent) => {
+        events.push(e as EventLike);
+        const d = e.diagnosticEvent;
+        if (d?.severity === "error") diagnostics.push(`error: ${d.message.replace(/\u001b\[[0-9;]*m/g, "").trim()}`);
+    };
     try {
         await stack.preview({ refresh: true, diff: true, parallel, onEvent, ...(target ? { target } : {}) });
     } catch (e) {
-        return { rows: [], pending: [], errors: failure(e, hostName) };
+        // What the refresh found before the preview failed is still drift.
+        const text = [e instanceof Error ? e.message : String(e), ...diagnostics].join("\n");
+        return { rows: driftReport(events, hostName).rows, pending: [], errors: failure(text, hostName) };
     }
     return { ...driftReport(events, hostName), errors: {} };
 }
