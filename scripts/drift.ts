@@ -1,23 +1,24 @@
 /**
  * Drift detection for people and CI, on top of Pulumi's own refresh: `pulumi preview --refresh`
  * through the Automation API. conntune's provider reads every managed file on its host during the
- * refresh (one SSH connection per host: tools/command-provider/read.go); a file the preview would
- * update is a drifted file. A table per host (or --json); exit 1 on drift, 2 on an error, so a
+ * refresh (one SSH connection per host: tools/command-provider/read.go); what the refresh changed is
+ * drift, what else the preview plans is the program's pending changes (shown apart, never repaired
+ * here). A table per host (or --json); exit 1 on drift or pending changes, 2 on an error, so a
  * scheduled pipeline job can alert. No SSH client of its own, no list of what each kind checks.
  *
  *   npm run drift -- --stack NAME [--json] [--parallel N] [--project-dir DIR]
- *   npm run drift -- --stack NAME --repair     `pulumi up --refresh`: re-applies exactly the drifted files
+ *   npm run drift -- --stack NAME --repair     `pulumi up --refresh`: re-applies exactly the drifted files (refused while program changes are pending)
  */
 import { EngineEvent, Stack } from "@pulumi/pulumi/automation";
 import { exitOnError, intFlag, parseFlags, projectDir, UsageError } from "./cli";
 import { engineStep, openStack } from "./engine";
-import { driftExitCode, FileDrift, fileDrift, formatTable, hostOf, StepLike } from "./driftReport";
+import { driftExitCode, driftReport, EventLike, FileDrift, formatTable, HostHint, hostOf, PendingChange, verdict } from "./driftReport";
 
 const USAGE = "npm run drift -- --stack NAME [--json] [--parallel N] [--repair] [--project-dir DIR]";
 
 interface HostEntry { name: string; connection: { host: string; port?: number } }
 
-/** The hosts of the stack's `conntune:hosts`, to name rows by host rather than by address. */
+/** The hosts of the stack's `conntune:hosts`, to name rows by host rather than by address (none for a Kubernetes-only stack). */
 async function stackHosts(stack: Stack): Promise<HostEntry[]> {
     const all = await stack.getAllConfig();
     const raw = all["conntune:hosts"]?.value;
@@ -26,28 +27,74 @@ async function stackHosts(stack: Stack): Promise<HostEntry[]> {
     return Array.isArray(hosts) ? (hosts as HostEntry[]).filter((h) => h && typeof h.name === "string" && h.connection) : [];
 }
 
-/** One refresh preview: the drifted files, and errors by host (or "" when no host is named). */
-async function check(stack: Stack, hosts: HostEntry[], parallel: number): Promise<{ rows: FileDrift[]; errors: Record<string, string> }> {
-    const known = hosts.map((h) => ({ name: h.name, host: h.connection.host, port: h.connection.port ?? 22 }));
-    const hostName = (hint: { address?: string; port?: number; resource: string }) => hostOf(known, hint);
-    const rows: FileDrift[] = [];
+interface Result { rows: FileDrift[]; pending: PendingChange[]; errors: Record<string, string> }
+
+/** The error lines of a failed preview, by the host the provider names ("refresh could not read FILE on HOST: …"), else under "". */
+function failure(text: string, hostName: (hint: HostHint) => string): Record<string, string> {
+    const errors: Record<string, string> = {};
+    for (const m of text.matchAll(/refresh could not read (\S+) on ([^:\s]+): ([^\n]*)/g)) errors[hostName({ address: m[2], resource: "" })] ??= `cannot read ${m[1]}: ${m[3]}`;
+    if (Object.keys(errors).length === 0) errors[""] = [...new Set(text.split("\n").filter((l) => /error/i.test(l) && !/^\s*(err\?: )?Error: Command failed/.test(l)))].slice(0, 8).join("\n") || text.slice(-2000);
+    return errors;
+}
+
+/** One refresh preview (of the resources `target` names, else of the whole stack). */
+async function preview(stack: Stack, parallel: number, hostName: (hint: HostHint) => string, target?: string[]): Promise<Result> {
+    const events: EventLike[] = [];
+    // The engine's own error messages (e.g. a provider's reason) reach only the event stream.
+    const diagnostics: string[] = [];
     const onEvent = (e: EngineEvent) => {
-        const step = e.resourcePreEvent?.metadata as StepLike | undefined;
-        const row = step && fileDrift(step, hostName);
-        if (row) rows.push(row);
+        events.push(e as EventLike);
+        const d = e.diagnosticEvent;
+        if (d?.severity === "error") diagnostics.push(`error: ${d.message.replace(/\u001b\[[0-9;]*m/g, "").trim()}`);
     };
     try {
-        await stack.preview({ refresh: true, diff: true, parallel, onEvent });
+        await stack.preview({ refresh: true, diff: true, parallel, onEvent, ...(target ? { target } : {}) });
     } catch (e) {
-        // The provider names the file and host it could not read: "refresh could not read FILE on HOST: …".
-        const text = e instanceof Error ? e.message : String(e);
-        const errors: Record<string, string> = {};
-        for (const m of text.matchAll(/refresh could not read (\S+) on ([^:\s]+): ([^\n]*)/g)) errors[hostName({ address: m[2], resource: "" })] ??= `cannot read ${m[1]}: ${m[3]}`;
-        if (Object.keys(errors).length === 0) errors[""] = text.split("\n").filter((l) => /error/i.test(l)).slice(0, 5).join("\n") || text.slice(-2000);
-        return { rows, errors };
+        // What the refresh found before the preview failed is still drift.
+        const text = [e instanceof Error ? e.message : String(e), ...diagnostics].join("\n");
+        return { rows: driftReport(events, hostName).rows, pending: [], errors: failure(text, hostName) };
     }
-    rows.sort((a, b) => a.host.localeCompare(b.host) || a.file.localeCompare(b.file));
-    return { rows, errors: {} };
+    return { ...driftReport(events, hostName), errors: {} };
+}
+
+/**
+ * The stack's managed resources by the host (or cluster) they belong to, from its exported state:
+ * what one targeted refresh preview per host covers.
+ */
+async function resourcesByHost(stack: Stack, hostName: (hint: HostHint) => string): Promise<Map<string, string[]>> {
+    const state = await stack.exportStack();
+    const resources = ((state.deployment as { resources?: Array<{ urn: string; type: string; custom?: boolean; inputs?: Record<string, unknown> }> }).resources ?? []);
+    const groups = new Map<string, string[]>();
+    for (const r of resources) {
+        if (!r.custom || r.type.startsWith("pulumi:")) continue;
+        const name = r.urn.split("::").pop() ?? r.urn;
+        const conn = (r.inputs?.connection ?? {}) as Record<string, unknown>;
+        const group = r.type === "command:remote:Command" ? hostName({ address: typeof conn.host === "string" ? conn.host : undefined, port: typeof conn.port === "number" ? conn.port : undefined, resource: name }) : r.type.startsWith("kubernetes:") ? "kubernetes" : r.type.split(":")[0];
+        groups.set(group, [...(groups.get(group) ?? []), r.urn]);
+    }
+    return groups;
+}
+
+/**
+ * The refresh preview of the whole stack; when it fails (a host cannot be read), one targeted refresh
+ * preview per host, so every reachable host still gets its rows and only the failing one an error.
+ */
+async function check(stack: Stack, hosts: HostEntry[], parallel: number): Promise<Result> {
+    const known = hosts.map((h) => ({ name: h.name, host: h.connection.host, port: h.connection.port ?? 22 }));
+    const hostName = (hint: HostHint) => hostOf(known, hint);
+    const whole = await preview(stack, parallel, hostName);
+    if (Object.keys(whole.errors).length === 0) return whole;
+    const groups = await resourcesByHost(stack, hostName);
+    if (groups.size < 2) return whole;
+    const all: Result = { rows: [], pending: [], errors: {} };
+    for (const [group, urns] of groups) {
+        const r = await preview(stack, parallel, hostName, urns);
+        all.rows.push(...r.rows);
+        all.pending.push(...r.pending);
+        for (const [h, e] of Object.entries(r.errors)) all.errors[h || group] ??= e;
+    }
+    all.rows.sort((a, b) => a.host.localeCompare(b.host) || a.file.localeCompare(b.file));
+    return all;
 }
 
 async function main(): Promise<number> {
@@ -58,24 +105,34 @@ async function main(): Promise<number> {
     const json = flags.json === true;
     const stack = await engineStep("stack select", () => openStack(stackName, { workDir: projectDir() }));
     const hosts = await stackHosts(stack);
-    if (hosts.length === 0) throw new Error(`stack ${stackName} has no hosts (conntune:hosts is empty): nothing to check`);
-    let { rows, errors } = await check(stack, hosts, parallel);
-    if (rows.length && Object.keys(errors).length === 0 && flags.repair) {
-        const log = (s: string) => (json ? process.stderr : process.stdout).write(s);
-        await stack.up({ refresh: true, diff: true, parallel, message: "conntune drift repair", onOutput: log });
-        ({ rows, errors } = await check(stack, hosts, parallel));
+    // A pipeline pointed at the wrong stack would otherwise pass.
+    if (hosts.length === 0 && (await stack.getAllConfig())["conntune:redis"] === undefined) {
+        throw new Error(`stack ${stackName} has neither hosts nor redis (conntune:hosts is empty, no conntune:redis): nothing to check`);
     }
-    // Rows of a host the config does not name (cannot happen for conntune's own resources) are still shown.
+    let { rows, pending, errors } = await check(stack, hosts, parallel);
+    let refused: string | undefined;
+    if (flags.repair && rows.length && Object.keys(errors).length === 0) {
+        if (pending.length) {
+            // up --refresh would apply them too: --repair repairs drift only, never unreviewed settings.
+            refused = "drift --repair refused: the program has pending changes (listed above), which up --refresh would apply too; review them and run pulumi up first (it repairs the drift as well)";
+        } else {
+            const log = (s: string) => (json ? process.stderr : process.stdout).write(s);
+            await stack.up({ refresh: true, diff: true, parallel, message: "conntune drift repair", onOutput: log });
+            ({ rows, pending, errors } = await check(stack, hosts, parallel));
+        }
+    }
+    // Rows of a host the config does not name (a cluster's objects, or a host left out of the config) are still shown.
     const names = [...new Set([...hosts.map((h) => h.name), ...rows.map((r) => r.host), ...Object.keys(errors)])];
-    const code = driftExitCode(rows, errors);
+    const code = refused ? 2 : driftExitCode(rows, errors, pending);
     if (json) {
         const report = Object.fromEntries(names.filter((n) => n !== "").map((n) => [n, { files: rows.filter((r) => r.host === n).map(({ host: _h, ...r }) => r), ...(errors[n] ? { error: errors[n] } : {}) }]));
-        console.log(JSON.stringify({ stack: stackName, drift: rows.length > 0, hosts: report, ...(errors[""] ? { error: errors[""] } : {}) }, null, 2));
+        console.log(JSON.stringify({ stack: stackName, drift: rows.length > 0, hosts: report, pending, ...(errors[""] ? { error: errors[""] } : {}) }, null, 2));
     } else {
-        console.log(formatTable(names.filter((n) => n !== ""), rows, errors));
+        console.log(formatTable(names.filter((n) => n !== ""), rows, errors, pending));
         if (errors[""]) console.log(`ERROR: ${errors[""]}\n`);
-        console.log(code === 2 ? "drift check incomplete: see errors above" : rows.length ? "DRIFT found (repair: npm run drift -- --repair, or pulumi up --refresh)" : "no drift");
+        console.log(verdict(rows, errors, pending));
     }
+    if (refused) console.error(refused);
     return code;
 }
 

@@ -1,29 +1,53 @@
 /**
  * What `npm run drift` reports, from the engine's events of a refresh preview (pure: no engine, no
- * SSH). conntune's provider returns each managed file's state as the host shows it (tools/
- * command-provider/read.go): the file's content in `stdin`, runtime findings as `ct-drift:` lines in
- * `stdout`. A drifted file is a command the preview plans to update; this turns those steps into rows.
+ * SSH). Host drift is what the REFRESH changed: each refresh step's state before (what conntune
+ * applied) and after (what the provider read). conntune's provider returns each managed file's state
+ * as the host shows it (tools/command-provider/read.go): the file's content in `stdin`, runtime findings
+ * as `ct-drift:` lines in `stdout`; other providers (pulumi-kubernetes' ConfigMap) their live object.
+ * Everything else the preview plans (updates, creates, deletes, replaces) comes from the program: it
+ * is reported apart, as pending changes, never as drift.
  */
 
-/** The parts of an engine step event (`resourcePreEvent.metadata`) that drift reads. */
+/** The parts of an engine step event (`resourcePreEvent` / `resOutputsEvent` metadata) that drift reads. */
 export interface StepLike {
     op: string;
     urn: string;
     type: string;
     old?: { inputs?: Record<string, unknown>; outputs?: Record<string, unknown> };
-    new?: { inputs?: Record<string, unknown> };
+    new?: { inputs?: Record<string, unknown>; outputs?: Record<string, unknown> };
+    diffs?: string[];
 }
 
-/** One drifted file on one host. */
+/** The engine events drift reads (a subset of the Automation API's EngineEvent). */
+export interface EventLike {
+    resourcePreEvent?: { metadata: StepLike };
+    resOutputsEvent?: { metadata: StepLike };
+}
+
+/** One drifted file on one host (or one drifted resource of another provider, e.g. a ConfigMap). */
 export interface FileDrift {
-    /** The host's name in `conntune:hosts` (its address, or the resource's name, when the name is not known). */
+    /** The host's name in `conntune:hosts` (its address, or the resource's name, when the name is not known); `kubernetes` for a cluster's objects. */
     host: string;
-    /** The managed file's path. */
+    /** The managed file's path, or `KIND NAMESPACE/NAME` of another provider's resource. */
     file: string;
-    /** content: the file differs from what conntune wrote; runtime: the host does not show its values. */
-    kind: "content" | "runtime" | "content+runtime";
+    /** content: the file differs from what conntune wrote; runtime: the host does not show its values; resource: another provider's object differs. */
+    kind: "content" | "runtime" | "content+runtime" | "resource";
     /** `- line` conntune wants but the host's file lacks, `+ line` the host's file has besides; the runtime findings. */
     details: string[];
+}
+
+/** One change the preview plans that comes from the program (new or changed settings), not from a host. */
+export interface PendingChange {
+    /** The engine's step: create, update, delete, replace, … */
+    op: string;
+    /** The resource's type token. */
+    type: string;
+    /** The resource's name (for a managed file's command: `HOST-KIND-file-apply`). */
+    name: string;
+    /** The inputs the step changes, when the engine names them. */
+    keys: string[];
+    /** The host of a managed file's command (by its resource name), when there is one. */
+    host?: string;
 }
 
 const SECRET = "[secret]";
@@ -68,40 +92,143 @@ export function hostOf(hosts: Array<{ name: string; host: string; port: number }
     return byName?.name ?? hint.address ?? hint.resource;
 }
 
-/**
- * The drifted file a step stands for, or undefined when the step is not conntune's drift (another
- * type, not an update, or an update that comes from the program: new settings, not the host).
- * `hostName` names the host of a command.
- */
-export function fileDrift(step: StepLike, hostName: (hint: HostHint) => string): FileDrift | undefined {
-    if (step.type !== "command:remote:Command" || step.op !== "update") return undefined;
-    const oldIn = step.old?.inputs ?? {};
-    const newIn = step.new?.inputs ?? {};
-    const conn = (oldIn.connection ?? newIn.connection ?? {}) as Record<string, unknown>;
-    const triggers = (oldIn.triggers ?? newIn.triggers) as unknown[] | undefined;
-    const file = typeof triggers?.[0] === "string" ? triggers[0] : step.urn.split("::").pop() ?? step.urn;
-    const host = hostName({ address: typeof conn.host === "string" ? conn.host : undefined, port: typeof conn.port === "number" ? conn.port : undefined, resource: step.urn.split("::").pop() ?? step.urn });
-    const runtime = (text(step.old?.outputs?.stdout) ?? "")
-        .split("\n")
-        .filter((l) => l.startsWith(DRIFT))
-        .map((l) => l.slice(DRIFT.length));
-    if (text(step.old?.outputs?.stdout) === SECRET) runtime.push("(the command's output is secret: run pulumi preview --refresh --diff to see it)");
-    const before = text(oldIn.stdin) ?? "";
-    const after = text(newIn.stdin) ?? "";
-    const content = before !== after;
-    if (!content && runtime.length === 0) return undefined;
-    const details = content ? (before === SECRET || after === SECRET ? ["(the content is secret: its lines are not shown)"] : lineChanges(before, after)) : [];
-    return { host, file, kind: content && runtime.length ? "content+runtime" : content ? "content" : "runtime", details: [...details, ...runtime] };
+/** `s` with every control character (C0, DEL, C1) as `\xNN`: a host's file content never drives the terminal. */
+export function printable(s: string): string {
+    return s.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
 }
 
-/** A table per host: its drifted files with what differs, or "no drift". */
-export function formatTable(hosts: string[], rows: FileDrift[], errors: Record<string, string> = {}): string {
+const nameOf = (urn: string) => urn.split("::").pop() ?? urn;
+
+/** The runtime findings (`ct-drift:` lines) in a command's output. */
+function findings(stdout: unknown): string[] {
+    const out = text(stdout);
+    if (out === SECRET) return ["(the command's output is secret: run pulumi preview --refresh --diff to see it)"];
+    return (out ?? "").split("\n").filter((l) => l.startsWith(DRIFT)).map((l) => l.slice(DRIFT.length));
+}
+
+/** A value with secrets (masked or not) as one marker: what two states are compared by. */
+function comparable(v: unknown): unknown {
+    if (v === SECRET || (v && typeof v === "object" && ("ciphertext" in v || "4dabf18193072939515e22adb298388d" in v))) return SECRET;
+    if (Array.isArray(v)) return v.map(comparable);
+    if (v && typeof v === "object") {
+        return Object.fromEntries(Object.entries(v).filter(([k]) => !k.startsWith("__")).sort(([a], [b]) => a.localeCompare(b)).map(([k, x]) => [k, comparable(x)]));
+    }
+    return v;
+}
+const same = (a: unknown, b: unknown) => JSON.stringify(comparable(a)) === JSON.stringify(comparable(b));
+
+/** The changed keys of a Kubernetes object's data (`data`, `binaryData`): `data.KEY` and, for text, its changed lines. */
+function dataChanges(before: Record<string, unknown>, after: Record<string, unknown>): string[] {
+    const out: string[] = [];
+    for (const field of ["data", "binaryData"]) {
+        const b = (before[field] ?? {}) as Record<string, unknown>;
+        const a = (after[field] ?? {}) as Record<string, unknown>;
+        for (const key of [...new Set([...Object.keys(b), ...Object.keys(a)])].sort()) {
+            if (same(b[key], a[key])) continue;
+            const what = !(key in a) ? "removed" : !(key in b) ? "added" : "changed";
+            out.push(`${field}.${key} ${what}`);
+            const bt = text(b[key]);
+            const at = text(a[key]);
+            if (bt !== undefined && at !== undefined && bt !== SECRET && at !== SECRET) out.push(...lineChanges(at, bt).map((l) => `  ${l}`));
+        }
+    }
+    return out;
+}
+
+/**
+ * The drift a REFRESH step shows (`old`: the state conntune applied, `new`: what the provider read),
+ * or undefined when the refresh changed nothing that matters. `hostName` names the host of a command.
+ */
+export function fileDrift(step: StepLike, hostName: (hint: HostHint) => string): FileDrift | undefined {
+    if (step.op !== "refresh" || !step.old) return undefined;
+    if (!step.new) {
+        // The refresh found the resource gone (deleted behind Pulumi's back).
+        if (step.type.startsWith("pulumi:")) return undefined;
+        const { host, file } = describe(step, step.old.outputs ?? {}, hostName);
+        return { host, file, kind: "resource", details: ["gone: the refresh found it deleted"] };
+    }
+    const oldIn = step.old.inputs ?? {};
+    const newIn = step.new.inputs ?? {};
+    if (step.type === "command:remote:Command") {
+        const conn = (oldIn.connection ?? newIn.connection ?? {}) as Record<string, unknown>;
+        const triggers = (oldIn.triggers ?? newIn.triggers) as unknown[] | undefined;
+        const file = typeof triggers?.[0] === "string" ? triggers[0] : nameOf(step.urn);
+        const host = hostName({ address: typeof conn.host === "string" ? conn.host : undefined, port: typeof conn.port === "number" ? conn.port : undefined, resource: nameOf(step.urn) });
+        const runtime = findings(step.new.outputs?.stdout);
+        const wanted = text(oldIn.stdin) ?? "";
+        const onHost = text(newIn.stdin) ?? "";
+        const content = wanted !== onHost;
+        if (!content && runtime.length === 0) return undefined;
+        const details = content ? (wanted === SECRET || onHost === SECRET ? ["(the content is secret: its lines are not shown)"] : lineChanges(onHost, wanted)) : [];
+        return { host, file, kind: content && runtime.length ? "content+runtime" : content ? "content" : "runtime", details: [...details, ...runtime] };
+    }
+    if (step.type.startsWith("pulumi:") || !step.type.includes(":")) return undefined;
+    // Another provider's resource (pulumi-kubernetes' ConfigMap): its data keys, else the inputs the refresh changed.
+    const details = dataChanges(step.old.outputs ?? {}, step.new.outputs ?? {});
+    if (details.length === 0) {
+        for (const key of [...new Set([...Object.keys(oldIn), ...Object.keys(newIn)])].sort()) if (!key.startsWith("__") && !same(oldIn[key], newIn[key])) details.push(`${key} changed`);
+    }
+    if (details.length === 0) return undefined;
+    return { ...describe(step, step.new.outputs ?? {}, hostName), kind: "resource", details };
+}
+
+/** The row's host and file for a resource: a command's host and path, else `kubernetes` (or the provider's package) and `KIND NAMESPACE/NAME`. */
+function describe(step: StepLike, outputs: Record<string, unknown>, hostName: (hint: HostHint) => string): { host: string; file: string } {
+    if (step.type === "command:remote:Command") {
+        const triggers = step.old?.inputs?.triggers as unknown[] | undefined;
+        return { host: hostName({ resource: nameOf(step.urn) }), file: typeof triggers?.[0] === "string" ? triggers[0] : nameOf(step.urn) };
+    }
+    const meta = (outputs.metadata ?? {}) as { name?: unknown; namespace?: unknown };
+    const kind = typeof outputs.kind === "string" ? outputs.kind : step.type.split(":").pop() ?? step.type;
+    const name = typeof meta.name === "string" ? `${typeof meta.namespace === "string" ? `${meta.namespace}/` : ""}${meta.name}` : nameOf(step.urn);
+    return { host: step.type.startsWith("kubernetes:") ? "kubernetes" : step.type.split(":")[0], file: `${kind} ${name}` };
+}
+
+const PLANNED = new Set(["create", "update", "delete", "replace", "create-replacement", "delete-replaced", "import", "import-replacement", "discard", "discard-replaced"]);
+
+/**
+ * A refresh preview's events as host drift (what the refresh changed) and the program's pending
+ * changes (every other step the preview plans). An update that only puts back what the refresh found
+ * changed (its new inputs are the state before the refresh), or re-creates what the refresh found
+ * deleted, is the drift's repair, not a pending change.
+ */
+export function driftReport(events: EventLike[], hostName: (hint: HostHint) => string): { rows: FileDrift[]; pending: PendingChange[] } {
+    const refreshed = new Map<string, StepLike>();
+    const planned: StepLike[] = [];
+    for (const e of events) {
+        const out = e.resOutputsEvent?.metadata;
+        if (out?.op === "refresh") refreshed.set(out.urn, out);
+        const pre = e.resourcePreEvent?.metadata;
+        if (pre && PLANNED.has(pre.op)) planned.push(pre);
+    }
+    const rows: FileDrift[] = [];
+    const drifted = new Set<string>();
+    for (const [urn, step] of refreshed) {
+        const row = fileDrift(step, hostName);
+        if (!row) continue;
+        rows.push({ ...row, file: printable(row.file), details: row.details.map(printable) });
+        drifted.add(urn);
+    }
+    const pending = planned
+        .filter((p) => !((p.op === "update" || p.op === "create") && drifted.has(p.urn) && same(p.new?.inputs, refreshed.get(p.urn)?.old?.inputs)))
+        .map((p) => ({
+            op: p.op, type: p.type, name: printable(nameOf(p.urn)), keys: (p.diffs ?? []).filter((k) => !k.startsWith("__")).map(printable),
+            ...(p.type === "command:remote:Command" ? { host: hostName({ resource: nameOf(p.urn) }) } : {}),
+        }));
+    rows.sort((a, b) => a.host.localeCompare(b.host) || a.file.localeCompare(b.file));
+    pending.sort((a, b) => a.name.localeCompare(b.name) || a.op.localeCompare(b.op));
+    return { rows, pending };
+}
+
+/** A table per host: its drifted files with what differs, or "no drift"; then the program's pending changes. */
+export function formatTable(hosts: string[], rows: FileDrift[], errors: Record<string, string> = {}, pending: PendingChange[] = []): string {
     const out: string[] = [];
     for (const h of hosts) {
-        out.push(`host ${h}`);
-        if (errors[h]) out.push(`ERROR: ${errors[h]}`);
+        out.push(`host ${printable(h)}`);
+        if (errors[h]) out.push(`ERROR: ${printable(errors[h])}`);
         const mine = rows.filter((r) => r.host === h);
-        if (mine.length === 0 && !errors[h]) out.push("no drift");
+        // A host never applied (only creates) has nothing drifted, but it is not "no drift" either.
+        if (mine.length === 0 && !errors[h]) out.push(pending.some((p) => p.host === h) ? "no host drift found; pending changes of the program below" : "no drift");
         const w = Math.max(4, ...mine.map((r) => r.file.length));
         if (mine.length) out.push(`${"file".padEnd(w)}  ${"drift".padEnd(15)}  what differs`);
         for (const r of mine) {
@@ -110,11 +237,26 @@ export function formatTable(hosts: string[], rows: FileDrift[], errors: Record<s
         }
         out.push("");
     }
+    if (pending.length) {
+        out.push("pending changes of the program (not host drift: the stack's settings or program differ from the last up)");
+        const w = Math.max(2, ...pending.map((p) => p.op.length));
+        for (const p of pending) out.push(`${p.op.padEnd(w)}  ${p.name} (${p.type})${p.keys.length ? `: ${p.keys.join(", ")}` : ""}`);
+        out.push("");
+    }
     return out.join("\n");
 }
 
-/** 2 when the check is incomplete (an error), else 1 on drift, else 0. */
-export function driftExitCode(rows: FileDrift[], errors: Record<string, string>): 0 | 1 | 2 {
+/** 2 when the check is incomplete (an error), else 1 on drift or pending program changes, else 0. */
+export function driftExitCode(rows: FileDrift[], errors: Record<string, string>, pending: PendingChange[] = []): 0 | 1 | 2 {
     if (Object.keys(errors).length) return 2;
-    return rows.length ? 1 : 0;
+    return rows.length || pending.length ? 1 : 0;
+}
+
+/** The last line of the table: what was found and what to do. */
+export function verdict(rows: FileDrift[], errors: Record<string, string>, pending: PendingChange[]): string {
+    if (Object.keys(errors).length) return "drift check incomplete: see errors above";
+    const lines: string[] = [];
+    if (rows.length) lines.push("DRIFT found (repair: npm run drift -- --repair, or pulumi up --refresh)");
+    if (pending.length) lines.push("PENDING changes of the program (not host drift): review them with pulumi preview --diff, apply them with pulumi up");
+    return lines.length ? lines.join("\n") : "no drift";
 }

@@ -20,7 +20,7 @@ import * as path from "node:path";
 import * as readline from "node:readline/promises";
 import type { Stack } from "@pulumi/pulumi/automation";
 import { exitOnError, intFlag, parseFlags, projectDir, UsageError } from "./cli";
-import { ConfigEntry, engineStep, openStack, openWorkspace, setSecretConfig, shown } from "./engine";
+import { ConfigEntry, engineStep, openStack, openWorkspace, REPO, setSecretConfig, shown } from "./engine";
 
 const USAGE = "npm run rollback -- --stack NAME (--list | --to N [--program] [--yes]) [--project-dir DIR]";
 
@@ -55,9 +55,15 @@ function gitHead(): string | undefined {
     }
 }
 
+/** Where Pulumi.yaml names conntune's command provider (built per clone by scripts/toolchain.sh). */
+const PROVIDER = path.join("node_modules", ".cache", "conntune-command-provider");
+
 /**
  * The project's program at revision `rev`, checked out in a temporary git worktree. Its dependencies
  * are this project's node_modules when the lockfile is the same, else installed there with `npm ci`.
+ * Its command provider (Pulumi.yaml's plugin path, which no `npm ci` creates) is built by the
+ * revision's own toolchain step when the revision has one, into the worktree's own node_modules
+ * (this project's packages linked one by one, never its provider); else this project's provider is linked.
  */
 function programAt(rev: string): { dir: string; remove: () => void } {
     const proj = projectDir();
@@ -74,12 +80,29 @@ function programAt(rev: string): { dir: string; remove: () => void } {
     };
     try {
         const dir = path.join(wt, path.relative(top, proj));
+        const modules = path.join(dir, "node_modules");
+        const toolchain = path.join(dir, "scripts", "toolchain.sh");
         const lock = (d: string) => (fs.existsSync(path.join(d, "package-lock.json")) ? fs.readFileSync(path.join(d, "package-lock.json"), "utf8") : "");
         if (lock(dir) !== "" && lock(dir) === lock(proj) && fs.existsSync(path.join(proj, "node_modules"))) {
-            fs.symlinkSync(path.join(proj, "node_modules"), path.join(dir, "node_modules"));
+            if (fs.existsSync(toolchain)) {
+                // The revision's toolchain builds its provider into node_modules/.cache: not into this project's.
+                fs.mkdirSync(modules);
+                for (const e of fs.readdirSync(path.join(proj, "node_modules"))) if (e !== ".cache") fs.symlinkSync(path.join(proj, "node_modules", e), path.join(modules, e));
+            } else {
+                fs.symlinkSync(path.join(proj, "node_modules"), modules);
+            }
         } else {
             console.log(`installing the dependencies of revision ${rev.slice(0, 10)} (npm ci) …`);
             execFileSync("npm", ["ci", "--no-audit", "--no-fund"], { cwd: dir, stdio: "inherit" });
+        }
+        if (fs.existsSync(toolchain)) {
+            console.log(`building the toolchain step of revision ${rev.slice(0, 10)} (its command provider: bash scripts/toolchain.sh) …`);
+            execFileSync("bash", [toolchain], { cwd: dir, stdio: ["ignore", "ignore", "inherit"] });
+        } else if (!fs.existsSync(path.join(dir, PROVIDER))) {
+            const mine = [proj, REPO].map((d) => path.join(d, PROVIDER)).find((d) => fs.existsSync(path.join(d, "pulumi-resource-command")));
+            if (!mine) throw new Error(`revision ${rev.slice(0, 10)} has no scripts/toolchain.sh and this checkout has no command provider at ${PROVIDER}: run \`bash scripts/setup.sh\` first`);
+            fs.mkdirSync(path.dirname(path.join(dir, PROVIDER)), { recursive: true });
+            fs.symlinkSync(mine, path.join(dir, PROVIDER));
         }
         return { dir, remove };
     } catch (e) {

@@ -50,6 +50,9 @@ export class RedisConfigMap extends pulumi.ComponentResource {
                         [CHECKSUM_ANNOTATION]: this.checksum,
                         // A ConfigMap has no dependents: delete it at once, without waiting for a garbage collector.
                         "pulumi.com/deletionPropagationPolicy": "background",
+                        // conntune owns this ConfigMap: an edit behind its back (kubectl edit/patch) is drift that
+                        // the next up puts back, not a field conflict that fails every preview.
+                        "pulumi.com/patchForce": "true",
                     },
                 },
                 data: { [configMapKey(args.shape)]: this.rendered },

@@ -8,7 +8,7 @@
 import { spawnSync } from "node:child_process";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { addGatewayUnit, capability, hostExec, startHost, stopHosts, TestHost } from "../../lab/hosts/harness";
+import { addGatewayUnit, capability, hostExec, startHost, startHosts, stopHosts, TestHost } from "../../lab/hosts/harness";
 import { dispose, e2eGate, hostStack, noChanges, REPO, Stack } from "../../lab/stack";
 
 const cap = capability();
@@ -20,7 +20,13 @@ const LIMITS = "/etc/security/limits.d/90-conntune-nofile.conf";
 const OVERRIDE = "/etc/systemd/system/llm-gateway.service.d/50-conntune.conf";
 const FILES = [SSHD, SYSCTL, LIMITS, OVERRIDE];
 
-interface Report { drift: boolean; hosts: Record<string, { files?: Array<{ file: string; kind: string; details: string[] }>; error?: string }> }
+interface Report { drift: boolean; hosts: Record<string, { files?: Array<{ file: string; kind: string; details: string[] }>; error?: string }>; pending: Array<{ op: string; name: string; keys: string[] }> }
+
+/** `npm run drift` on a lab stack (its project copy and backend). */
+function runDrift(stack: Stack, ...extra: string[]): { code: number | null; stdout: string; stderr: string } {
+    const r = spawnSync("npx", ["tsx", path.join(REPO, "scripts/drift.ts"), "--stack", stack.name, "--project-dir", stack.projectDir, ...extra], { env: stack.env, encoding: "utf8", cwd: REPO, timeout: 300_000 });
+    return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
 
 describe.runIf(run)("drift through pulumi refresh", () => {
     let h: TestHost;
@@ -43,20 +49,18 @@ describe.runIf(run)("drift through pulumi refresh", () => {
         expect(file ? except(after, file) : after).toEqual(file ? except(before, file) : before);
         expect(noChanges((await stack.preview(["--refresh"])).stdout)).toBe(true);
     };
-    const drift = (...extra: string[]) => {
-        const r = spawnSync("npx", ["tsx", path.join(REPO, "scripts/drift.ts"), "--stack", stack.name, "--project-dir", stack.projectDir, ...extra], { env: stack.env, encoding: "utf8", cwd: REPO, timeout: 300_000 });
-        return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-    };
+    const drift = (...extra: string[]) => runDrift(stack, ...extra);
+    const web1 = (soft: number) => ({
+        name: "web1", connection: { host: h.address, user: "root", hostKey: h.hostKey },
+        sysctl: { keyPolicy: { "net.netfilter.nf_conntrack_max": "skip" } },
+        limits: { soft, hard: 16384, systemdDefault: null },
+        systemdOverrides: [{ unit: "llm-gateway.service", settings: { Service: { LimitNOFILE: 16384 } } }],
+    });
 
     beforeAll(async () => {
         h = await startHost({ prepare: (root) => addGatewayUnit(root, true) });
         stack = await hostStack(h, "e2e-drift");
-        await stack.setHosts([{
-            name: "web1", connection: { host: h.address, user: "root", hostKey: h.hostKey },
-            sysctl: { keyPolicy: { "net.netfilter.nf_conntrack_max": "skip" } },
-            limits: { soft: 4096, hard: 16384, systemdDefault: null },
-            systemdOverrides: [{ unit: "llm-gateway.service", settings: { Service: { LimitNOFILE: 16384 } } }],
-        }]);
+        await stack.setHosts([web1(4096)]);
         await stack.up();
         expect(hostExec(h, "systemctl is-active llm-gateway.service").trim()).toBe("active");
     });
@@ -145,6 +149,44 @@ describe.runIf(run)("drift through pulumi refresh", () => {
         expect(drift().code).toBe(0);
     });
 
+    it("a settings change not applied yet is a pending change of the program, not drift, and --repair refuses to apply it", async () => {
+        await stack.setHosts([web1(2048)]);
+        try {
+            const before = stamps();
+            const r = drift();
+            expect(r.code, r.stdout + r.stderr).toBe(1);
+            expect(r.stdout).toMatch(/host web1\nno host drift found; pending changes of the program below\n/);
+            expect(r.stdout).toMatch(/pending changes of the program[^\n]*\nupdate\s+web1-limits[^\n]*stdin/);
+            expect(r.stdout).toContain("PENDING changes of the program (not host drift)");
+            const report = JSON.parse(drift("--json").stdout) as Report;
+            expect(report.drift).toBe(false);
+            expect(report.hosts.web1.files).toEqual([]);
+            expect(report.pending.map((p) => p.op)).toContain("update");
+            // With drift besides, --repair still refuses: up --refresh would apply the new settings too.
+            hostExec(h, "sysctl -w net.ipv4.tcp_keepalive_time=7200");
+            const rep = drift("--repair");
+            expect(rep.code, rep.stdout + rep.stderr).toBe(2);
+            expect(rep.stderr).toContain("drift --repair refused: the program has pending changes");
+            expect(rep.stdout).toMatch(/99-conntune-tcp\.conf\s+runtime/);
+            expect(stamps()).toEqual(before);
+            expect(hostExec(h, `cat ${LIMITS}`)).toContain("soft nofile 4096");
+            expect(hostExec(h, "sysctl -n net.ipv4.tcp_keepalive_time").trim()).toBe("7200");
+        } finally {
+            await stack.setHosts([web1(4096)]);
+        }
+        expect(drift("--repair").code).toBe(0);
+        expect(hostExec(h, "sysctl -n net.ipv4.tcp_keepalive_time").trim()).toBe("600");
+    });
+
+    it("prints a host's control characters escaped (\\xNN), never raw to the terminal", async () => {
+        hostExec(h, `printf '# \\033]0;pwned\\007\\033[2J\\n' >> ${SSHD}`);
+        const r = drift();
+        expect(r.code, r.stdout + r.stderr).toBe(1);
+        expect(r.stdout).toContain("+ # \\x1b]0;pwned\\x07\\x1b[2J");
+        expect(r.stdout).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f]/);
+        expect(drift("--repair").code).toBe(0);
+    });
+
     it("a host that cannot be read fails the refresh naming the file and host, and npm run drift exits 2 naming the host", async () => {
         hostExec(h, "systemctl stop ssh.service");
         try {
@@ -169,6 +211,53 @@ describe.runIf(run)("drift through pulumi refresh", () => {
             expect(noChanges(r.stdout)).toBe(true);
         } finally {
             await stack.run(["config", "rm", "conntune:repair", "--stack", stack.name]);
+        }
+    });
+});
+
+describe.runIf(run)("npm run drift across two hosts", () => {
+    let hosts: TestHost[] = [];
+    let stack: Stack;
+
+    beforeAll(async () => {
+        hosts = await startHosts(2);
+        stack = await hostStack(hosts[0], "e2e-drift-two");
+        await stack.setHosts(hosts.map((x, i) => ({
+            name: `web${i + 1}`, connection: { host: x.address, user: "root", hostKey: x.hostKey },
+            sysctl: { keyPolicy: { "net.netfilter.nf_conntrack_max": "skip" } }, limits: { soft: 4096, hard: 16384, systemdDefault: null },
+        })));
+    });
+
+    afterAll(async () => {
+        await dispose(stack);
+        await stopHosts(hosts);
+    });
+
+    it("a stack never applied reports its creates as pending changes, not 'no drift'", () => {
+        const r = runDrift(stack);
+        expect(r.code, r.stdout + r.stderr).toBe(1);
+        expect(r.stdout).toMatch(/pending changes of the program[^\n]*\ncreate\s/);
+        expect(r.stdout).toContain("PENDING changes of the program (not host drift)");
+        expect(r.stdout).not.toMatch(/^no drift$/m);
+    });
+
+    it("one unreachable host is an error of its own: the other host still gets its rows (exit 2)", async () => {
+        await stack.up();
+        expect(runDrift(stack).code).toBe(0);
+        hostExec(hosts[0], `echo 'net.core.somaxconn = 7' >> ${SYSCTL}`);
+        hostExec(hosts[1], "systemctl stop ssh.service");
+        try {
+            const r = runDrift(stack);
+            expect(r.code, r.stdout + r.stderr).toBe(2);
+            expect(r.stdout).toMatch(/host web1\nfile[^\n]*\n[^\n]*99-conntune-tcp\.conf\s+content\s+\+ net\.core\.somaxconn = 7/);
+            expect(r.stdout).toMatch(/host web2\nERROR: cannot read \/etc\//);
+            expect(r.stdout).toContain("drift check incomplete");
+            const j = JSON.parse(runDrift(stack, "--json").stdout) as Report;
+            expect(j.hosts.web1.files?.map((f) => f.file)).toEqual([SYSCTL]);
+            expect(j.hosts.web1.error).toBeUndefined();
+            expect(j.hosts.web2.error).toMatch(/cannot read/);
+        } finally {
+            hostExec(hosts[1], "systemctl start ssh.service");
         }
     });
 });

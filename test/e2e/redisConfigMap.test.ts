@@ -2,13 +2,14 @@
  * RedisConfigMap through the real CLI: GitOps render mode (the k8s stack's default) writes the
  * manifests; a change moves the checksum; live mode runs against a real kube-apiserver (see below).
  */
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { seed003 } from "../../lab/fixtures/redis";
 import { KubeApi, kubeUnavailable, startKubeApi } from "../../lab/hosts/kube";
-import { conntuneProject, dispose, e2eGate, noChanges, Stack } from "../../lab/stack";
+import { conntuneProject, dispose, e2eGate, noChanges, REPO, Stack } from "../../lab/stack";
 
 const run = e2eGate(undefined);
 
@@ -143,6 +144,24 @@ describe.runIf(live)("the Redis ConfigMap in live mode against a real kube-apise
         expect(after.data!["redis-additional.conf"]).toContain("hz 50\n");
         expect(getJson("statefulset", "redis-standalone").spec!.template.metadata.annotations!["conntune.io/redis-config-checksum"]).toBe(out.checksum);
         expect(out.checksum).not.toBe(before.metadata.annotations!["conntune.io/redis-config-checksum"]);
+    });
+
+    it("npm run drift on a stack with only redis: 0 when clean, 1 naming the ConfigMap and its changed key after a kubectl edit behind Pulumi's back", async () => {
+        const drift = () => spawnSync("npx", ["tsx", path.join(REPO, "scripts/drift.ts"), "--stack", stack.name, "--project-dir", stack.projectDir], { env: stack.env, encoding: "utf8", cwd: REPO, timeout: 300_000 });
+        let r = drift();
+        expect(r.status, r.stdout + r.stderr).toBe(0);
+        expect(r.stdout).toContain("no drift");
+        const wanted = getJson("configmap", "redis-standalone-ext-config").data!["redis-additional.conf"];
+        kube.kubectl("patch", "configmap", "-n", "redis", "redis-standalone-ext-config", "--type", "merge", "-p", JSON.stringify({ data: { "redis-additional.conf": wanted.replace("hz 50\n", "hz 10\n") } }));
+        r = drift();
+        expect(r.status, r.stdout + r.stderr).toBe(1);
+        expect(r.stdout).toMatch(/host kubernetes\n[^\n]*\nConfigMap redis\/redis-standalone-ext-config\s+resource\s+data\.redis-additional\.conf changed/);
+        expect(r.stdout).toContain("- hz 50");
+        expect(r.stdout).toContain("+ hz 10");
+        expect(r.stdout).not.toContain("pending changes of the program");
+        await stack.up(["--refresh"]);
+        expect(getJson("configmap", "redis-standalone-ext-config").data!["redis-additional.conf"]).toBe(wanted);
+        expect(drift().status).toBe(0);
     });
 
     it("removes the ConfigMap and the annotation on destroy, leaving the StatefulSet", async () => {

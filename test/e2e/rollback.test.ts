@@ -80,13 +80,16 @@ describe.runIf(run)("npm run rollback", () => {
         expect(list.stdout).toMatch(/^3\s+.*update\s+succeeded\s+.*conntune rollback to update 1$/m);
     });
 
-    it("with --program runs the program revision update N ran, from a git worktree it removes again", async () => {
+    it("with --program runs the program revision update N ran, from a fresh git worktree (its own npm ci, a command provider) it removes again", async () => {
         const dir = stack.projectDir;
         const sh = (cmd: string) => execFileSync("bash", ["-c", cmd], { cwd: dir, encoding: "utf8" });
         const rollback = (...a: string[]) =>
             spawnSync("npx", ["tsx", path.join(REPO, "scripts/rollback.ts"), "--stack", stack.name, ...a, "--project-dir", dir], { env: stack.env, encoding: "utf8", cwd: REPO, stdio: ["ignore", "pipe", "pipe"] });
         const header = () => hostExec(h, "head -n1 /etc/sysctl.d/99-conntune-tcp.conf");
-        fs.copyFileSync(path.join(REPO, "package-lock.json"), path.join(dir, "package-lock.json"));
+        // v1's lockfile differs from the checkout's (by a trailing newline): its worktree installs its
+        // own dependencies (npm ci), which bring no command provider (Pulumi.yaml's plugin path).
+        const lockText = fs.readFileSync(path.join(REPO, "package-lock.json"), "utf8");
+        fs.writeFileSync(path.join(dir, "package-lock.json"), `${lockText}\n`);
         fs.writeFileSync(path.join(dir, ".gitignore"), "node_modules\nPulumi.*.yaml\n");
         const commit = (m: string) => sh(`git add -A && git -c user.name=t -c user.email=t@example.invalid commit -qm ${m} && git rev-parse HEAD`).trim();
         sh("git init -q");
@@ -95,6 +98,7 @@ describe.runIf(run)("npm run rollback", () => {
         const before = header();
         const render = path.join(dir, "components/core/render.ts");
         fs.writeFileSync(render, fs.readFileSync(render, "utf8").replace("# Managed by conntune:", "# Managed by conntune (v2):"));
+        fs.writeFileSync(path.join(dir, "package-lock.json"), lockText);
         commit("v2");
         await stack.up(); // update 5: the v2 program rewrites every file's first line
         expect(header()).toMatch(/^# Managed by conntune \(v2\):/);
@@ -108,6 +112,7 @@ describe.runIf(run)("npm run rollback", () => {
         const r = rollback("--to", "4", "--program", "--yes");
         expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);
         expect(r.stdout).toMatch(new RegExp(`program at revision ${v1.slice(0, 10)}`));
+        expect(r.stdout).toContain(`installing the dependencies of revision ${v1.slice(0, 10)} (npm ci)`);
         expect(r.stdout).toMatch(/-\s*# Managed by conntune \(v2\):/);
         expect(header()).toBe(before);
         expect(sh("git worktree list").trim().split("\n")).toHaveLength(1);
