@@ -2,7 +2,7 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { shellFile } from "./shellFile";
 
 const COMPONENTS = path.join(__dirname, "..");
@@ -33,6 +33,7 @@ describe("the host-side .sh files", () => {
 
 describe("shellFile", () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "conntune-shellfile-"));
+    afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
     fs.writeFileSync(
         path.join(dir, "h.sh"),
         ["# shellcheck shell=bash", "ct_one() { echo one; }", "ct_two() { # two lines", "  echo two", "}", "hook_verify() {", "  # include: ct_one ct_two snip", "  inner() {", "    echo @WHO@", "  }", "  inner", "}", ""].join("\n"),
