@@ -11,19 +11,17 @@
  */
 import { EngineEvent, Stack } from "@pulumi/pulumi/automation";
 import { exitOnError, intFlag, parseFlags, projectDir, UsageError } from "./cli";
-import { engineStep, openStack } from "./engine";
+import { engineStep, openStack, readConfig } from "./engine";
 import { driftExitCode, driftReport, EventLike, FileDrift, formatTable, HostHint, hostOf, PendingChange, verdict } from "./driftReport";
 
 const USAGE = "npm run drift -- --stack NAME [--json] [--parallel N] [--repair] [--project-dir DIR]";
 
 interface HostEntry { name: string; connection: { host: string; port?: number } }
 
-/** The hosts of the stack's `conntune:hosts`, to name rows by host rather than by address (none for a Kubernetes-only stack). */
-async function stackHosts(stack: Stack): Promise<HostEntry[]> {
-    const all = await stack.getAllConfig();
-    const raw = all["conntune:hosts"]?.value;
-    if (raw === undefined) return [];
-    const hosts = JSON.parse(raw) as unknown;
+/** The hosts of the stack's `conntune:hosts` (its config read once), to name rows by host rather than by address (none for a Kubernetes-only stack). */
+function stackHosts(config: Record<string, unknown>): HostEntry[] {
+    let hosts = config["conntune:hosts"];
+    if (typeof hosts === "string") hosts = JSON.parse(hosts) as unknown;
     return Array.isArray(hosts) ? (hosts as HostEntry[]).filter((h) => h && typeof h.name === "string" && h.connection) : [];
 }
 
@@ -104,9 +102,10 @@ async function main(): Promise<number> {
     const parallel = intFlag("parallel", flags.parallel, 64, 1, 256);
     const json = flags.json === true;
     const stack = await engineStep("stack select", () => openStack(stackName, { workDir: projectDir() }));
-    const hosts = await stackHosts(stack);
+    const config = await engineStep("config", () => readConfig(stack));
+    const hosts = stackHosts(config);
     // A pipeline pointed at the wrong stack would otherwise pass.
-    if (hosts.length === 0 && (await stack.getAllConfig())["conntune:redis"] === undefined) {
+    if (hosts.length === 0 && config["conntune:redis"] === undefined) {
         throw new Error(`stack ${stackName} has neither hosts nor redis (conntune:hosts is empty, no conntune:redis): nothing to check`);
     }
     let { rows, pending, errors } = await check(stack, hosts, parallel);
