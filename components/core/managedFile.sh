@@ -91,7 +91,14 @@ ct_script_read() {
     CT_SECRET=""
     if [ "${CT_STDIN_SECRET:-0}" = 1 ]; then IFS= read -r CT_SECRET || fail "the secret line on stdin is missing"; fi
     if [ -f "$CT_PATH" ] && [ ! -L "$CT_PATH" ]; then
-      ct_b64=$(ct_own_content | base64 -w0) || fail "cannot read $CT_PATH"
+      # Another account that can write in the directory (Debian's /etc/redis) could swap the file for
+      # a link to a secret between the check and the read, and root would put that secret into the
+      # state: the file is opened once, that open is checked to be the inode seen without following
+      # links, and only the open descriptor is read.
+      ct_seen=$(stat -c %d:%i -- "$CT_PATH") && exec 3<"$CT_PATH" || fail "cannot read $CT_PATH"
+      [ "$(stat -L -c %d:%i /dev/fd/3)" = "$ct_seen" ] || fail "$CT_PATH was replaced while it was read (does another account write in $ct_dir?)"
+      ct_b64=$(CT_PATH=/dev/fd/3 ct_own_content | base64 -w0) || fail "cannot read $CT_PATH"
+      exec 3<&-
       echo "ct-content:$ct_b64"
       # A mode changed behind conntune's back (e.g. a drop-in made world-writable) is drift too.
       ct_mode_now=$(stat -c %a -- "$CT_PATH")

@@ -384,6 +384,22 @@ describe("the operations (the 4th argument, @CT_OP@, filled in by conntune's pro
         }
     });
 
+    it("read takes the content from the file it opened and checked, never from a name swapped meanwhile (e.g. for a link to a secret)", () => {
+        const s = setup();
+        try {
+            expect(s.run("apply", "1\n").status).toBe(0);
+            const secret = path.join(s.dir, "secret");
+            fs.writeFileSync(secret, "s3cr3t\n");
+            // The swap happens after the checks, just before the content is read.
+            const swapping = { ...s.spec, hooks: { ...s.spec.hooks, ownContent: `ln -sf ${secret} ${s.spec.path}.new && mv -f ${s.spec.path}.new ${s.spec.path}; cat -- "$CT_PATH"` } };
+            const r = spawnSync("bash", ["-c", applyScript(swapping), "conntune", "", "root", "r1", "read"], { encoding: "utf8" });
+            expect(r.stdout).toContain(`ct-content:${Buffer.from("1\n").toString("base64")}`);
+            expect(r.stdout).not.toContain(Buffer.from("s3cr3t\n").toString("base64"));
+        } finally {
+            s.done();
+        }
+    });
+
     it("read reports a mode changed behind conntune's back as drift, and the repair writes the file with its mode again", () => {
         const s = setup();
         try {
