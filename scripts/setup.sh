@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
 # Install what conntune's commands need, once; fast when everything is in place.
-#   - Debian packages: debootstrap, systemd-container (nspawn), iproute2, openssh-client, shellcheck
+#   scripts/setup.sh [test|demo|bench]   (default: test, everything the tests use)
+#   - Debian packages: debootstrap, systemd-container (nspawn), iproute2, openssh-client, util-linux;
+#     for the tests also redis-server, etcd-server, openssl, shellcheck (bench: redis-server)
 #   - npm packages from package-lock.json (npm ci)
 #   - the Pulumi toolchain (scripts/toolchain.sh: CLI, language host, plugins; built from Go modules)
+#   - for the tests only: kube-apiserver and actionlint (built from their Go modules)
 #   - the test-host image (scripts/hostimage.sh), when this machine can run test hosts (root)
 set -euo pipefail
+PROFILE=${1:-test}
+case "$PROFILE" in test|demo|bench) ;; *) echo "usage: scripts/setup.sh [test|demo|bench] (got '$PROFILE')" >&2; exit 2 ;; esac
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 log() { printf '[setup %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
@@ -20,10 +25,14 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   command -v ip >/dev/null || missing+=(iproute2)
   command -v ssh-keygen >/dev/null || missing+=(openssh-client)
   command -v nsenter >/dev/null || missing+=(util-linux)
-  command -v redis-server >/dev/null || missing+=(redis-server)   # proves rendered redis.conf files
-  command -v etcd >/dev/null || missing+=(etcd-server)            # backs the test kube-apiserver
-  command -v openssl >/dev/null || missing+=(openssl)
-  command -v shellcheck >/dev/null || missing+=(shellcheck)       # the unit tests check every host-side .sh file
+  if [ "$PROFILE" != demo ]; then
+    command -v redis-server >/dev/null || missing+=(redis-server) # proves rendered redis.conf files; the burst benchmark
+  fi
+  if [ "$PROFILE" = test ]; then
+    command -v etcd >/dev/null || missing+=(etcd-server)          # backs the test kube-apiserver
+    command -v openssl >/dev/null || missing+=(openssl)
+    command -v shellcheck >/dev/null || missing+=(shellcheck)     # the unit tests check every host-side .sh file
+  fi
   if [ ${#missing[@]} -gt 0 ]; then
     log "installing Debian packages: ${missing[*]}"
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >/tmp/conntune-apt.log 2>&1 || {
@@ -41,10 +50,12 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
 fi
 
 bash scripts/toolchain.sh >/dev/null
-# kube-apiserver for the live-mode Kubernetes tests, built from its Go module (cached).
-if command -v go >/dev/null; then bash scripts/kube-apiserver.sh >/dev/null; fi
-# actionlint checks the GitOps workflows (built from its Go module, cached).
-if command -v go >/dev/null; then bash scripts/actionlint.sh >/dev/null; fi
+if [ "$PROFILE" = test ] && command -v go >/dev/null; then
+  # kube-apiserver for the live-mode Kubernetes tests, built from its Go module (cached).
+  bash scripts/kube-apiserver.sh >/dev/null
+  # actionlint checks the GitOps workflows (built from its Go module, cached).
+  bash scripts/actionlint.sh >/dev/null
+fi
 
 if [ "$(id -u)" = 0 ] && command -v debootstrap >/dev/null; then
   bash scripts/hostimage.sh >/dev/null

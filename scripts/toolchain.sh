@@ -50,11 +50,11 @@ with_progress() { # $1 = label, rest = command; output goes to a log file, shown
   local start=$SECONDS
   log "$label: started (log: $logf)"
   "$@" >"$logf" 2>&1 &
-  local pid=$!
+  local pid=$! next=$((SECONDS + 30))
   while kill -0 "$pid" 2>/dev/null; do
-    sleep 5
-    if kill -0 "$pid" 2>/dev/null && (( (SECONDS - start) % 30 < 5 )); then
-      log "$label: still working, $((SECONDS - start)) s"
+    sleep 1
+    if kill -0 "$pid" 2>/dev/null && [ "$SECONDS" -ge "$next" ]; then
+      log "$label: still working, $((SECONDS - start)) s"; next=$((SECONDS + 30))
     fi
   done
   if ! wait "$pid"; then
@@ -145,7 +145,8 @@ build_kubernetes() { # $1 = version the SDK asks for
 # engine prefers to the plugin cache for every version the SDK asks for. It reports its own version,
 # the SDK's plus "+conntune.<source hash>", so it cannot be mistaken for upstream's pulumi-command.
 # The shared plugin cache is not touched: other clones on this machine each run their own build.
-PROVIDER_DIR="$ROOT/node_modules/.cache/conntune-command-provider"
+# (CONNTUNE_PROVIDER_DIR: only the toolchain's own unit test sets it, to build into a temp dir.)
+PROVIDER_DIR=${CONNTUNE_PROVIDER_DIR:-$ROOT/node_modules/.cache/conntune-command-provider}
 command_provider_src() { # the provider's source (tests excluded), hashed in a fixed order
   (cd "$ROOT/tools/command-provider" && find . -maxdepth 1 -type f \( -name '*.go' ! -name '*_test.go' -o -name go.mod -o -name go.sum \) | LC_ALL=C sort | xargs cat) | sha256sum | cut -d' ' -f1
 }
@@ -200,6 +201,23 @@ use_installed_cli() {
   log "using the installed pulumi v$v ($ext)"
 }
 
+# The CLI is the user's own (a link to it, made by use_installed_cli): its plugin downloads may work.
+installed_cli() { [ -L "$BIN/pulumi" ]; }
+
+# With the user's own CLI, try its plugin download first (minutes saved against a ~12 min build);
+# where it fails (no network to the plugin host, a proxy) fall back to building. Bounded: a
+# black-holed network must not hang the step.
+download_plugin() { # $1 = name, $2 = version
+  installed_cli || return 1
+  log "plugin $1 v$2: downloading with the installed CLI (pulumi plugin install)"
+  if timeout "${CONNTUNE_PLUGIN_DOWNLOAD_TIMEOUT:-300}" "$BIN/pulumi" plugin install resource "$1" "$2" >"$WORK/plugin-download-$1.log" 2>&1 && plugin_present "$1" "$2"; then
+    log "plugin $1 v$2: downloaded"
+    return 0
+  fi
+  log "plugin $1 v$2: the download failed ($(tail -n 1 "$WORK/plugin-download-$1.log")): building it from its Go module instead"
+  return 1
+}
+
 main() {
   if $CHECK_ONLY; then
     [ -x "$BIN/pulumi" ] && [ -x "$BIN/pulumi-language-nodejs" ] && plugin_present kubernetes "$(sdk_plugin_version @pulumi/kubernetes)" \
@@ -215,7 +233,9 @@ main() {
   else log "language host: cached"; fi
   write_shims
   local kv; kv=$(sdk_plugin_version @pulumi/kubernetes)
-  if plugin_present kubernetes "$kv"; then log "plugin kubernetes v$kv: cached"; else
+  if plugin_present kubernetes "$kv"; then log "plugin kubernetes v$kv: cached"
+  elif download_plugin kubernetes "$kv"; then :
+  else
     need_go; build_kubernetes "$kv"; register_plugin kubernetes "$kv" "$WORK/pulumi-resource-kubernetes"; rm -f "$WORK/pulumi-resource-kubernetes"
   fi
   local cv; cv=$(command_provider_version "$(sdk_plugin_version @pulumi/command)")
@@ -228,14 +248,17 @@ main() {
 # The environment every conntune command runs the CLI with: the toolchain first on PATH, our own
 # PULUMI_HOME (plugin cache), no update checks, and a missing plugin is an error, never a download.
 write_env() {
-  cat >"$ENVFILE.tmp" <<ENV
+  # A temp name of its own: two first runs at once (CI jobs, a test and the demo) must not interleave.
+  local tmp; tmp=$(mktemp "$ENVFILE.XXXXXX")
+  cat >"$tmp" <<ENV
 export PATH="$BIN:\$PATH"
 export PULUMI_HOME="$PULUMI_HOME"
 export PULUMI_SKIP_UPDATE_CHECK=true
 export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
 export PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK=true
 ENV
-  mv "$ENVFILE.tmp" "$ENVFILE"
+  chmod 644 "$tmp"
+  mv "$tmp" "$ENVFILE"
   echo "$ENVFILE"
 }
 
