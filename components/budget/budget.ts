@@ -213,7 +213,11 @@ export function budgetIssues(t: BudgetTarget): { errors: BudgetIssue[]; warnings
     t.clients.forEach((c, j) => {
         const cp = [...t.path, "clients", j];
         const d = libraryDefaults(c.library, c.version);
-        const line = lines[j];
+
+        // A pool size nobody wrote down follows the library's version, not the code: say which number was used.
+        if (c.poolSize === undefined && typeof d.poolSize === "number") {
+            warnings.push({ path: [...cp, "poolSize"], message: `${c.name}: unset, so ${d.versions}'s default max_connections ${n(d.poolSize)} per process is assumed (× ${n(c.replicas + c.surge)} process${c.replicas + c.surge === 1 ? "" : "es"} = ${n(lines[j].maxConnections)}): declare the pool's real size` });
+        }
 
         // 2. Idle timeout against the server's timeout: warnings only, because both libraries test a
         // pooled connection before reuse (redis-py: can_read → reconnect; go-redis v9: connCheck), so
