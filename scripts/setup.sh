@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install what conntune's commands need, once; fast when everything is in place.
-#   - Debian packages: debootstrap, systemd-container (nspawn), iproute2, openssh-client, shellcheck
+#   - Debian packages: debootstrap, systemd-container (nspawn), iproute2, openssh-client, shellcheck,
+#     postgresql (its server binaries: the team-state tests run a throwaway cluster of their own)
 #   - npm packages from package-lock.json (npm ci)
 #   - the Pulumi toolchain (scripts/toolchain.sh: CLI, language host, plugins; built from Go modules)
 #   - the test-host image (scripts/hostimage.sh), when this machine can run test hosts (root)
@@ -22,6 +23,7 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   command -v nsenter >/dev/null || missing+=(util-linux)
   command -v redis-server >/dev/null || missing+=(redis-server)   # proves rendered redis.conf files
   command -v etcd >/dev/null || missing+=(etcd-server)            # backs the test kube-apiserver
+  compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)   # the team-state tests start their own cluster
   command -v openssl >/dev/null || missing+=(openssl)
   command -v shellcheck >/dev/null || missing+=(shellcheck)       # the unit tests check every host-side .sh file
   if [ ${#missing[@]} -gt 0 ]; then
