@@ -82,7 +82,7 @@ export async function startPostgres(opts: { table?: string } = {}): Promise<Test
     let pid = 0;
     const run = (cmd: string, args: string[], input?: string, timeout = 60_000) => {
         const argv = [...asUser, path.join(bin, cmd), ...args];
-        const r = spawnSync(argv[0], argv.slice(1), { encoding: "utf8", input, timeout, cwd: dir });
+        const r = spawnSync(argv[0], argv.slice(1), { encoding: "utf8", input, timeout, cwd: dir, maxBuffer: 512 * 1024 * 1024 });
         if (r.status !== 0) throw new Error(`${cmd} failed (${r.error ?? `exit ${r.status}`}): ${`${r.stdout}${r.stderr}`.trim().slice(-2000)}`);
         return r.stdout;
     };

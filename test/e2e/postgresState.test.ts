@@ -36,11 +36,11 @@ describe.runIf(run)("team state in PostgreSQL", () => {
     }];
     const values = (h: TestHost) => sshRun(h, "sshd -T | grep ^clientaliveinterval; sysctl -n net.ipv4.tcp_keepalive_time");
     /** The table's rows: key → the stored object's bytes (the backend keeps each as base64 in a JSON column). */
-    const rows = (): Map<string, string> => {
-        const out = pg.sql(`SELECT key || '|' || (data->>'data') FROM ${pg.table} ORDER BY key;`);
+    const rows = (where = "true"): Map<string, string> => {
+        const out = pg.sql(`SELECT key || '|' || (data->>'data') FROM ${pg.table} WHERE ${where} ORDER BY key;`);
         return new Map(out.split("\n").filter(Boolean).map((l) => [l.slice(0, l.indexOf("|")), Buffer.from(l.slice(l.indexOf("|") + 1), "base64").toString("utf8")]));
     };
-    const lockKeys = (stack: string) => [...rows().keys()].filter((k) => k.includes("/.pulumi/locks/") && k.includes(`/conntune/${stack}/`));
+    const lockKeys = (stack: string) => [...rows("key LIKE '%/.pulumi/locks/%'").keys()].filter((k) => k.includes(`/conntune/${stack}/`));
     const history = async (s: Stack) => JSON.parse((await s.run(["stack", "history", "--json", "--stack", s.name])).stdout) as { kind: string; result: string; message: string }[];
     const tsx = (script: string, args: string[], env: NodeJS.ProcessEnv) =>
         spawnSync("npx", ["tsx", path.join(REPO, script), ...args], { env, encoding: "utf8", cwd: REPO, stdio: ["ignore", "pipe", "pipe"], timeout: 300_000 });
