@@ -145,7 +145,9 @@ describe.runIf(run)("team state in PostgreSQL", () => {
 
     it("keeps every secret encrypted in the table: the sudo password, the SSH key and the database password never occur", () => {
         const all = [...rows().values()].join("\n");
+        // The secrets are there, encrypted: in the checkpoints, and as each update's recorded config.
         expect(all).toContain('"ciphertext"');
+        expect(all).toMatch(/"conntune:sudoPassword":\{"secure":"v1:/);
         const keyLine = h1.privateKey.split("\n").filter((l) => l && !l.startsWith("-----"))[1];
         for (const secret of [h1.sudoPassword, keyLine, h2.privateKey.split("\n")[1], pg.password]) {
             expect(all).not.toContain(secret);
