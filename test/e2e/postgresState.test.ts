@@ -13,6 +13,7 @@ import { capability, startHosts, stopHosts, TestHost } from "../../lab/hosts/har
 import { sshRun } from "../../lab/hosts/ssh";
 import { postgresUnavailable, startPostgres, TestPostgres } from "../../lab/postgres";
 import { dispose, e2eGate, hostStack, REPO, Stack } from "../../lab/stack";
+import { BACKEND_URL_PASSWORD } from "../../scripts/engine";
 
 const cap = capability();
 const run = e2eGate(cap.ok ? postgresUnavailable() : cap.reason);
@@ -165,5 +166,19 @@ describe.runIf(run)("team state in PostgreSQL", () => {
         expect(none.status).not.toBe(0);
         expect(none.stderr).toContain("connect: connection refused");
         for (const r of [wrong, none]) expect(`${r.stdout}${r.stderr}`).not.toContain(pg.password);
+    });
+
+    it("refuses a backend URL with the password in it in npm run pulumi, drift and rollback, before the CLI could print it", () => {
+        const env = { ...b.env, PULUMI_BACKEND_URL: pg.url.replace("conntune_state@", `conntune_state:${pg.password}@`) };
+        const runs = [
+            spawnSync("bash", [path.join(REPO, "scripts/pulumi.sh"), "stack", "ls", "--non-interactive"], { env, encoding: "utf8" }),
+            tsx("scripts/drift.ts", ["--stack", b.name, "--project-dir", b.projectDir], env),
+            tsx("scripts/rollback.ts", ["--stack", b.name, "--list", "--project-dir", b.projectDir], env),
+        ];
+        for (const r of runs) {
+            expect(r.status).not.toBe(0);
+            expect(r.stderr).toContain(BACKEND_URL_PASSWORD);
+            expect(`${r.stdout}${r.stderr}`).not.toContain(pg.password);
+        }
     });
 });
