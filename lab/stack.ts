@@ -62,10 +62,11 @@ export class Stack {
     /**
      * @param projectDir a temp copy of a Pulumi project (see projectCopy / conntuneProject)
      * @param name stack name
+     * @param env more environment for the CLI, over the lab's (e.g. another PULUMI_BACKEND_URL and its PGPASSWORD)
      */
-    constructor(readonly projectDir: string, readonly name: string) {
+    constructor(readonly projectDir: string, readonly name: string, env: Record<string, string> = {}) {
         this.backendDir = fs.mkdtempSync(path.join(os.tmpdir(), "conntune-state-"));
-        this.env = { ...toolchainEnv(), ...labEnv(this.backendDir) };
+        this.env = { ...toolchainEnv(), ...labEnv(this.backendDir), ...env };
         // Transpile only, as scripts/pulumi.sh does (type checking is `npm run typecheck`).
         if (fs.existsSync(path.join(projectDir, "tsconfig.pulumi.json"))) this.env.PULUMI_NODEJS_TSCONFIG_PATH = "tsconfig.pulumi.json";
     }
@@ -168,9 +169,9 @@ export function e2eGate(reason: string | undefined): boolean {
     return false;
 }
 
-/** A stack of the conntune project for a test host: the host's login key (and sudo password) as secrets. */
-export async function hostStack(h: { privateKey: string; sudoPassword: string }, name: string, sudo = false): Promise<Stack> {
-    const s = new Stack(conntuneProject(), name);
+/** A stack of the conntune project for a test host: the host's login key (and sudo password) as secrets; `env` as for Stack. */
+export async function hostStack(h: { privateKey: string; sudoPassword: string }, name: string, sudo = false, env: Record<string, string> = {}): Promise<Stack> {
+    const s = new Stack(conntuneProject(), name, env);
     await s.init();
     await s.setConfig("conntune:sshPrivateKey", h.privateKey, true);
     if (sudo) await s.setConfig("conntune:sudoPassword", h.sudoPassword, true);

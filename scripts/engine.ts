@@ -2,7 +2,8 @@
  * The one way conntune's commands (rollback, drift, demo, benchmarks, lab stacks) reach the Pulumi
  * engine: the Automation API of @pulumi/pulumi, with the toolchain's pulumi and environment and the
  * defaults of scripts/pulumi.sh (a local file backend under .pulumi-state/ unless
- * PULUMI_BACKEND_URL is set, transpile-only tsconfig, PULUMI_PARALLEL).
+ * PULUMI_BACKEND_URL is set, e.g. to the team's PostgreSQL database; never with a password in it),
+ * transpile-only tsconfig, PULUMI_PARALLEL).
  */
 import { execFileSync, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
@@ -36,6 +37,8 @@ export function toolchainEnv(): Record<string, string> {
  */
 export function engineEnv(workDir: string = REPO, extra: Record<string, string> = {}): Record<string, string> {
     const env = { ...toolchainEnv(), ...extra };
+    const problem = backendUrlProblem(env.PULUMI_BACKEND_URL);
+    if (problem) throw new Error(problem);
     if (!env.PULUMI_BACKEND_URL) {
         // The local file backend of scripts/pulumi.sh: no Pulumi Cloud account needed.
         fs.mkdirSync(path.join(REPO, ".pulumi-state"), { recursive: true });
@@ -47,6 +50,22 @@ export function engineEnv(workDir: string = REPO, extra: Record<string, string> 
     // conntune's operations wait on the hosts, not on this machine's CPU (see scripts/pulumi.sh).
     env.PULUMI_PARALLEL ??= "64";
     return env;
+}
+
+/** What conntune says when PULUMI_BACKEND_URL carries a password (scripts/pulumi.sh says the same). */
+export const BACKEND_URL_PASSWORD = "PULUMI_BACKEND_URL holds a password: pulumi prints the backend URL in its errors, so it would reach logs; remove it from the URL and give it in PGPASSWORD (or a PGPASSFILE) instead";
+
+/**
+ * Why the backend URL `url` must not be used, or undefined: a password in its user info (e.g.
+ * `postgres://user:secret@host/db`). The CLI prints the URL as given when it cannot open the
+ * backend; PostgreSQL's client reads the password from PGPASSWORD or PGPASSFILE instead.
+ */
+export function backendUrlProblem(url: string | undefined): string | undefined {
+    const rest = url?.split("://")[1];
+    if (rest === undefined) return undefined;
+    const authority = rest.split(/[/?#]/)[0];
+    const at = authority.lastIndexOf("@");
+    return at >= 0 && authority.slice(0, at).includes(":") ? BACKEND_URL_PASSWORD : undefined;
 }
 
 /** The toolchain's pulumi binary (the first one on the toolchain's PATH). */

@@ -1,9 +1,20 @@
 #!/usr/bin/env bash
 # Run the toolchain's pulumi with conntune's environment: `npm run pulumi -- preview --stack redfin`.
 # Defaults to a local file backend under .pulumi-state/ (no Pulumi Cloud account); set
-# PULUMI_BACKEND_URL to use another backend.
+# PULUMI_BACKEND_URL to use another backend (the team's: postgres://USER@HOST:5432/DB?table=...,
+# the password in PGPASSWORD, never in the URL: see README "Team state in PostgreSQL").
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+fail() { echo "$*" >&2; exit 1; }
+# The CLI prints the backend URL as given when it cannot open the backend: a password in it would
+# reach logs (scripts/engine.ts backendUrlProblem refuses the same).
+if [[ "${PULUMI_BACKEND_URL:-}" == *://* ]]; then
+  authority=${PULUMI_BACKEND_URL#*://}
+  authority=${authority%%[/?#]*}
+  if [[ "$authority" == *@* && "${authority%@*}" == *:* ]]; then
+    fail "PULUMI_BACKEND_URL holds a password: pulumi prints the backend URL in its errors, so it would reach logs; remove it from the URL and give it in PGPASSWORD (or a PGPASSFILE) instead"
+  fi
+fi
 envfile=$(bash "$ROOT/scripts/toolchain.sh")
 # shellcheck disable=SC1090
 . "$envfile"

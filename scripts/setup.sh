@@ -2,7 +2,9 @@
 # Install what conntune's commands need, once; fast when everything is in place.
 #   scripts/setup.sh [test|demo|bench]   (default: test, everything the tests use)
 #   - Debian packages: debootstrap, systemd-container (nspawn), iproute2, openssh-client, util-linux;
-#     for the tests also redis-server, etcd-server, openssl, shellcheck (bench: redis-server)
+#     for the tests also redis-server, etcd-server, openssl, shellcheck,
+#     postgresql (its server binaries: the team-state tests run a throwaway cluster of their own)
+#     (bench: redis-server)
 #   - npm packages from package-lock.json (npm ci)
 #   - the Pulumi toolchain (scripts/toolchain.sh: CLI, language host, plugins; built from Go modules)
 #   - for the tests only: kube-apiserver and actionlint (built from their Go modules)
@@ -30,6 +32,7 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   fi
   if [ "$PROFILE" = test ]; then
     command -v etcd >/dev/null || missing+=(etcd-server)          # backs the test kube-apiserver
+    compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql) # the team-state tests start their own cluster
     command -v openssl >/dev/null || missing+=(openssl)
     command -v shellcheck >/dev/null || missing+=(shellcheck)     # the unit tests check every host-side .sh file
   fi

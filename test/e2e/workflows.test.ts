@@ -3,6 +3,7 @@
  */
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { e2eGate, REPO } from "../../lab/stack";
@@ -60,6 +61,46 @@ describe("the GitHub Actions workflows keep secrets from unreviewed code", () =>
         expect(preview.get("comment")).not.toMatch(/actions\/checkout|npm (ci|run)|run:/);
     });
 
+    it("run one job per stack in parallel, host groups from scripts/stacks.sh, never cancelling a running up", () => {
+        const deploy = jobs(read("deploy.yml"));
+        const hosts = deploy.get("hosts")!;
+        expect(hosts).toMatch(/^ {4}needs: \[k8s, stacks\]$/m);
+        expect(hosts).toMatch(/strategy:\n\s+fail-fast: false\n\s+matrix:\n\s+stack: \$\{\{ fromJSON\(needs\.stacks\.outputs\.host-groups\) \}\}\n/);
+        expect(hosts).toContain('up --yes --non-interactive --stack "${{ matrix.stack }}"');
+        expect(jobs(read("drift.yml")).get("drift")).toContain("stack: ${{ fromJSON(needs.stacks.outputs.host-groups) }}");
+        const preview = jobs(read("preview.yml"));
+        for (const job of ["preview", "comment"]) expect(preview.get(job), job).toContain("stack: ${{ fromJSON(needs.stacks.outputs.all) }}");
+        for (const f of files) {
+            const stacks = jobs(read(f)).get("stacks");
+            if (!stacks) continue;
+            expect(stacks, f).not.toMatch(/secrets\.|environment:/);
+            expect(stacks, f).toContain('echo "host-groups=$(bash scripts/stacks.sh --host-groups)" >>"$GITHUB_OUTPUT"');
+        }
+        expect(spawnSync("bash", [path.join(REPO, "scripts/stacks.sh")], { encoding: "utf8" }).stdout).toBe('["k8s","redfin"]\n');
+        expect(spawnSync("bash", [path.join(REPO, "scripts/stacks.sh"), "--host-groups"], { encoding: "utf8" }).stdout).toBe('["redfin"]\n');
+    });
+
+    it("refuse a stack file whose name a shell or a path could misread", () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "conntune-stacks-"));
+        try {
+            fs.writeFileSync(path.join(dir, "Pulumi.$(id).yaml"), "config: {}\n");
+            const r = spawnSync("bash", [path.join(REPO, "scripts/stacks.sh"), "--project-dir", dir], { encoding: "utf8" });
+            expect(r.status).toBe(1);
+            expect(r.stderr).toContain("stack name '$(id)' is not a plain name");
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
+    it("give the state backend's password to the CLI as PGPASSWORD from a secret, never inside the URL", () => {
+        for (const f of files) {
+            for (const [name, block] of jobs(read(f))) {
+                if (!block.includes("PULUMI_BACKEND_URL")) continue;
+                expect(block, `${f} ${name}`).toContain("PULUMI_BACKEND_URL: ${{ secrets.PULUMI_BACKEND_URL }}\n      PGPASSWORD: ${{ secrets.PULUMI_BACKEND_PASSWORD }}\n");
+            }
+        }
+    });
+
     it("fail the drift job on drift: the pipe into tee keeps the exit code", () => {
         const step = read("drift.yml").split("Drift check")[1];
         expect(step).toMatch(/set -o pipefail\n\s*npm run --silent drift .*\| tee drift\.json/);
@@ -73,7 +114,7 @@ describe.runIf(run)("the GitHub Actions workflows", () => {
         expect(files).toEqual(["deploy.yml", "drift.yml", "preview.yml"]);
         const deploy = fs.readFileSync(path.join(REPO, ".github/workflows/deploy.yml"), "utf8");
         expect(deploy).toMatch(/environment: production/);
-        expect(deploy).toMatch(/needs: k8s/);
+        expect(deploy).toMatch(/needs: \[k8s, stacks\]/);
         expect(fs.readFileSync(path.join(REPO, ".github/workflows/drift.yml"), "utf8")).toMatch(/schedule:/);
     });
 
