@@ -3,6 +3,7 @@
  * `policyFacts` and `budget`, a command's connection), messages out, each naming the host (or
  * ConfigMap) and the field. policy/index.ts wires them to the engine; unit tests call them directly.
  */
+import type { Budget } from "../components/budget/budget";
 import type { HostPolicyFacts, PolicyFacts, RedisPolicyFacts } from "../components/policyFacts";
 import { sshdRisk } from "../components/sshd/schema";
 
@@ -74,10 +75,10 @@ export const nofileMinimum: StackRule = (f) =>
     });
 
 /** Every Redis target with its label for messages and the config path of its settings. */
-function redisTargets(f: PolicyFacts): { who: string; field: string; r: RedisPolicyFacts }[] {
+function redisTargets(f: PolicyFacts): { who: string; field: string; target: string; r: RedisPolicyFacts }[] {
     return [
-        ...hostsOf(f).flatMap(([name, h]) => (h.redis ? [{ who: `host ${name}`, field: "redis.settings", r: h.redis }] : [])),
-        ...Object.entries(f.configMaps ?? {}).map(([name, r]) => ({ who: `ConfigMap ${name}`, field: "conntune:redis.settings", r })),
+        ...hostsOf(f).flatMap(([name, h]) => (h.redis ? [{ who: `host ${name}`, field: "redis.settings", target: name, r: h.redis }] : [])),
+        ...Object.entries(f.configMaps ?? {}).map(([name, r]) => ({ who: `ConfigMap ${name}`, field: "conntune:redis.settings", target: name, r })),
     ];
 }
 
@@ -104,6 +105,39 @@ export const redisMemoryHeadroom: StackRule = (f) =>
             : [];
     });
 
+/** The budget output's targets, each with its label for messages (`host a`, `host redfin (Redis on bluefin)`, `ConfigMap x`). */
+function budgetsOf(budget: unknown): { who: string; b: Budget }[] {
+    if (budget === undefined || budget === null || typeof budget !== "object") return [];
+    return Object.entries(budget as Record<string, Budget>).map(([target, b]) => ({
+        who: b.kind === "configmap" ? `ConfigMap ${target}` : `host ${target}${b.runsOn ? ` (Redis on ${b.runsOn})` : ""}`,
+        b,
+    }));
+}
+
+/**
+ * The connection budget holds: the declared clients' most connections fit maxclients minus the
+ * reserve, and the budget has no errors. (conntune's program already fails the preview on a budget
+ * error; this holds any program that exports the output, and re-checks the sum itself.)
+ */
+export const connectionBudget: StackRule = (_f, budget) =>
+    budgetsOf(budget).flatMap(({ who, b }) => {
+        const out = (b.errors ?? []).map((e) => `${who}: ${e}`);
+        if (out.length === 0 && b.total > b.available)
+            out.push(`${who}: redis clients' most connections ${b.total} > maxclients ${b.maxclients} − clientsReserve ${b.reserve} = ${b.available}`);
+        return out;
+    });
+
+/** Advisory: the budget's warnings, and every managed Redis without a declared client (the budget then checks nothing). */
+export const connectionBudgetWarnings: StackRule = (f, budget) => {
+    const budgets = budgetsOf(budget);
+    const out = budgets.flatMap(({ who, b }) => (b.warnings ?? []).map((w) => `${who}: ${w}`));
+    const byTarget = new Map(budgets.map(({ b }) => [b.target, b]));
+    for (const { who, field, target } of redisTargets(f)) {
+        if ((byTarget.get(target)?.clients.length ?? 0) === 0) out.push(`${who}: ${field.replace(/settings$/, "clients")} is empty: no client is declared, so the connection budget checks nothing`);
+    }
+    return out;
+};
+
 /** What a command's `connection` input must hold on production: a pinned host key. */
 export function hostKeyPinned(command: string, connection: { host?: unknown; port?: unknown; hostKey?: unknown } | undefined): string[] {
     if (connection === undefined) return [];
@@ -119,4 +153,6 @@ export const STACK_RULES = {
     "nofile-minimum": { level: "mandatory", rule: nofileMinimum, description: `nofile at least ${MIN_NOFILE}: login limits, systemd's default and unit overrides` },
     "redis-maxmemory": { level: "mandatory", rule: redisMaxmemory, description: "Redis maxmemory set under a memory limit, with an eviction policy" },
     "redis-memory-headroom": { level: "advisory", rule: redisMemoryHeadroom, description: `Redis maxmemory at most ${MAX_MAXMEMORY_SHARE * 100} % of the memory limit` },
+    "connection-budget": { level: "mandatory", rule: connectionBudget, description: "the declared Redis clients' most connections fit maxclients minus the reserve (stack output budget)" },
+    "connection-budget-warnings": { level: "advisory", rule: connectionBudgetWarnings, description: "the connection budget's warnings; every managed Redis declares its clients" },
 } as const satisfies Record<string, { level: "mandatory" | "advisory"; rule: StackRule; description: string }>;
