@@ -106,7 +106,7 @@ describe("policy facts", () => {
 
 describe("the connection budget holds", () => {
     const budget = (over: Partial<Budget>): Record<string, Budget> => ({
-        cache: { target: "cache", kind: "host", port: 6379, maxclients: 10000, reserve: 32, available: 9968, clients: [], total: 100, steadyMax: 100, steadyMin: 0, share: 1, errors: [], warnings: [], table: [], ...over },
+        cache: { target: "cache", kind: "host", port: 6379, maxclients: 10000, maxclientsFrom: "Redis default", reserve: 32, available: 9968, clients: [], total: 100, steadyMax: 100, steadyMin: 0, share: 1, errors: [], warnings: [], table: [], ...over },
     });
     it("reports the budget's errors under the target's name", () => {
         expect(connectionBudget(facts({}), budget({ errors: ["conntune:hosts[0].redis.clients: over budget"] }))).toEqual(["host cache: conntune:hosts[0].redis.clients: over budget"]);
