@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { Budget, stackBudgets } from "../components/budget/budget";
 import { parseStackConfig } from "../components/config";
 import { policyFacts, PolicyFacts } from "../components/policyFacts";
-import { connectionBudget, connectionBudgetWarnings, hostKeyPinned, isProduction, nofileMinimum, nofileSoft, redisMaxmemory, redisMemoryHeadroom, sshdIdleTimeout, sshdNoAuthWeakening, STACK_RULES } from "./rules";
+import { connectionBudget, connectionBudgetWarnings, hostKeyPinned, isProduction, nofileMinimum, nofileServices, nofileSoft, redisMaxmemory, redisMemoryHeadroom, sshdIdleTimeout, sshdNoAuthWeakening, STACK_RULES } from "./rules";
 
 const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKf0Bz7Q1k3vYq8n9hQq1mXv1yYbB0pP1bQyYv1G9o3t";
 
@@ -56,6 +56,13 @@ describe("nofile at least 65536", () => {
         [{ systemdOverrides: [{ unit: "app.service", settings: { Service: { LimitNOFILE: 65536 } } }] }, []],
         [{ systemdOverrides: [{ unit: "app.service", settings: { Service: { LimitNOFILE: "infinity" } } }] }, []],
     ])("%j → %j", (host, want) => expect(nofileMinimum(facts(host), undefined)).toEqual(want));
+    it("advises (only) when services are left at systemd's own default", () => {
+        expect(nofileServices(facts({ limits: { systemdDefault: null } }), undefined)).toEqual([
+            "host a: limits.systemdDefault = null: services keep systemd's own DefaultLimitNOFILE (soft 1024) unless a unit override raises theirs",
+        ]);
+        expect(nofileServices(facts({}), undefined)).toEqual([]);
+        expect(STACK_RULES["nofile-services"].level).toBe("advisory");
+    });
     it.each([[65536, 65536], ["1024:4096", 1024], ["infinity", Infinity], ["lots", undefined]] as const)("reads LimitNOFILE %j as soft %s", (v, want) => expect(nofileSoft(v)).toBe(want));
 });
 

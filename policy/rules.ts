@@ -74,6 +74,14 @@ export const nofileMinimum: StackRule = (f) =>
         return out;
     });
 
+/** Advisory: systemd's default for services is managed too (`systemdDefault: null` leaves services at systemd's own soft 1024). */
+export const nofileServices: StackRule = (f) =>
+    hostsOf(f).flatMap(([name, h]) =>
+        h.limits.enabled && h.limits.systemdDefault === null
+            ? [`host ${name}: limits.systemdDefault = null: services keep systemd's own DefaultLimitNOFILE (soft 1024) unless a unit override raises theirs`]
+            : [],
+    );
+
 /** Every Redis target with its label for messages and the config path of its settings. */
 function redisTargets(f: PolicyFacts): { who: string; field: string; target: string; r: RedisPolicyFacts }[] {
     return [
@@ -151,6 +159,7 @@ export const STACK_RULES = {
     "sshd-idle-timeout": { level: "mandatory", rule: sshdIdleTimeout, description: `sshd drops idle sessions within ${MAX_IDLE_SECONDS} s (clientAliveInterval × clientAliveCountMax, both set)` },
     "sshd-no-auth-weakening": { level: "mandatory", rule: sshdNoAuthWeakening, description: "no sshd directive that weakens authentication (sshd.extra with allowRiskyKeywords)" },
     "nofile-minimum": { level: "mandatory", rule: nofileMinimum, description: `nofile at least ${MIN_NOFILE}: login limits, systemd's default and unit overrides` },
+    "nofile-services": { level: "advisory", rule: nofileServices, description: `systemd's default nofile for services is set too (not left at systemd's soft 1024)` },
     "redis-maxmemory": { level: "mandatory", rule: redisMaxmemory, description: "Redis maxmemory set under a memory limit, with an eviction policy" },
     "redis-memory-headroom": { level: "advisory", rule: redisMemoryHeadroom, description: `Redis maxmemory at most ${MAX_MAXMEMORY_SHARE * 100} % of the memory limit` },
     "connection-budget": { level: "mandatory", rule: connectionBudget, description: "the declared Redis clients' most connections fit maxclients minus the reserve (stack output budget)" },
