@@ -5,7 +5,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as path from "node:path";
 import * as k8s from "@pulumi/kubernetes";
-import { budgetOutput, ConfigError, lightenSdkBookkeeping, loadConfig, RedisConfigMap, TunedHost } from "./components";
+import { budgetOutput, ConfigError, lightenSdkBookkeeping, loadConfig, policyFacts as factsOf, RedisConfigMap, TunedHost } from "./components";
 
 // Cheap SDK bookkeeping per resource (plain stacks for message-less errors, no debug-log RPCs):
 // see components/sdkBookkeeping.ts; CONNTUNE_SDK_DEBUG=1 turns it off.
@@ -29,6 +29,8 @@ const hosts = config.hosts.map((h) => [h.name, new TunedHost(h.name, { config: h
 
 /** Per host: effective sshd / sysctl / limits / override values read back from the host after the apply. */
 export const effective = Object.fromEntries(hosts.map(([name, t]) => [name, t.outputs]));
+/** What the policy pack (policy/) checks on production stacks: the validated settings, known at preview, no secrets. */
+export const policyFacts = factsOf(config);
 /** Per host: every file conntune manages, line by line (known at preview: the preview shows the change). */
 export const files = Object.fromEntries(hosts.map(([name, t]) => [name, t.files]));
 

@@ -2,6 +2,7 @@
 // schema, renderer, description and component (one folder per kind).
 export * from "./config";
 export * from "./load";
+export * from "./policyFacts";
 export * from "./sdkBookkeeping";
 export * from "./tunedHost";
 export * from "./core/connection";

@@ -36,7 +36,7 @@ export function projectCopy(source: string, extra: string[] = []): string {
 /** The conntune project itself (program, components, package.json), copied for a test stack. */
 export function conntuneProject(): string {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "conntune-proj-"));
-    for (const f of ["Pulumi.yaml", "index.ts", "components", "package.json", "tsconfig.json", "tsconfig.pulumi.json"]) {
+    for (const f of ["Pulumi.yaml", "index.ts", "components", "policy", "package.json", "tsconfig.json", "tsconfig.pulumi.json"]) {
         fs.cpSync(path.join(REPO, f), path.join(dir, f), { recursive: true });
     }
     fs.symlinkSync(path.join(REPO, "node_modules"), path.join(dir, "node_modules"));

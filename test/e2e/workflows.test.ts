@@ -118,6 +118,12 @@ describe.runIf(run)("the GitHub Actions workflows", () => {
         expect(fs.readFileSync(path.join(REPO, ".github/workflows/drift.yml"), "utf8")).toMatch(/schedule:/);
     });
 
+    it("run the policy pack on every stack's preview and up (README \"Policy pack\")", () => {
+        const runs = ["preview.yml", "deploy.yml"].flatMap((f) => fs.readFileSync(path.join(REPO, ".github/workflows", f), "utf8").split("\n").filter((l) => /npm run --silent pulumi -- (preview|up) /.test(l)));
+        expect(runs.length).toBeGreaterThanOrEqual(3);
+        for (const l of runs) expect(l).toContain("--policy-pack policy");
+    });
+
     it("pass actionlint", () => {
         const exe = spawnSync("bash", [path.join(REPO, "scripts/actionlint.sh")], { encoding: "utf8" }).stdout.trim();
         const r = spawnSync(exe, ["-shellcheck=", "-pyflakes=", ...files.map((f) => path.join(".github/workflows", f))], { cwd: REPO, encoding: "utf8" });
