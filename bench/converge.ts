@@ -273,6 +273,13 @@ async function runConntune(n: number, maxReal: number, parallel: number): Promis
         const state = stateOf(s.backendDir);
         inotifySeen.set(n, { perRealHost: Math.max(...real.map((h) => inotifyInstances(h).total)), machine: machineInotifyInstances() });
         const before = all(await s.outputs());
+        // Every logical host's five files are on its real host, each under its own name.
+        for (const r of real) {
+            const mine = hosts.filter((h) => h.real === r).flatMap((h) => Object.values(before.get(h.name)!.paths));
+            if (new Set(mine).size !== mine.length) throw new Error(`logical hosts of ${r.name} share file names`);
+            const missing = hostExec(r, mine.map((f) => `[ -f '${f}' ] || echo '${f}'`).join("; ")).trim();
+            if (missing) throw new Error(`${r.name} lacks files of its logical hosts: ${missing}`);
+        }
         const files = Object.values(before.get(hosts[0].name)!.paths);
         const noop = await traced("noop", files);
         const previewNoop = await measure(real, [], () => s.preview({ parallel }).then(() => undefined), hosts.length);
@@ -466,7 +473,12 @@ async function bigPreview(count: number, hostKey: string, privateKey: string): P
                 systemdOverrides: [{ unit: UNIT, settings: { Service: { LimitNOFILE: 16384 } } }],
             };
         });
-        await stack.setHosts(hosts);
+        // `pulumi config set-all` takes the value as one argument, and the kernel caps one argument
+        // at 128 KiB: this many hosts go into the stack file directly (JSON is YAML).
+        const file = path.join(stack.projectDir, `Pulumi.${stack.name}.yaml`);
+        const text = fs.readFileSync(file, "utf8");
+        if (!/^config:\s*$/m.test(text)) throw new Error(`${file} has no config: block to add the hosts to`);
+        fs.writeFileSync(file, `${text.replace(/\n?$/, "\n")}  conntune:hosts: ${JSON.stringify(hosts)}\n`);
         let peak = { sum: 0, max: 0, maxName: "" };
         let resources = 0;
         let seconds = 0;
