@@ -473,12 +473,10 @@ async function bigPreview(count: number, hostKey: string, privateKey: string): P
                 systemdOverrides: [{ unit: UNIT, settings: { Service: { LimitNOFILE: 16384 } } }],
             };
         });
-        // `pulumi config set-all` takes the value as one argument, and the kernel caps one argument
-        // at 128 KiB: this many hosts go into the stack file directly (JSON is YAML).
-        const file = path.join(stack.projectDir, `Pulumi.${stack.name}.yaml`);
-        const text = fs.readFileSync(file, "utf8");
-        if (!/^config:\s*$/m.test(text)) throw new Error(`${file} has no config: block to add the hosts to`);
-        fs.writeFileSync(file, `${text.replace(/\n?$/, "\n")}  conntune:hosts: ${JSON.stringify(hosts)}\n`);
+        // Pulumi hands the stack config to the program in one environment variable (Linux caps one at
+        // 128 KiB): this many hosts go into a hosts file (conntune:hostsFile), as big fleets do.
+        fs.writeFileSync(path.join(stack.projectDir, "hosts.json"), JSON.stringify(hosts));
+        await stack.stack.setConfig("conntune:hostsFile", { value: "hosts.json" });
         let peak = { sum: 0, max: 0, maxName: "" };
         let resources = 0;
         let seconds = 0;
@@ -545,7 +543,7 @@ export const SHARED = [
     "So at 50 hosts the engine, the state, the provider, SSH (handshakes, logins, channels) and the file writes are real per logical host; the host-side daemons do the work of several hosts at once (more contention than a real fleet, so the per-host figures are if anything pessimistic for conntune and Ansible alike).",
 ];
 
-function report(rs: SizeResult[], extra: { engine: number; login: number; parallel: number; forks: number; reps: number; maxReal: number; started: string; seconds: number; command: string; preview?: BigPreview }): string {
+function report(rs: SizeResult[], extra: { engine: number; login: number; parallel: number; forks: number; reps: number; maxReal: number; started: string; seconds: number; command: string; preview?: BigPreview & { command?: string; started?: string; load?: number[][] } }): string {
     const lines: string[] = [];
     const ver = (cmd: string, a: string[]) => {
         try {
@@ -620,7 +618,8 @@ function report(rs: SizeResult[], extra: { engine: number; login: number; parall
     if (extra.preview) {
         const p = extra.preview;
         lines.push("", `## Preview of a ${p.hosts}-host stack`, "");
-        lines.push(`\`pulumi preview\` of ${p.hosts} hosts (the four host components each; documentation addresses 198.51.100.0/24 and 203.0.113.0/24, ports 22 and 2222, never contacted): ${p.resources} resources to create, ${fmt(p.seconds)} s, peak resident memory ${fmt(p.peakMiB, 0)} MiB for the CLI, language host, program and provider together (largest process: ${p.peakLargest}, ${fmt(p.peakLargestMiB, 0)} MiB; sampled every 100 ms).`);
+        lines.push(`\`pulumi preview\` of ${p.hosts} hosts (the four host components each; documentation addresses 198.51.100.0/24 and 203.0.113.0/24, ports 22 and 2222, never contacted; the hosts in a hosts file, \`conntune:hostsFile\`): ${p.resources} resources to create, ${fmt(p.seconds)} s, peak resident memory ${fmt(p.peakMiB, 0)} MiB for the CLI, language host, program and provider together (largest process: ${p.peakLargest}, ${fmt(p.peakLargestMiB, 0)} MiB; sampled every 100 ms).${p.command ? ` Measured by \`${p.command}\` on ${p.started}${p.load ? ` (load average ${fmt(p.load[0][0], 2)} → ${fmt(p.load[1][0], 2)})` : ""}.` : ""}`);
+        lines.push("", "With the hosts in `conntune:hosts` instead, a stack this big does not run at all: Pulumi hands the whole stack config to the program in one environment variable, and Linux caps one at 128 KiB (`fork/exec /usr/bin/node: argument list too long`; `pulumi config set-all` fails the same way). At about 340 bytes per host here that is about 380 hosts; `conntune:hostsFile` (a JSON file in the project) has no such limit.");
     }
     lines.push("", "## Where conntune's time goes", "");
     lines.push(`- Engine, language host and program start (preview of the conntune program with no hosts): ${fmt(extra.engine, 2)} s.`);
@@ -652,10 +651,18 @@ async function main(): Promise<void> {
     // Real hosts at most: 10 trimmed hosts hold about 50 of the machine's 128 inotify instances.
     const maxReal = intFlag("real-hosts", flags["real-hosts"], 10, 1, 40);
     const previewHosts = intFlag("preview-hosts", flags["preview-hosts"], 1000, 0, 5000);
+    const outDirEarly = path.resolve(flags.out ?? path.join(REPO, "bench", "results"));
     if (flags["preview-only"]) {
-        // The big preview alone (no test host boots): printed, no results file written.
+        // The big preview alone (no test host boots): bench/results/preview.json, which the converge
+        // report includes when its own run skipped the preview (--preview-hosts 0).
         const key = dummyKey();
-        console.log(JSON.stringify(await bigPreview(previewHosts, key.hostKey, key.privateKey)));
+        const started = new Date().toISOString();
+        const load = os.loadavg();
+        const p = await bigPreview(previewHosts, key.hostKey, key.privateKey);
+        const rec = { command: `npm run bench -- ${process.argv.slice(2).join(" ")}`.trim(), started, load: [load, os.loadavg()], ...p };
+        fs.mkdirSync(outDirEarly, { recursive: true });
+        fs.writeFileSync(path.join(outDirEarly, "preview.json"), JSON.stringify(rec, null, 2) + "\n");
+        console.log(JSON.stringify(rec));
         return;
     }
     if (maxReal > hostsThatFit()) throw new UsageError(`flag --real-hosts: ${maxReal} real test hosts do not fit this machine's inotify instances now (${hostsThatFit()} do)`);
@@ -698,7 +705,9 @@ async function main(): Promise<void> {
         const best = all.reduce((b, r) => (r.conntune.first.seconds < b.conntune.first.seconds ? r : b), all[0]);
         return { ...best, conntune: fastest(all.map((r) => r.conntune)), ansible: withAnsible ? fastest(all.map((r) => r.ansible)) : skipped() };
     });
-    let preview: BigPreview | undefined;
+    let preview: (BigPreview & { command?: string; started?: string; load?: number[][] }) | undefined;
+    const previewFile = path.join(outDir, "preview.json");
+    if (previewHosts === 0 && fs.existsSync(previewFile)) preview = JSON.parse(fs.readFileSync(previewFile, "utf8")) as typeof preview;
     if (previewHosts > 0) {
         log(`preview of a ${previewHosts}-host stack`);
         const key = dummyKey();
