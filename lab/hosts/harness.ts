@@ -310,8 +310,9 @@ export interface StartOptions {
 
 /**
  * Units a test host does without, each one an inotify instance less (they are global on this machine,
- * 128, charged to root for every host). Measured per host by `inotifyInstances`: untrimmed 8 (PID 1
- * systemd 5, dbus-daemon 1, systemd-logind 1, agetty 1), trimmed 5 (PID 1 alone).
+ * 128, charged to root for every host). Measured per booted host by `inotifyInstances`
+ * (bench/hostprobe.ts): untrimmed 7 (PID 1 systemd 5, dbus-daemon 1, systemd-logind 1; an agetty adds
+ * one where a console getty starts), trimmed 5 (PID 1 alone), also right after logins.
  * - getty: nobody logs in on a container console.
  * - systemd-logind and dbus: an SSH login's PAM session has `pam_systemd.so` as `optional`, so with
  *   no bus it logs one line and the login goes on; sudo's non-interactive session does not use it;
@@ -534,7 +535,7 @@ export async function rebootHost(h: TestHost, timeoutMs = 60_000): Promise<void>
 
 /** inotify instances one booted host holds (measured: see TRIMMED_UNITS), plus one for a transient. */
 export function inotifyPerHost(trim = true): number {
-    return trim ? 6 : 11;
+    return trim ? 6 : 8;
 }
 
 /** How many more hosts fit under the machine's global inotify instance limit right now. */
@@ -551,7 +552,7 @@ export function hostsThatFit(trim = true): number {
 
 /**
  * Boot `count` hosts in parallel. inotify instances are global on this machine (128): a trimmed host
- * holds 5, an untrimmed one 8, so this refuses a count that would not fit (see hostsThatFit).
+ * holds 5, an untrimmed one 7, so this refuses a count that would not fit (see hostsThatFit).
  */
 export async function startHosts(count: number, opts: StartOptions = {}): Promise<TestHost[]> {
     const fit = hostsThatFit(opts.trim !== false);
