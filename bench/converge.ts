@@ -69,7 +69,11 @@ function hostConfig(h: LogicalHost, keepalive: number): unknown {
         connection: { host: h.address, port: h.port, user: "root", hostKey: h.hostKey },
         sshd: { fileName: f("00-conntune.conf") },
         sysctl: { fileName: f("99-conntune-tcp.conf"), keyPolicy: { "net.netfilter.nf_conntrack_max": "skip" }, settings: { "net.ipv4.tcp_keepalive_time": keepalive } },
-        limits: { soft: 16384, hard: 16384, fileName: f("90-conntune-nofile.conf"), systemdFileName: f("90-conntune-limits.conf") },
+        // No DefaultLimitNOFILE (systemdDefault: null) on any host at any size: it belongs to PID 1, which
+        // the logical hosts of a real host share, and its daemon-reexec drops the bus under their unit
+        // drop-ins' systemctl calls (conntune orders them within one host; across hosts sharing one PID 1
+        // nothing can). Every host does the same four files at every size, with both tools.
+        limits: { soft: 16384, hard: 16384, fileName: f("90-conntune-nofile.conf"), systemdDefault: null },
         systemdOverrides: [{ unit: UNIT, fileName: f("50-conntune.conf"), settings: { Service: { LimitNOFILE: 16384 } } }],
     };
 }
@@ -186,7 +190,8 @@ interface Files {
     sshd: string;
     sysctl: string;
     limits: string;
-    systemdDefault: string;
+    /** Absent when the stack leaves systemd's DefaultLimitNOFILE alone (the benchmark does). */
+    systemdDefault?: string;
     override: string;
 }
 
@@ -195,14 +200,16 @@ function filesOf(outputs: Record<string, unknown>, host: string): { paths: Files
     const f = (outputs.files as Record<string, Record<string, string[]>>)[host];
     const content: Record<string, string> = {};
     for (const [p, lines] of Object.entries(f)) content[p] = `${lines.join("\n")}\n`;
-    const find = (re: RegExp) => Object.keys(content).find((p) => re.test(p))!;
+    const find = (re: RegExp) => Object.keys(content).find((p) => re.test(p));
+    const must = (re: RegExp) => find(re) ?? (() => { throw new Error(`stack output files.${host} has no file matching ${re}`); })();
+    const systemdDefault = find(/^\/etc\/systemd\/system\.conf\.d\//);
     return {
         paths: {
-            sshd: find(/^\/etc\/ssh\/sshd_config\.d\//),
-            sysctl: find(/^\/etc\/sysctl\.d\//),
-            limits: find(/^\/etc\/security\/limits\.d\//),
-            systemdDefault: find(/^\/etc\/systemd\/system\.conf\.d\//),
-            override: find(new RegExp(`^/etc/systemd/system/${UNIT.replace(".", "\\.")}\\.d/`)),
+            sshd: must(/^\/etc\/ssh\/sshd_config\.d\//),
+            sysctl: must(/^\/etc\/sysctl\.d\//),
+            limits: must(/^\/etc\/security\/limits\.d\//),
+            ...(systemdDefault ? { systemdDefault } : {}),
+            override: must(new RegExp(`^/etc/systemd/system/${UNIT.replace(".", "\\.")}\\.d/`)),
         },
         content,
     };
@@ -228,7 +235,8 @@ function stateOf(backendDir: string): { bytes: number; resources: number } {
 /** inotify instances seen with each fleet size up (after its first apply). */
 const inotifySeen = new Map<number, { perRealHost: number; machine: number }>();
 
-type HostFiles = Map<string, { paths: Files; content: Record<string, string> }>;
+/** Each host's files, in fleet order (index i is the same slot of the same real host in every fleet of a size). */
+type HostFiles = Array<{ paths: Files; content: Record<string, string> }>;
 
 interface ConntuneRun {
     r: SizeResult["conntune"];
@@ -243,7 +251,7 @@ async function runConntune(n: number, maxReal: number, parallel: number): Promis
     let stack: LabStack | undefined;
     const events = path.join(os.tmpdir(), `conntune-bench-trace-${process.pid}.jsonl`);
     const ops: Partial<Record<Phase, OpStats>> = {};
-    const all = (o: Record<string, unknown>): HostFiles => new Map(hosts.map((h) => [h.name, filesOf(o, h.name)]));
+    const all = (o: Record<string, unknown>): HostFiles => hosts.map((h) => filesOf(o, h.name));
     try {
         stack = await LabStack.create(conntuneProject(), `bench-${n}`);
         const s = stack;
@@ -273,14 +281,14 @@ async function runConntune(n: number, maxReal: number, parallel: number): Promis
         const state = stateOf(s.backendDir);
         inotifySeen.set(n, { perRealHost: Math.max(...real.map((h) => inotifyInstances(h).total)), machine: machineInotifyInstances() });
         const before = all(await s.outputs());
-        // Every logical host's five files are on its real host, each under its own name.
+        // Every logical host's files are on its real host, each under its own name.
         for (const r of real) {
-            const mine = hosts.filter((h) => h.real === r).flatMap((h) => Object.values(before.get(h.name)!.paths));
+            const mine = hosts.flatMap((h, i) => (h.real === r ? Object.values(before[i].paths) : []));
             if (new Set(mine).size !== mine.length) throw new Error(`logical hosts of ${r.name} share file names`);
             const missing = hostExec(r, mine.map((f) => `[ -f '${f}' ] || echo '${f}'`).join("; ")).trim();
             if (missing) throw new Error(`${r.name} lacks files of its logical hosts: ${missing}`);
         }
-        const files = Object.values(before.get(hosts[0].name)!.paths);
+        const files = Object.values(before[0].paths);
         const noop = await traced("noop", files);
         const previewNoop = await measure(real, [], () => s.preview({ parallel }).then(() => undefined), hosts.length);
         await s.setHosts(hosts.map((h) => hostConfig(h, 300)));
@@ -344,8 +352,8 @@ async function runAnsible(n: number, maxReal: number, forks: number, before: Hos
         );
         // Each logical host's own file names and contents (conntune's rendered files), as host_vars.
         const writeVars = (files: HostFiles) => {
-            for (const h of hosts) {
-                const f = files.get(h.name)!;
+            for (const [i, h] of hosts.entries()) {
+                const f = files[i];
                 const ct = Object.fromEntries(
                     (Object.entries(f.paths) as Array<[keyof Files, string]>).map(([k, p]) => [k, { path: p, content: f.content[p], ...(k === "override" ? { unit: UNIT } : {}) }]),
                 );
@@ -370,7 +378,7 @@ async function runAnsible(n: number, maxReal: number, forks: number, before: Hos
                 "",
             ].join("\n");
         const playbook = path.join(REPO, "bench", "ansible", "playbook.yml");
-        const paths = Object.values(before.get(hosts[0].name)!.paths);
+        const paths = Object.values(before[0].paths);
         const run = async (phase: Phase, files: HostFiles) => {
             writeVars(files);
             fs.writeFileSync(path.join(dir, "ansible.cfg"), cfg(phase));
@@ -538,8 +546,8 @@ const fmt = (x: number, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : "n/a");
 
 /** What a logical host shares with its real host (the same text goes into the README). */
 export const SHARED = [
-    "A logical host is one sshd port of a real test host (22, 2201, 2202, …) with its own conntune file names (`-l<slot>` before `.conf`: sshd drop-in, sysctl file, limits.d file, system.conf.d drop-in, unit drop-in; every kind lets the name be set). It has its own SSH connection in the provider (one per host:port), its own logins, its own files and its own resources in the state.",
-    "It shares with the other logical hosts of its real host: the kernel network namespace (its net.* sysctls: every logical host writes its own file with the same values, and `sysctl -p` of each sets the same keys), the one sshd process (its reload and `sshd -T`), PID 1 systemd (daemon-reexec, daemon-reload, the restarted unit `llm-gateway.service`), PAM and limits.d (pam_limits reads every file), the file system, the journal and the CPU.",
+    "A logical host is one sshd port of a real test host (22, 2201, 2202, …) with its own conntune file names (`-l<slot>` before `.conf`: sshd drop-in, sysctl file, limits.d file, unit drop-in; every kind lets the name be set, the system.conf.d drop-in too, but DefaultLimitNOFILE is PID 1's and is left out here). It has its own SSH connection in the provider (one per host:port), its own logins, its own files and its own resources in the state.",
+    "It shares with the other logical hosts of its real host: the kernel network namespace (its net.* sysctls: every logical host writes its own file with the same values, and `sysctl -p` of each sets the same keys), the one sshd process (its reload and `sshd -T`), PID 1 systemd (daemon-reload, the restarted unit `llm-gateway.service`; a daemon-reexec by one logical host would drop the bus under the others' systemctl calls, which is why the benchmark leaves DefaultLimitNOFILE out), PAM and limits.d (pam_limits reads every file), the file system, the journal and the CPU.",
     "So at 50 hosts the engine, the state, the provider, SSH (handshakes, logins, channels) and the file writes are real per logical host; the host-side daemons do the work of several hosts at once (more contention than a real fleet, so the per-host figures are if anything pessimistic for conntune and Ansible alike).",
 ];
 
@@ -556,7 +564,7 @@ function report(rs: SizeResult[], extra: { engine: number; login: number; parall
     lines.push(`Produced by \`${extra.command}\` on ${extra.started} (${fmt(extra.seconds / 60)} min in all). Every size ran ${extra.reps} time(s) with both tools side by side; each time is the fastest of its repetitions (all runs are in converge.json).`);
     lines.push(`Machine: ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, shared with other work (load averages below): compare ratios within this run, not seconds across runs. Test hosts are Debian bookworm (systemd, OpenSSH) under systemd-nspawn, one network namespace each, trimmed (no getty, logind, dbus: lab/hosts/harness.ts TRIMMED_UNITS), at most ${extra.maxReal} real hosts; beyond that each real host carries several logical hosts.`);
     lines.push(`Tools: pulumi ${ver(pulumiBinary(), ["version"])} with conntune's command provider, \`--parallel ${extra.parallel}\`, file backend; ${ver("ansible-playbook", ["--version"])} (Debian), pipelining on, ControlPersist on (a fresh control socket per run), forks ${extra.forks}, no fact gathering.`);
-    lines.push("Both tools write byte-identical files (the playbook gets conntune's rendered files per host), for the four host components with the seed-000 settings; the change is `net.ipv4.tcp_keepalive_time` 600 → 300.", "");
+    lines.push("Both tools write byte-identical files (the playbook gets conntune's rendered files per host), four per host: the sshd drop-in, the sysctl file, the limits.d file and the `llm-gateway.service` drop-in, with the seed-000 settings; the change is `net.ipv4.tcp_keepalive_time` 600 → 300. systemd's DefaultLimitNOFILE (a system.conf.d drop-in and a daemon-reexec) is left out at every size: it belongs to PID 1, which the logical hosts of a real host share, and a re-exec of PID 1 drops the bus under the other logical hosts' systemctl calls (conntune orders it before the unit drop-ins within one host; nothing can across hosts sharing one PID 1). Earlier runs (1–10 real hosts) included it as a fifth file.", "");
     lines.push("## The fleet", "");
     lines.push("| hosts | real hosts | logical hosts per real host | state after first apply (bytes) | state per host (bytes) | resources in state | inotify per real host / machine | load avg at start → end (1 min) |");
     lines.push("|---:|---:|---|---:|---:|---:|---|---|");
@@ -573,7 +581,7 @@ function report(rs: SizeResult[], extra: { engine: number; login: number; parall
         for (const p of PHASES) {
             const c = r.conntune[p];
             const a = r.ansible[p];
-            lines.push(`| ${r.hosts} | ${p} | ${fmt(c.seconds)} | ${fmt(a.seconds)} | ${fmt(c.seconds / a.seconds, 2)} | ${fmt(c.logins)} | ${fmt(a.logins)} | ${p === "first" ? "all 5 / all 5" : `${c.filesTouched} / ${a.filesTouched}`} |`);
+            lines.push(`| ${r.hosts} | ${p} | ${fmt(c.seconds)} | ${fmt(a.seconds)} | ${fmt(c.seconds / a.seconds, 2)} | ${fmt(c.logins)} | ${fmt(a.logins)} | ${p === "first" ? "all 4 / all 4" : `${c.filesTouched} / ${a.filesTouched}`} |`);
         }
         lines.push(`| ${r.hosts} | preview (changes pending) | ${fmt(r.conntune.preview.seconds)} | – | – | ${fmt(r.conntune.preview.logins)} | – | – |`);
         lines.push(`| ${r.hosts} | preview (nothing to do) | ${fmt(r.conntune.previewNoop.seconds)} | – | – | ${fmt(r.conntune.previewNoop.logins)} | – | – |`);
