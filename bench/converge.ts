@@ -15,9 +15,13 @@
  * Where conntune's time goes: engine + program start (a preview of an empty stack), per-resource
  * operation times from the engine's event log, and a bare SSH login.
  *
- *   npm run bench -- [--sizes 1,5,10] [--reps 2] [--out bench/results]
+ *   npm run bench -- [--sizes 1,10,25,50] [--reps 1] [--real-hosts 10] [--preview-hosts 1000] [--out bench/results]
+ *   npm run bench -- --preview-only [--preview-hosts 1000]   the big preview alone → preview.json
+ *   npm run bench -- --report-only                           converge.md again from the json files
  *
- * Figures are written to bench/results/converge.{md,json}. Nothing here asserts a time.
+ * Hold the machine-wide test-host lock for the whole run (`flock /tmp/conntune-e2e.lock npm run
+ * bench`): the fleet boots up to --real-hosts systemd hosts. Figures are written to
+ * bench/results/converge.{md,json}. Nothing here asserts a time.
  */
 import { execFileSync, spawn } from "node:child_process";
 import * as fs from "node:fs";
@@ -29,7 +33,7 @@ import { conntuneProject, LabStack, REPO } from "../lab/stack";
 import { exitOnError, intFlag, parseFlags, UsageError } from "../scripts/cli";
 import { pulumiBinary } from "../scripts/engine";
 
-const USAGE = "npm run bench -- [--sizes 1,10,25,50] [--reps 1] [--real-hosts 10] [--parallel 64] [--forks 10] [--preview-hosts 1000] [--preview-only] [--conntune-only] [--out DIR]";
+const USAGE = "npm run bench -- [--sizes 1,10,25,50] [--reps 1] [--real-hosts 10] [--parallel 64] [--forks 10] [--preview-hosts 1000] [--preview-only] [--report-only] [--conntune-only] [--out DIR]";
 
 const UNIT = "llm-gateway.service";
 const PHASES = ["first", "noop", "change"] as const;
@@ -648,7 +652,7 @@ function report(rs: SizeResult[], extra: { engine: number; login: number; parall
 }
 
 async function main(): Promise<void> {
-    const flags = parseFlags({ sizes: "string", reps: "string", parallel: "string", forks: "string", "real-hosts": "string", "preview-hosts": "string", "preview-only": "boolean", "conntune-only": "boolean", out: "string" });
+    const flags = parseFlags({ sizes: "string", reps: "string", parallel: "string", forks: "string", "real-hosts": "string", "preview-hosts": "string", "preview-only": "boolean", "report-only": "boolean", "conntune-only": "boolean", out: "string" });
     const sizesFlag = flags.sizes ?? "1,10,25,50";
     if (!/^\d+(,\d+)*$/.test(sizesFlag)) throw new UsageError(`flag --sizes: must be host counts separated by commas (e.g. 1,10,25,50), not '${sizesFlag}'`);
     const sizes = sizesFlag.split(",").map((n) => intFlag("sizes", n, 1, 1, 100));
@@ -660,6 +664,15 @@ async function main(): Promise<void> {
     const maxReal = intFlag("real-hosts", flags["real-hosts"], 10, 1, 40);
     const previewHosts = intFlag("preview-hosts", flags["preview-hosts"], 1000, 0, 5000);
     const outDirEarly = path.resolve(flags.out ?? path.join(REPO, "bench", "results"));
+    if (flags["report-only"]) {
+        // converge.md again from converge.json, with preview.json's big preview when the run had none.
+        const j = JSON.parse(fs.readFileSync(path.join(outDirEarly, "converge.json"), "utf8")) as { command: string; started: string; parallel: number; forks: number; reps: number; maxReal: number; engine: number; login: number; seconds?: number; preview?: BigPreview; results: SizeResult[] };
+        const previewFile = path.join(outDirEarly, "preview.json");
+        const preview = j.preview ?? (fs.existsSync(previewFile) ? (JSON.parse(fs.readFileSync(previewFile, "utf8")) as BigPreview) : undefined);
+        const seconds = j.seconds ?? (fs.statSync(path.join(outDirEarly, "converge.json")).mtimeMs - Date.parse(j.started)) / 1000;
+        fs.writeFileSync(path.join(outDirEarly, "converge.md"), report(j.results, { ...j, seconds, preview }));
+        return;
+    }
     if (flags["preview-only"]) {
         // The big preview alone (no test host boots): bench/results/preview.json, which the converge
         // report includes when its own run skipped the preview (--preview-hosts 0).
@@ -725,7 +738,7 @@ async function main(): Promise<void> {
     fs.mkdirSync(outDir, { recursive: true });
     const md = report(results, { engine, login, parallel, forks, reps, maxReal, started, seconds: (Date.now() - t0) / 1000, command, preview });
     fs.writeFileSync(path.join(outDir, "converge.md"), md);
-    fs.writeFileSync(path.join(outDir, "converge.json"), JSON.stringify({ command, started, parallel, forks, reps, maxReal, engine, login, shared: SHARED, preview, results, runs }, null, 2) + "\n");
+    fs.writeFileSync(path.join(outDir, "converge.json"), JSON.stringify({ command, started, seconds: (Date.now() - t0) / 1000, parallel, forks, reps, maxReal, engine, login, shared: SHARED, preview, results, runs }, null, 2) + "\n");
     console.log(md);
 }
 
