@@ -33,7 +33,7 @@ import { conntuneProject, LabStack, REPO } from "../lab/stack";
 import { exitOnError, intFlag, parseFlags, UsageError } from "../scripts/cli";
 import { pulumiBinary } from "../scripts/engine";
 
-const USAGE = "npm run bench -- [--sizes 1,10,25,50] [--reps 1] [--real-hosts 10] [--parallel 64] [--forks 10] [--preview-hosts 1000] [--preview-only] [--report-only] [--conntune-only] [--out DIR]";
+const USAGE = "npm run bench -- [--sizes 1,10,25,50] [--reps 1] [--real-hosts 10] [--parallel 64] [--forks 10] [--preview-hosts 1000] [--preview-only] [--report-only] [--conntune-only] [--skip-checkpoints] [--out DIR]";
 
 const UNIT = "llm-gateway.service";
 const PHASES = ["first", "noop", "change"] as const;
@@ -250,6 +250,9 @@ interface ConntuneRun {
     after: HostFiles;
 }
 
+/** --skip-checkpoints: every conntune update of the run with PULUMI_SKIP_CHECKPOINTS (a measurement, never a default). */
+let skipAllCheckpoints = false;
+
 async function runConntune(n: number, maxReal: number, parallel: number): Promise<ConntuneRun> {
     const { real, hosts } = await startFleet(n, maxReal, { prepare });
     let stack: LabStack | undefined;
@@ -259,6 +262,7 @@ async function runConntune(n: number, maxReal: number, parallel: number): Promis
     try {
         stack = await LabStack.create(conntuneProject(), `bench-${n}`);
         const s = stack;
+        if (skipAllCheckpoints) s.stack.workspace.envVars.PULUMI_SKIP_CHECKPOINTS = "true";
         s.setSecret("conntune:sshPrivateKey", hosts[0].privateKey);
         await s.setHosts(hosts.map((h) => hostConfig(h, 600)));
         const traced = async (phase: Phase, files: string[]) => {
@@ -308,7 +312,7 @@ async function runConntune(n: number, maxReal: number, parallel: number): Promis
         try {
             changeNoCheckpoints = await measure(real, files, () => s.up({ parallel }).then(() => undefined), hosts.length);
         } finally {
-            delete s.stack.workspace.envVars.PULUMI_SKIP_CHECKPOINTS;
+            if (!skipAllCheckpoints) delete s.stack.workspace.envVars.PULUMI_SKIP_CHECKPOINTS;
         }
         check(real, "600");
         await s.destroy();
@@ -652,7 +656,7 @@ function report(rs: SizeResult[], extra: { engine: number; login: number; parall
 }
 
 async function main(): Promise<void> {
-    const flags = parseFlags({ sizes: "string", reps: "string", parallel: "string", forks: "string", "real-hosts": "string", "preview-hosts": "string", "preview-only": "boolean", "report-only": "boolean", "conntune-only": "boolean", out: "string" });
+    const flags = parseFlags({ sizes: "string", reps: "string", parallel: "string", forks: "string", "real-hosts": "string", "preview-hosts": "string", "preview-only": "boolean", "report-only": "boolean", "conntune-only": "boolean", "skip-checkpoints": "boolean", out: "string" });
     const sizesFlag = flags.sizes ?? "1,10,25,50";
     if (!/^\d+(,\d+)*$/.test(sizesFlag)) throw new UsageError(`flag --sizes: must be host counts separated by commas (e.g. 1,10,25,50), not '${sizesFlag}'`);
     const sizes = sizesFlag.split(",").map((n) => intFlag("sizes", n, 1, 1, 100));
@@ -687,6 +691,7 @@ async function main(): Promise<void> {
         return;
     }
     if (maxReal > hostsThatFit()) throw new UsageError(`flag --real-hosts: ${maxReal} real test hosts do not fit this machine's inotify instances now (${hostsThatFit()} do)`);
+    skipAllCheckpoints = flags["skip-checkpoints"] === true;
     // --conntune-only: a quick look at conntune alone (the results file then has no ratios).
     const withAnsible = !flags["conntune-only"];
     const command = `npm run bench -- ${process.argv.slice(2).join(" ")}`.trim();
