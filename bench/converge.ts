@@ -559,7 +559,7 @@ export const SHARED = [
     "So at 50 hosts the engine, the state, the provider, SSH (handshakes, logins, channels) and the file writes are real per logical host; the host-side daemons do the work of several hosts at once (more contention than a real fleet, so the per-host figures are if anything pessimistic for conntune and Ansible alike).",
 ];
 
-function report(rs: SizeResult[], extra: { engine: number; login: number; parallel: number; forks: number; reps: number; maxReal: number; started: string; seconds: number; command: string; preview?: BigPreview & { command?: string; started?: string; load?: number[][] } }): string {
+function report(rs: SizeResult[], extra: { engine: number; login: number; parallel: number; forks: number; reps: number; maxReal: number; started: string; seconds: number; command: string; preview?: BigPreview & { command?: string; started?: string; load?: number[][] }; skipRun?: { command: string; started: string; results: SizeResult[] } }): string {
     const lines: string[] = [];
     const ver = (cmd: string, a: string[]) => {
         try {
@@ -630,6 +630,14 @@ function report(rs: SizeResult[], extra: { engine: number; login: number; parall
         const per = (o?: OpStats) => (o && o.resources ? (o.total - o.programStart) / o.resources : NaN);
         lines.push(`| ${r.hosts} | ${r.state?.bytes ?? "n/a"} | ${fmt(w)} | ${fmt(wo)} | ${fmt(((w - wo) / w) * 100, 0)} % | ${fmt(per(r.opSeconds?.first), 3)} | ${fmt(per(r.opSeconds?.noop), 3)} |`);
     }
+    if (extra.skipRun) {
+        const k = extra.skipRun;
+        for (const r of k.results) {
+            const main = rs.find((x) => x.hosts === r.hosts);
+            if (!main) continue;
+            lines.push("", `Every update of ${r.hosts} hosts with checkpoints skipped (\`${k.command}\`, ${k.started}, converge-skip-checkpoints.md; a separate run, load ${r.load ? `${fmt(r.load[0][0], 2)} → ${fmt(r.load[1][0], 2)}` : "n/a"}): first apply ${fmt(r.conntune.first.seconds)} s against ${fmt(main.conntune.first.seconds)} s here (provider operations spread over ${fmt(r.opSeconds?.first?.commands ?? NaN)} s against ${fmt(main.opSeconds?.first?.commands ?? NaN)} s), no-op ${fmt(r.conntune.noop.seconds)} s against ${fmt(main.conntune.noop.seconds)} s. Its two one-file changes, both without checkpoints, took ${fmt(r.conntune.change.seconds)} s and ${fmt(r.conntune.changeNoCheckpoints?.seconds ?? NaN)} s: differences of that size in the change rows above are noise on this machine.`);
+        }
+    }
     lines.push("", "Engine s per resource: the update's time after the program's first registration, over the resources it registered (components and their children).");
     if (extra.preview) {
         const p = extra.preview;
@@ -674,7 +682,9 @@ async function main(): Promise<void> {
         const previewFile = path.join(outDirEarly, "preview.json");
         const preview = j.preview ?? (fs.existsSync(previewFile) ? (JSON.parse(fs.readFileSync(previewFile, "utf8")) as BigPreview) : undefined);
         const seconds = j.seconds ?? (fs.statSync(path.join(outDirEarly, "converge.json")).mtimeMs - Date.parse(j.started)) / 1000;
-        fs.writeFileSync(path.join(outDirEarly, "converge.md"), report(j.results, { ...j, seconds, preview }));
+        const skipFile = path.join(outDirEarly, "converge-skip-checkpoints.json");
+        const skipRun = fs.existsSync(skipFile) ? (JSON.parse(fs.readFileSync(skipFile, "utf8")) as { command: string; started: string; results: SizeResult[] }) : undefined;
+        fs.writeFileSync(path.join(outDirEarly, "converge.md"), report(j.results, { ...j, seconds, preview, skipRun }));
         return;
     }
     if (flags["preview-only"]) {
