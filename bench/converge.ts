@@ -1,29 +1,39 @@
 /**
  * Converge benchmark: conntune (`pulumi up`) against an Ansible playbook that makes the same changes
- * the same safe way, side by side in one run, on 1, 5 and 10 test hosts (systemd + OpenSSH under
- * systemd-nspawn, each in its own network namespace).
+ * the same safe way, side by side in one run, on 1, 10, 25 and 50 hosts. Up to `--real-hosts` (10)
+ * they are real test hosts (systemd + OpenSSH under systemd-nspawn, each in its own network
+ * namespace); beyond that each real host carries several logical hosts (lab/hosts/fleet.ts: one
+ * sshd port and one set of file names each; what they share is written into the results).
  *
  * For each fleet size and each tool, on freshly booted hosts:
  *   first apply  → no-op re-run → a one-value change (net.ipv4.tcp_keepalive_time 600 → 300)
  * each measured as wall time and as SSH logins per host (`journalctl -t sshd`, read through the
- * test back door, so counting adds no login). conntune also gets `pulumi preview` (time, logins).
+ * test back door, so counting adds no login). conntune also gets `pulumi preview` (time, logins),
+ * its state size after the first apply, and the same change made back with PULUMI_SKIP_CHECKPOINTS
+ * (only to measure what the per-step checkpoints cost; never a default). Last, a preview of a
+ * 1000-host stack on test-net addresses (no host is contacted): its time and peak memory.
  * Where conntune's time goes: engine + program start (a preview of an empty stack), per-resource
  * operation times from the engine's event log, and a bare SSH login.
  *
- *   npm run bench -- [--sizes 1,5,10] [--reps 2] [--out bench/results]
+ *   npm run bench -- [--sizes 1,10,25,50] [--reps 1] [--real-hosts 10] [--preview-hosts 1000] [--out bench/results]
+ *   npm run bench -- --preview-only [--preview-hosts 1000]   the big preview alone → preview.json
+ *   npm run bench -- --report-only                           converge.md again from the json files
  *
- * Figures are written to bench/results/converge.{md,json}. Nothing here asserts a time.
+ * Hold the machine-wide test-host lock for the whole run (`flock /tmp/conntune-e2e.lock npm run
+ * bench`): the fleet boots up to --real-hosts systemd hosts. Figures are written to
+ * bench/results/converge.{md,json}. Nothing here asserts a time.
  */
 import { execFileSync, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { addGatewayUnit, hostExec, startHosts, stopHosts, TestHost } from "../lab/hosts/harness";
+import { addGatewayUnit, hostExec, hostsThatFit, inotifyInstances, machineInotifyInstances, startHosts, stopHosts, TestHost } from "../lab/hosts/harness";
+import { layout, LogicalHost, slotFileName, startFleet, stopFleet } from "../lab/hosts/fleet";
 import { conntuneProject, LabStack, REPO } from "../lab/stack";
 import { exitOnError, intFlag, parseFlags, UsageError } from "../scripts/cli";
 import { pulumiBinary } from "../scripts/engine";
 
-const USAGE = "npm run bench -- [--sizes 1,5,10] [--reps 2] [--parallel 64] [--conntune-only] [--out DIR]";
+const USAGE = "npm run bench -- [--sizes 1,10,25,50] [--reps 1] [--real-hosts 10] [--parallel 64] [--forks 10] [--preview-hosts 1000] [--preview-only] [--report-only] [--conntune-only] [--skip-checkpoints] [--out DIR]";
 
 const UNIT = "llm-gateway.service";
 const PHASES = ["first", "noop", "change"] as const;
@@ -40,7 +50,15 @@ interface Measure {
 
 interface SizeResult {
     hosts: number;
-    conntune: Record<Phase, Measure> & { preview: Measure; previewNoop: Measure };
+    /** Logical hosts per real host (lab/hosts/fleet.ts). */
+    layout?: number[];
+    conntune: Record<Phase, Measure> & { preview: Measure; previewNoop: Measure; changeNoCheckpoints?: Measure };
+    /** The stack's checkpoint file after the first apply. */
+    state?: { bytes: number; resources: number };
+    /** Load average (1, 5, 15 min) when the size started and ended. */
+    load?: number[][];
+    /** inotify instances: one real host's, and the whole machine's with the fleet up. */
+    inotify?: { perRealHost: number; machine: number };
     ansible: Record<Phase, Measure>;
     /** conntune's per-operation seconds by resource kind (first apply), from the event log. */
     opSeconds?: Partial<Record<Phase, OpStats>>;
@@ -48,13 +66,19 @@ interface SizeResult {
 
 const log = (msg: string) => console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}`);
 
-function hostConfig(h: TestHost, keepalive: number): unknown {
+function hostConfig(h: LogicalHost, keepalive: number): unknown {
+    const f = (name: string) => slotFileName(name, h.slot);
     return {
         name: h.name,
-        connection: { host: h.address, user: "root", hostKey: h.hostKey },
-        sysctl: { keyPolicy: { "net.netfilter.nf_conntrack_max": "skip" }, settings: { "net.ipv4.tcp_keepalive_time": keepalive } },
-        limits: { soft: 16384, hard: 16384 },
-        systemdOverrides: [{ unit: UNIT, settings: { Service: { LimitNOFILE: 16384 } } }],
+        connection: { host: h.address, port: h.port, user: "root", hostKey: h.hostKey },
+        sshd: { fileName: f("00-conntune.conf") },
+        sysctl: { fileName: f("99-conntune-tcp.conf"), keyPolicy: { "net.netfilter.nf_conntrack_max": "skip" }, settings: { "net.ipv4.tcp_keepalive_time": keepalive } },
+        // No DefaultLimitNOFILE (systemdDefault: null) on any host at any size: it belongs to PID 1, which
+        // the logical hosts of a real host share, and its daemon-reexec drops the bus under their unit
+        // drop-ins' systemctl calls (conntune orders them within one host; across hosts sharing one PID 1
+        // nothing can). Every host does the same four files at every size, with both tools.
+        limits: { soft: 16384, hard: 16384, fileName: f("90-conntune-nofile.conf"), systemdDefault: null },
+        systemdOverrides: [{ unit: UNIT, fileName: f("50-conntune.conf"), settings: { Service: { LimitNOFILE: 16384 } } }],
     };
 }
 
@@ -62,7 +86,7 @@ function prepare(root: string): void {
     addGatewayUnit(root, true);
 }
 
-/** Accepted SSH logins so far on each host (the journal, read without SSH). */
+/** Accepted SSH logins so far on each real host (the journal, read without SSH). */
 function logins(hosts: TestHost[]): number[] {
     return hosts.map((h) => Number(hostExec(h, "journalctl -q -t sshd --no-pager | grep -c 'Accepted ' || true").trim() || "0"));
 }
@@ -71,7 +95,8 @@ function mtimes(h: TestHost, files: string[]): string[] {
     return hostExec(h, files.map((f) => `stat -c %Y.%X ${f} 2>/dev/null || echo none`).join("; ")).trim().split("\n");
 }
 
-async function measure(hosts: TestHost[], files: string[], work: () => Promise<void>): Promise<Measure> {
+/** `hosts` are the real hosts; `logical` the number of hosts the tool manages on them (logins are per logical host). */
+async function measure(hosts: TestHost[], files: string[], work: () => Promise<void>, logical = hosts.length): Promise<Measure> {
     const before = logins(hosts);
     const mBefore = files.length ? mtimes(hosts[0], files) : [];
     const t0 = process.hrtime.bigint();
@@ -83,7 +108,7 @@ async function measure(hosts: TestHost[], files: string[], work: () => Promise<v
     const perHost = after.map((a, i) => a - before[i]);
     return {
         seconds,
-        logins: perHost.reduce((a, b) => a + b, 0) / hosts.length,
+        logins: perHost.reduce((a, b) => a + b, 0) / logical,
         filesTouched: mAfter.filter((m, i) => m.split(".")[0] !== mBefore[i].split(".")[0]).length,
     };
 }
@@ -126,6 +151,8 @@ export interface OpStats {
     /** From the last provider operation to the end of the update (outputs, state). */
     finish: number;
     total: number;
+    /** Resources the program registered. */
+    resources: number;
     /** Per kind of managed file: provider Create/Update durations (s). */
     ops: Record<string, { count: number; median: number; max: number }>;
     /** SSH connections the provider opened (one per host and login, shared by its commands). */
@@ -145,7 +172,7 @@ function opDurations(traceFile: string): OpStats {
     const dials: number[] = [];
     for (const c of ops_) {
         const name = c.attrs["pulumi.urn"].split("::").pop() ?? "";
-        const kind = /-(sshd-dropin|sysctl-file|limits-limits|limits-systemd-default|dropin)(-apply)?$/.exec(name)?.[1] ?? name;
+        const kind = /-(sshd-dropin|sysctl-file|limits-limits|limits-systemd-default|dropin)(-apply)?$/.exec(name)?.[1] ?? name.replace(/^ctn-\d+(-l\d+)?-/, "");
         const list = byKind.get(kind) ?? [];
         list.push(c.end - c.start);
         byKind.set(kind, list);
@@ -160,14 +187,15 @@ function opDurations(traceFile: string): OpStats {
     const firstOp = creates.length ? Math.min(...creates.map((c) => c.start)) : firstReg;
     const lastOp = creates.length ? Math.max(...creates.map((c) => c.end)) : Math.max(...regs.map((r) => r.end));
     dials.sort((a, b) => a - b);
-    return { programStart: firstReg - root.start, commands: lastOp - firstOp, finish: root.end - lastOp, total: root.end - root.start, ops, dials: { count: dials.length, median: dials[Math.floor(dials.length / 2)] ?? 0 } };
+    return { programStart: firstReg - root.start, resources: regs.length, commands: lastOp - firstOp, finish: root.end - lastOp, total: root.end - root.start, ops, dials: { count: dials.length, median: dials[Math.floor(dials.length / 2)] ?? 0 } };
 }
 
 interface Files {
     sshd: string;
     sysctl: string;
     limits: string;
-    systemdDefault: string;
+    /** Absent when the stack leaves systemd's DefaultLimitNOFILE alone (the benchmark does). */
+    systemdDefault?: string;
     override: string;
 }
 
@@ -176,37 +204,75 @@ function filesOf(outputs: Record<string, unknown>, host: string): { paths: Files
     const f = (outputs.files as Record<string, Record<string, string[]>>)[host];
     const content: Record<string, string> = {};
     for (const [p, lines] of Object.entries(f)) content[p] = `${lines.join("\n")}\n`;
-    const find = (re: RegExp) => Object.keys(content).find((p) => re.test(p))!;
+    const find = (re: RegExp) => Object.keys(content).find((p) => re.test(p));
+    const must = (re: RegExp) => find(re) ?? (() => { throw new Error(`stack output files.${host} has no file matching ${re}`); })();
+    const systemdDefault = find(/^\/etc\/systemd\/system\.conf\.d\//);
     return {
         paths: {
-            sshd: find(/^\/etc\/ssh\/sshd_config\.d\//),
-            sysctl: find(/^\/etc\/sysctl\.d\//),
-            limits: find(/^\/etc\/security\/limits\.d\//),
-            systemdDefault: find(/^\/etc\/systemd\/system\.conf\.d\//),
-            override: find(new RegExp(`^/etc/systemd/system/${UNIT.replace(".", "\\.")}\\.d/`)),
+            sshd: must(/^\/etc\/ssh\/sshd_config\.d\//),
+            sysctl: must(/^\/etc\/sysctl\.d\//),
+            limits: must(/^\/etc\/security\/limits\.d\//),
+            ...(systemdDefault ? { systemdDefault } : {}),
+            override: must(new RegExp(`^/etc/systemd/system/${UNIT.replace(".", "\\.")}\\.d/`)),
         },
         content,
     };
 }
 
-async function runConntune(n: number, parallel: number): Promise<{ r: SizeResult["conntune"]; ops: Partial<Record<Phase, OpStats>>; files: [Files, Record<string, string>, Record<string, string>] }> {
-    const hosts = await startHosts(n, { prepare });
+/** The stack's checkpoint file (the file backend's whole state) and its resource count. */
+function stateOf(backendDir: string): { bytes: number; resources: number } {
+    const found: string[] = [];
+    const walk = (d: string) => {
+        for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+            const p = path.join(d, e.name);
+            if (e.isDirectory() && e.name !== "backups" && e.name !== "history") walk(p);
+            else if (e.isFile() && e.name.endsWith(".json") && p.includes(`${path.sep}stacks${path.sep}`)) found.push(p);
+        }
+    };
+    walk(path.join(backendDir, ".pulumi"));
+    if (found.length !== 1) throw new Error(`expected one checkpoint file in ${backendDir}, found ${found.length}`);
+    const text = fs.readFileSync(found[0], "utf8");
+    const d = JSON.parse(text) as { checkpoint: { latest?: { resources?: unknown[] } } };
+    return { bytes: Buffer.byteLength(text), resources: d.checkpoint.latest?.resources?.length ?? 0 };
+}
+
+/** inotify instances seen with each fleet size up (after its first apply). */
+const inotifySeen = new Map<number, { perRealHost: number; machine: number }>();
+
+/** Each host's files, in fleet order (index i is the same slot of the same real host in every fleet of a size). */
+type HostFiles = Array<{ paths: Files; content: Record<string, string> }>;
+
+interface ConntuneRun {
+    r: SizeResult["conntune"];
+    ops: Partial<Record<Phase, OpStats>>;
+    state: { bytes: number; resources: number };
+    before: HostFiles;
+    after: HostFiles;
+}
+
+/** --skip-checkpoints: every conntune update of the run with PULUMI_SKIP_CHECKPOINTS (a measurement, never a default). */
+let skipAllCheckpoints = false;
+
+async function runConntune(n: number, maxReal: number, parallel: number): Promise<ConntuneRun> {
+    const { real, hosts } = await startFleet(n, maxReal, { prepare });
     let stack: LabStack | undefined;
     const events = path.join(os.tmpdir(), `conntune-bench-trace-${process.pid}.jsonl`);
     const ops: Partial<Record<Phase, OpStats>> = {};
+    const all = (o: Record<string, unknown>): HostFiles => hosts.map((h) => filesOf(o, h.name));
     try {
         stack = await LabStack.create(conntuneProject(), `bench-${n}`);
         const s = stack;
+        if (skipAllCheckpoints) s.stack.workspace.envVars.PULUMI_SKIP_CHECKPOINTS = "true";
         s.setSecret("conntune:sshPrivateKey", hosts[0].privateKey);
         await s.setHosts(hosts.map((h) => hostConfig(h, 600)));
         const traced = async (phase: Phase, files: string[]) => {
             let out = "";
-            const m = await measure(hosts, files, () => s.up({ parallel, otelTraces: events }).then((r) => void (out = `${r.stdout}\n${r.stderr}`)));
-            if (m.seconds > 30) {
+            const m = await measure(real, files, () => s.up({ parallel, otelTraces: events }).then((r) => void (out = `${r.stdout}\n${r.stderr}`)), hosts.length);
+            if (m.seconds > 30 * Math.max(1, n / 10)) {
                 // An outlier: keep what the CLI printed and every host's journal of the last minutes for a look.
                 const dir = fs.mkdtempSync(path.join(os.tmpdir(), `conntune-bench-slow-${n}-${phase}-`));
                 fs.writeFileSync(path.join(dir, "pulumi.log"), out);
-                for (const h of hosts) fs.writeFileSync(path.join(dir, `${h.name}.journal`), hostExec(h, "journalctl -q --no-pager --since=-5min || true"));
+                for (const h of real) fs.writeFileSync(path.join(dir, `${h.name}.journal`), hostExec(h, "journalctl -q --no-pager --since=-5min || true"));
                 log(`${n} host(s) ${phase} took ${m.seconds.toFixed(0)} s: CLI output and the hosts' journals are in ${dir}`);
             }
             try {
@@ -218,22 +284,43 @@ async function runConntune(n: number, parallel: number): Promise<{ r: SizeResult
             else fs.rmSync(events, { force: true });
             return m;
         };
-        const preview = await measure(hosts, [], () => s.preview({ parallel }).then(() => undefined));
+        const preview = await measure(real, [], () => s.preview({ parallel }).then(() => undefined), hosts.length);
         const first = await traced("first", []);
-        const f1 = filesOf(await s.outputs(), hosts[0].name);
-        const files = Object.values(f1.paths);
+        const state = stateOf(s.backendDir);
+        inotifySeen.set(n, { perRealHost: Math.max(...real.map((h) => inotifyInstances(h).total)), machine: machineInotifyInstances() });
+        const before = all(await s.outputs());
+        // Every logical host's files are on its real host, each under its own name.
+        for (const r of real) {
+            const mine = hosts.flatMap((h, i) => (h.real === r ? Object.values(before[i].paths) : []));
+            if (new Set(mine).size !== mine.length) throw new Error(`logical hosts of ${r.name} share file names`);
+            const missing = hostExec(r, mine.map((f) => `[ -f '${f}' ] || echo '${f}'`).join("; ")).trim();
+            if (missing) throw new Error(`${r.name} lacks files of its logical hosts: ${missing}`);
+        }
+        const files = Object.values(before[0].paths);
         const noop = await traced("noop", files);
-        const previewNoop = await measure(hosts, [], () => s.preview({ parallel }).then(() => undefined));
+        const previewNoop = await measure(real, [], () => s.preview({ parallel }).then(() => undefined), hosts.length);
         await s.setHosts(hosts.map((h) => hostConfig(h, 300)));
         const change = await traced("change", files);
-        const f2 = filesOf(await s.outputs(), hosts[0].name);
-        check(hosts, "300");
+        const after = all(await s.outputs());
+        check(real, "300");
+        // The same one-file change back, with the engine's per-step checkpoints skipped (the state is
+        // written once at the end): the difference to `change` is what the checkpoints cost. Only a
+        // measurement: PULUMI_SKIP_CHECKPOINTS loses the record of finished steps if the run dies.
+        await s.setHosts(hosts.map((h) => hostConfig(h, 600)));
+        s.stack.workspace.envVars.PULUMI_SKIP_CHECKPOINTS = "true";
+        let changeNoCheckpoints: Measure;
+        try {
+            changeNoCheckpoints = await measure(real, files, () => s.up({ parallel }).then(() => undefined), hosts.length);
+        } finally {
+            if (!skipAllCheckpoints) delete s.stack.workspace.envVars.PULUMI_SKIP_CHECKPOINTS;
+        }
+        check(real, "600");
         await s.destroy();
-        return { r: { preview, previewNoop, first, noop, change }, ops, files: [f1.paths, f1.content, f2.content] };
+        return { r: { preview, previewNoop, first, noop, change, changeNoCheckpoints }, ops, state, before, after };
     } finally {
         fs.rmSync(events, { force: true });
         await stack?.remove();
-        await stopHosts(hosts);
+        await stopFleet(real);
     }
 }
 
@@ -259,30 +346,33 @@ function ansiblePlaybook(dir: string, args: string[]): Promise<void> {
     });
 }
 
-async function runAnsible(n: number, files: Files, before: Record<string, string>, after: Record<string, string>): Promise<Record<Phase, Measure>> {
-    const hosts = await startHosts(n, { prepare });
+async function runAnsible(n: number, maxReal: number, forks: number, before: HostFiles, after: HostFiles): Promise<Record<Phase, Measure>> {
+    const { real, hosts } = await startFleet(n, maxReal, { prepare });
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "conntune-bench-ansible-"));
     try {
         fs.mkdirSync(path.join(dir, "tmp"));
+        fs.mkdirSync(path.join(dir, "host_vars"));
         fs.writeFileSync(path.join(dir, "id"), hosts[0].privateKey, { mode: 0o600 });
-        fs.writeFileSync(path.join(dir, "known_hosts"), hosts.map((h) => `${h.address} ${h.hostKey}\n`).join(""));
+        fs.writeFileSync(path.join(dir, "known_hosts"), hosts.map((h) => `${h.port === 22 ? h.address : `[${h.address}]:${h.port}`} ${h.hostKey}\n`).join(""));
         fs.writeFileSync(
             path.join(dir, "inventory.ini"),
-            ["[all]", ...hosts.map((h) => `${h.name} ansible_host=${h.address}`), "", "[all:vars]", "ansible_user=root", `ansible_ssh_private_key_file=${dir}/id`, "ansible_python_interpreter=/usr/bin/python3", ""].join("\n"),
+            ["[all]", ...hosts.map((h) => `${h.name} ansible_host=${h.address} ansible_port=${h.port}`), "", "[all:vars]", "ansible_user=root", `ansible_ssh_private_key_file=${dir}/id`, "ansible_python_interpreter=/usr/bin/python3", ""].join("\n"),
         );
-        const vars = (content: Record<string, string>) =>
-            JSON.stringify({
-                ct: Object.fromEntries(
-                    (Object.entries(files) as Array<[keyof Files, string]>).map(([k, p]) => [k, { path: p, content: content[p], ...(k === "override" ? { unit: UNIT } : {}) }]),
-                ),
-            });
-        fs.writeFileSync(path.join(dir, "vars-before.json"), vars(before));
-        fs.writeFileSync(path.join(dir, "vars-after.json"), vars(after));
+        // Each logical host's own file names and contents (conntune's rendered files), as host_vars.
+        const writeVars = (files: HostFiles) => {
+            for (const [i, h] of hosts.entries()) {
+                const f = files[i];
+                const ct = Object.fromEntries(
+                    (Object.entries(f.paths) as Array<[keyof Files, string]>).map(([k, p]) => [k, { path: p, content: f.content[p], ...(k === "override" ? { unit: UNIT } : {}) }]),
+                );
+                fs.writeFileSync(path.join(dir, "host_vars", `${h.name}.json`), JSON.stringify({ ct }));
+            }
+        };
         const cfg = (run: string) =>
             [
                 "[defaults]",
                 "inventory = inventory.ini",
-                "forks = 10",
+                `forks = ${forks}`,
                 "host_key_checking = True",
                 "interpreter_python = /usr/bin/python3",
                 "retry_files_enabled = False",
@@ -296,28 +386,29 @@ async function runAnsible(n: number, files: Files, before: Record<string, string
                 "",
             ].join("\n");
         const playbook = path.join(REPO, "bench", "ansible", "playbook.yml");
-        const paths = Object.values(files);
-        const run = async (phase: Phase, varsFile: string) => {
+        const paths = Object.values(before[0].paths);
+        const run = async (phase: Phase, files: HostFiles) => {
+            writeVars(files);
             fs.writeFileSync(path.join(dir, "ansible.cfg"), cfg(phase));
-            const m = await measure(hosts, paths, () => ansiblePlaybook(dir, [playbook, "-e", `@${varsFile}`]));
+            const m = await measure(real, paths, () => ansiblePlaybook(dir, [playbook]), hosts.length);
             // Close this run's master connections (ControlPersist) before the next run.
             for (const h of hosts) {
                 try {
-                    execFileSync("ssh", ["-o", `ControlPath=${dir}/cp-${phase}/%C`, "-O", "exit", `root@${h.address}`], { stdio: "ignore" });
+                    execFileSync("ssh", ["-o", `ControlPath=${dir}/cp-${phase}/%C`, "-p", String(h.port), "-O", "exit", `root@${h.address}`], { stdio: "ignore" });
                 } catch {
                     /* already gone */
                 }
             }
             return m;
         };
-        const first = await run("first", "vars-before.json");
-        const noop = await run("noop", "vars-before.json");
-        const change = await run("change", "vars-after.json");
-        check(hosts, "300");
+        const first = await run("first", before);
+        const noop = await run("noop", before);
+        const change = await run("change", after);
+        check(real, "300");
         return { first, noop, change };
     } finally {
         fs.rmSync(dir, { recursive: true, force: true });
-        await stopHosts(hosts);
+        await stopFleet(real);
     }
 }
 
@@ -330,6 +421,98 @@ async function engineStart(): Promise<number> {
         const t0 = process.hrtime.bigint();
         await stack.preview();
         return Number(process.hrtime.bigint() - t0) / 1e9;
+    } finally {
+        await stack.remove();
+    }
+}
+
+/** Resident memory (bytes) of every descendant of this process, summed, and the largest one. */
+function descendantsRss(): { sum: number; max: number; maxName: string } {
+    const parent = new Map<number, number>();
+    const rss = new Map<number, number>();
+    const names = new Map<number, string>();
+    const page = 4096;
+    for (const e of fs.readdirSync("/proc")) {
+        if (!/^\d+$/.test(e)) continue;
+        try {
+            const stat = fs.readFileSync(`/proc/${e}/stat`, "utf8");
+            const close = stat.lastIndexOf(")");
+            const fields = stat.slice(close + 2).split(" ");
+            parent.set(Number(e), Number(fields[1]));
+            rss.set(Number(e), Number(fields[21]) * page);
+            names.set(Number(e), stat.slice(stat.indexOf("(") + 1, close));
+        } catch {
+            /* gone */
+        }
+    }
+    let sum = 0;
+    let max = 0;
+    let maxName = "";
+    for (const [pid, r] of rss) {
+        let p = parent.get(pid);
+        while (p !== undefined && p > 1 && p !== process.pid) p = parent.get(p);
+        if (p !== process.pid) continue;
+        sum += r;
+        if (r > max) [max, maxName] = [r, names.get(pid) ?? ""];
+    }
+    return { sum, max, maxName };
+}
+
+export interface BigPreview {
+    hosts: number;
+    resources: number;
+    seconds: number;
+    /** Peak resident memory of the CLI, language host, Node program and provider together (MiB), and of the largest one. */
+    peakMiB: number;
+    peakLargestMiB: number;
+    peakLargest: string;
+}
+
+/**
+ * A preview of an N-host stack (the four host components each), on documentation addresses
+ * (198.51.100.0/24 and 203.0.113.0/24, RFC 5737) with ports 22 and 2222: a preview never connects.
+ * Its time and peak memory (sampled every 100 ms).
+ */
+async function bigPreview(count: number, hostKey: string, privateKey: string): Promise<BigPreview> {
+    const stack = await LabStack.create(conntuneProject(), `bench-preview-${count}`);
+    try {
+        stack.setSecret("conntune:sshPrivateKey", privateKey);
+        const nets = ["198.51.100", "203.0.113"];
+        const hosts = Array.from({ length: count }, (_, i) => {
+            const addr = `${nets[Math.floor(i / 250) % 2]}.${1 + (i % 250)}`;
+            const port = i < 500 ? 22 : 2222;
+            return {
+                name: `p${i}`,
+                connection: { host: addr, port, user: "root", hostKey },
+                sysctl: { keyPolicy: { "net.netfilter.nf_conntrack_max": "skip" }, settings: { "net.ipv4.tcp_keepalive_time": 600 } },
+                limits: { soft: 16384, hard: 16384 },
+                systemdOverrides: [{ unit: UNIT, settings: { Service: { LimitNOFILE: 16384 } } }],
+            };
+        });
+        // Pulumi hands the stack config to the program in one environment variable (Linux caps one at
+        // 128 KiB): this many hosts go into a hosts file (conntune:hostsFile), as big fleets do.
+        fs.writeFileSync(path.join(stack.projectDir, "hosts.json"), JSON.stringify(hosts));
+        await stack.stack.setConfig("conntune:hostsFile", { value: "hosts.json" });
+        let peak = { sum: 0, max: 0, maxName: "" };
+        let resources = 0;
+        let seconds = 0;
+        // One preview: at this size its few seconds of cold start are noise.
+        for (let i = 0; i < 1; i++) {
+            const timer = setInterval(() => {
+                const r = descendantsRss();
+                if (r.sum > peak.sum) peak = { ...peak, sum: r.sum };
+                if (r.max > peak.max) peak = { ...peak, max: r.max, maxName: r.maxName };
+            }, 100);
+            const t0 = process.hrtime.bigint();
+            try {
+                const r = await stack.preview({ parallel: 64 });
+                resources = Object.values(r.changeSummary ?? {}).reduce((a, b) => a + (b ?? 0), 0);
+            } finally {
+                clearInterval(timer);
+            }
+            seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+        }
+        return { hosts: count, resources, seconds, peakMiB: peak.sum / 2 ** 20, peakLargestMiB: peak.max / 2 ** 20, peakLargest: peak.maxName };
     } finally {
         await stack.remove();
     }
@@ -361,15 +544,22 @@ function skipped(): Record<Phase, Measure> {
     return { first: none, noop: none, change: none };
 }
 
-function slope(rs: SizeResult[], f: (r: SizeResult) => number): number {
-    const a = rs[0];
-    const b = rs[rs.length - 1];
+function slope(rs: SizeResult[], f: (r: SizeResult) => number, from = 0, to = rs.length - 1): number {
+    const a = rs[from];
+    const b = rs[to];
     return b.hosts === a.hosts ? NaN : (f(b) - f(a)) / (b.hosts - a.hosts);
 }
 
 const fmt = (x: number, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : "n/a");
 
-function report(rs: SizeResult[], extra: { engine: number; login: number; parallel: number; reps: number; started: string; seconds: number }): string {
+/** What a logical host shares with its real host (the same text goes into the README). */
+export const SHARED = [
+    "A logical host is one sshd port of a real test host (22, 2201, 2202, …) with its own conntune file names (`-l<slot>` before `.conf`: sshd drop-in, sysctl file, limits.d file, unit drop-in; every kind lets the name be set, the system.conf.d drop-in too, but DefaultLimitNOFILE is PID 1's and is left out here). It has its own SSH connection in the provider (one per host:port), its own logins, its own files and its own resources in the state.",
+    "It shares with the other logical hosts of its real host: the kernel network namespace (its net.* sysctls: every logical host writes its own file with the same values, and `sysctl -p` of each sets the same keys), the one sshd process (its reload and `sshd -T`), PID 1 systemd (daemon-reload, the restarted unit `llm-gateway.service`; a daemon-reexec by one logical host would drop the bus under the others' systemctl calls, which is why the benchmark leaves DefaultLimitNOFILE out), PAM and limits.d (pam_limits reads every file), the file system, the journal and the CPU.",
+    "So at 50 hosts the engine, the state, the provider, SSH (handshakes, logins, channels) and the file writes are real per logical host; the host-side daemons do the work of several hosts at once (more contention than a real fleet, so the per-host figures are if anything pessimistic for conntune and Ansible alike).",
+];
+
+function report(rs: SizeResult[], extra: { engine: number; login: number; parallel: number; forks: number; reps: number; maxReal: number; started: string; seconds: number; command: string; preview?: BigPreview & { command?: string; started?: string; load?: number[][] }; skipRun?: { command: string; started: string; results: SizeResult[] } }): string {
     const lines: string[] = [];
     const ver = (cmd: string, a: string[]) => {
         try {
@@ -379,10 +569,19 @@ function report(rs: SizeResult[], extra: { engine: number; login: number; parall
         }
     };
     lines.push("# Converge benchmark: conntune vs Ansible", "");
-    lines.push(`Produced by \`npm run bench -- --sizes ${rs.map((r) => r.hosts).join(",")} --reps ${extra.reps}\` on ${extra.started} (${fmt(extra.seconds / 60)} min in all). Every size ran ${extra.reps} times with both tools side by side; each time is the fastest of its repetitions (all runs are in converge.json).`);
-    lines.push(`Machine: ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB; test hosts are Debian bookworm (systemd, OpenSSH) under systemd-nspawn, one network namespace each, on the same machine.`);
-    lines.push(`Tools: pulumi ${ver(pulumiBinary(), ["version"])} with conntune's command provider, \`--parallel ${extra.parallel}\`; ${ver("ansible-playbook", ["--version"])} (Debian), pipelining on, ControlPersist on (a fresh control socket per run), forks 10, no fact gathering.`);
-    lines.push("Both tools write byte-identical files (the playbook gets conntune's rendered files), for the four host components with the seed-000 settings; the change is `net.ipv4.tcp_keepalive_time` 600 → 300.", "");
+    lines.push(`Produced by \`${extra.command}\` on ${extra.started} (${fmt(extra.seconds / 60)} min in all). Every size ran ${extra.reps} time(s) with both tools side by side; each time is the fastest of its repetitions (all runs are in converge.json).`);
+    lines.push(`Machine: ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, shared with other work (load averages below): compare ratios within this run, not seconds across runs. Test hosts are Debian bookworm (systemd, OpenSSH) under systemd-nspawn, one network namespace each, trimmed (no getty, logind, dbus: lab/hosts/harness.ts TRIMMED_UNITS), at most ${extra.maxReal} real hosts; beyond that each real host carries several logical hosts.`);
+    lines.push(`Tools: pulumi ${ver(pulumiBinary(), ["version"])} with conntune's command provider, \`--parallel ${extra.parallel}\`, file backend; ${ver("ansible-playbook", ["--version"])} (Debian), pipelining on, ControlPersist on (a fresh control socket per run), forks ${extra.forks}, no fact gathering.`);
+    lines.push("Both tools write byte-identical files (the playbook gets conntune's rendered files per host), four per host: the sshd drop-in, the sysctl file, the limits.d file and the `llm-gateway.service` drop-in, with the seed-000 settings; the change is `net.ipv4.tcp_keepalive_time` 600 → 300. systemd's DefaultLimitNOFILE (a system.conf.d drop-in and a daemon-reexec) is left out at every size: it belongs to PID 1, which the logical hosts of a real host share, and a re-exec of PID 1 drops the bus under the other logical hosts' systemctl calls (conntune orders it before the unit drop-ins within one host; nothing can across hosts sharing one PID 1). Earlier runs (1–10 real hosts) included it as a fifth file.", "");
+    lines.push("## The fleet", "");
+    lines.push("| hosts | real hosts | logical hosts per real host | state after first apply (bytes) | state per host (bytes) | resources in state | inotify per real host / machine | load avg at start → end (1 min) |");
+    lines.push("|---:|---:|---|---:|---:|---:|---|---|");
+    for (const r of rs) {
+        const l = r.layout ?? [];
+        const per = l.length && l.every((x) => x === l[0]) ? String(l[0]) : l.join(",");
+        lines.push(`| ${r.hosts} | ${l.length} | ${per} | ${r.state?.bytes ?? "n/a"} | ${r.state ? Math.round(r.state.bytes / r.hosts) : "n/a"} | ${r.state?.resources ?? "n/a"} | ${r.inotify ? `${r.inotify.perRealHost} / ${r.inotify.machine}` : "n/a"} | ${r.load ? `${fmt(r.load[0][0], 2)} → ${fmt(r.load[1][0], 2)}` : "n/a"} |`);
+    }
+    lines.push("", ...SHARED.map((t) => `- ${t}`), "");
     lines.push("## Wall time (s) and SSH logins per host", "");
     lines.push("| hosts | phase | conntune s | Ansible s | conntune/Ansible | conntune logins/host | Ansible logins/host | files touched (conntune / Ansible) |");
     lines.push("|---:|---|---:|---:|---:|---:|---:|---|");
@@ -390,20 +589,61 @@ function report(rs: SizeResult[], extra: { engine: number; login: number; parall
         for (const p of PHASES) {
             const c = r.conntune[p];
             const a = r.ansible[p];
-            lines.push(`| ${r.hosts} | ${p} | ${fmt(c.seconds)} | ${fmt(a.seconds)} | ${fmt(c.seconds / a.seconds, 2)} | ${fmt(c.logins)} | ${fmt(a.logins)} | ${p === "first" ? "all 5 / all 5" : `${c.filesTouched} / ${a.filesTouched}`} |`);
+            lines.push(`| ${r.hosts} | ${p} | ${fmt(c.seconds)} | ${fmt(a.seconds)} | ${fmt(c.seconds / a.seconds, 2)} | ${fmt(c.logins)} | ${fmt(a.logins)} | ${p === "first" ? "all 4 / all 4" : `${c.filesTouched} / ${a.filesTouched}`} |`);
         }
         lines.push(`| ${r.hosts} | preview (changes pending) | ${fmt(r.conntune.preview.seconds)} | – | – | ${fmt(r.conntune.preview.logins)} | – | – |`);
         lines.push(`| ${r.hosts} | preview (nothing to do) | ${fmt(r.conntune.previewNoop.seconds)} | – | – | ${fmt(r.conntune.previewNoop.logins)} | – | – |`);
     }
     if (rs.length > 1) {
-        lines.push("", `## Marginal cost per added host (slope ${rs[0].hosts} → ${rs[rs.length - 1].hosts} hosts, same run)`, "");
-        lines.push("| phase | conntune s/host | Ansible s/host | ratio | target |", "|---|---:|---:|---:|---|");
-        const targets: Record<Phase, string> = { first: "≤ 0.5", noop: "≤ 0.1", change: "touches only the changed file" };
+        const last = rs.length - 1;
+        lines.push("", `## Marginal cost per added host (slopes, same run)`, "");
+        lines.push("| phase | segment | conntune s/host | Ansible s/host | ratio | target |", "|---|---|---:|---:|---:|---|");
+        const targets: Record<Phase, string> = { first: "≤ 0.3", noop: "≤ 0.05", change: "touches only the changed file" };
         for (const p of PHASES) {
-            const c = slope(rs, (r) => r.conntune[p].seconds);
-            const a = slope(rs, (r) => r.ansible[p].seconds);
-            lines.push(`| ${p} | ${fmt(c, 2)} | ${fmt(a, 2)} | ${fmt(c / a, 2)} | ${targets[p]} |`);
+            const segs: Array<[number, number]> = [[0, last], ...rs.slice(1).map((_, i) => [i, i + 1] as [number, number])];
+            for (const [a, b] of segs) {
+                const c = slope(rs, (r) => r.conntune[p].seconds, a, b);
+                const an = slope(rs, (r) => r.ansible[p].seconds, a, b);
+                lines.push(`| ${p} | ${rs[a].hosts} → ${rs[b].hosts} | ${fmt(c, 3)} | ${fmt(an, 3)} | ${fmt(c / an, 2)} | ${a === 0 && b === last ? targets[p] : ""} |`);
+            }
         }
+        const i10 = rs.findIndex((r) => r.hosts === 10);
+        const i50 = rs.findIndex((r) => r.hosts === 50);
+        if (i10 > 0 && i50 > i10) {
+            lines.push("", `Growth of conntune's per-host cost (target ≤ 1.25): the marginal cost near 50 hosts (${rs[i50 - 1].hosts} → 50) over the marginal cost up to 10 (${rs[0].hosts} → 10); and the mean cost per host, t(50)/50 over t(10)/10.`, "");
+            lines.push("| phase | marginal s/host up to 10 | marginal s/host near 50 | growth | t(10)/10 | t(50)/50 | growth |", "|---|---:|---:|---:|---:|---:|---:|");
+            for (const p of PHASES) {
+                const m10 = slope(rs, (r) => r.conntune[p].seconds, 0, i10);
+                const m50 = slope(rs, (r) => r.conntune[p].seconds, i50 - 1, i50);
+                const a10 = rs[i10].conntune[p].seconds / 10;
+                const a50 = rs[i50].conntune[p].seconds / 50;
+                lines.push(`| ${p} | ${fmt(m10, 3)} | ${fmt(m50, 3)} | ${fmt(m50 / m10, 2)} | ${fmt(a10, 3)} | ${fmt(a50, 3)} | ${fmt(a50 / a10, 2)} |`);
+            }
+        }
+    }
+    lines.push("", "## State and checkpoints", "");
+    lines.push("The file backend writes the whole checkpoint (the stack's state file) at each step of an update. The same one-file-per-host change was made twice at each size: with checkpoints (the `change` row above) and back with `PULUMI_SKIP_CHECKPOINTS=true` (the state written once at the end). The difference is what the per-step checkpoints cost. That variable is a measurement here, not a setting to use: with it, a run that dies (crash, kill, lost controller) leaves no record of the steps it finished and no pending operations, so until a re-run the files it wrote are unknown to the state (a destroy would not restore them; conntune keeps a path's original once, so the re-run repairs it).", "");
+    lines.push("| hosts | state bytes | change with checkpoints s | change, checkpoints skipped s | checkpoint share of the change | engine s per resource (first apply) | engine s per resource (no-op) |", "|---:|---:|---:|---:|---:|---:|---:|");
+    for (const r of rs) {
+        const w = r.conntune.change.seconds;
+        const wo = r.conntune.changeNoCheckpoints?.seconds ?? NaN;
+        const per = (o?: OpStats) => (o && o.resources ? (o.total - o.programStart) / o.resources : NaN);
+        lines.push(`| ${r.hosts} | ${r.state?.bytes ?? "n/a"} | ${fmt(w)} | ${fmt(wo)} | ${fmt(((w - wo) / w) * 100, 0)} % | ${fmt(per(r.opSeconds?.first), 3)} | ${fmt(per(r.opSeconds?.noop), 3)} |`);
+    }
+    if (extra.skipRun) {
+        const k = extra.skipRun;
+        for (const r of k.results) {
+            const main = rs.find((x) => x.hosts === r.hosts);
+            if (!main) continue;
+            lines.push("", `Every update of ${r.hosts} hosts with checkpoints skipped (\`${k.command}\`, ${k.started}, converge-skip-checkpoints.md; a separate run, load ${r.load ? `${fmt(r.load[0][0], 2)} → ${fmt(r.load[1][0], 2)}` : "n/a"}): first apply ${fmt(r.conntune.first.seconds)} s against ${fmt(main.conntune.first.seconds)} s here (provider operations spread over ${fmt(r.opSeconds?.first?.commands ?? NaN)} s against ${fmt(main.opSeconds?.first?.commands ?? NaN)} s), no-op ${fmt(r.conntune.noop.seconds)} s against ${fmt(main.conntune.noop.seconds)} s. Its two one-file changes, both without checkpoints, took ${fmt(r.conntune.change.seconds)} s and ${fmt(r.conntune.changeNoCheckpoints?.seconds ?? NaN)} s: differences of that size in the change rows above are noise on this machine.`);
+        }
+    }
+    lines.push("", "Engine s per resource: the update's time after the program's first registration, over the resources it registered (components and their children).");
+    if (extra.preview) {
+        const p = extra.preview;
+        lines.push("", `## Preview of a ${p.hosts}-host stack`, "");
+        lines.push(`\`pulumi preview\` of ${p.hosts} hosts (the four host components each; documentation addresses 198.51.100.0/24 and 203.0.113.0/24, ports 22 and 2222, never contacted; the hosts in a hosts file, \`conntune:hostsFile\`): ${p.resources} resources to create, ${fmt(p.seconds)} s, peak resident memory ${fmt(p.peakMiB, 0)} MiB for the CLI, language host, program and provider together (largest process: ${p.peakLargest}, ${fmt(p.peakLargestMiB, 0)} MiB; sampled every 100 ms).${p.command ? ` Measured by \`${p.command}\` on ${p.started}${p.load ? ` (load average ${fmt(p.load[0][0], 2)} → ${fmt(p.load[1][0], 2)})` : ""}.` : ""}`);
+        lines.push("", "With the hosts in `conntune:hosts` instead, a stack this big does not run at all: Pulumi hands the whole stack config to the program in one environment variable, and Linux caps one at 128 KiB (`fork/exec /usr/bin/node: argument list too long`; `pulumi config set-all` fails the same way). At about 340 bytes per host here that is about 380 hosts; `conntune:hostsFile` (a JSON file in the project) has no such limit.");
     }
     lines.push("", "## Where conntune's time goes", "");
     lines.push(`- Engine, language host and program start (preview of the conntune program with no hosts): ${fmt(extra.engine, 2)} s.`);
@@ -416,7 +656,7 @@ function report(rs: SizeResult[], extra: { engine: number; login: number; parall
                 .map(([k, v]) => `${k} ${v.count}× median ${fmt(v.median, 2)} s (max ${fmt(v.max, 2)})`)
                 .join("; ");
             const dial = o.dials.count ? ` SSH connections opened: ${o.dials.count} (median handshake + login ${fmt(o.dials.median, 2)} s).` : "";
-            lines.push(`- ${r.hosts} host(s), ${p} (${fmt(o.total)} s): CLI start → first resource registered ${fmt(o.programStart)} s; provider operations ${fmt(o.commands)} s; outputs and state ${fmt(o.finish)} s.${ops ? ` Per operation (an SSH channel + the script, in the provider): ${ops}.` : ""}${dial}`);
+            lines.push(`- ${r.hosts} host(s), ${p} (${fmt(o.total)} s, ${o.resources} resources): CLI start → first resource registered ${fmt(o.programStart)} s; provider operations ${fmt(o.commands)} s; outputs and state ${fmt(o.finish)} s.${ops ? ` Per operation (an SSH channel + the script, in the provider): ${ops}.` : ""}${dial}`);
         }
     }
     lines.push("");
@@ -424,18 +664,50 @@ function report(rs: SizeResult[], extra: { engine: number; login: number; parall
 }
 
 async function main(): Promise<void> {
-    const flags = parseFlags({ sizes: "string", reps: "string", parallel: "string", "conntune-only": "boolean", out: "string" });
-    const sizesFlag = flags.sizes ?? "1,5,10";
-    if (!/^\d+(,\d+)*$/.test(sizesFlag)) throw new UsageError(`flag --sizes: must be host counts separated by commas (e.g. 1,5,10), not '${sizesFlag}'`);
-    const sizes = sizesFlag.split(",").map((n) => intFlag("sizes", n, 1, 1, 10));
+    const flags = parseFlags({ sizes: "string", reps: "string", parallel: "string", forks: "string", "real-hosts": "string", "preview-hosts": "string", "preview-only": "boolean", "report-only": "boolean", "conntune-only": "boolean", "skip-checkpoints": "boolean", out: "string" });
+    const sizesFlag = flags.sizes ?? "1,10,25,50";
+    if (!/^\d+(,\d+)*$/.test(sizesFlag)) throw new UsageError(`flag --sizes: must be host counts separated by commas (e.g. 1,10,25,50), not '${sizesFlag}'`);
+    const sizes = sizesFlag.split(",").map((n) => intFlag("sizes", n, 1, 1, 100));
     const outDir = path.resolve(flags.out ?? path.join(REPO, "bench", "results"));
     const parallel = intFlag("parallel", flags.parallel, 64, 1, 1000);
-    const reps = intFlag("reps", flags.reps, 2, 1, 10);
+    const forks = intFlag("forks", flags.forks, 10, 1, 100);
+    const reps = intFlag("reps", flags.reps, 1, 1, 10);
+    // Real hosts at most: 10 trimmed hosts hold about 50 of the machine's 128 inotify instances.
+    const maxReal = intFlag("real-hosts", flags["real-hosts"], 10, 1, 40);
+    const previewHosts = intFlag("preview-hosts", flags["preview-hosts"], 1000, 0, 5000);
+    const outDirEarly = path.resolve(flags.out ?? path.join(REPO, "bench", "results"));
+    if (flags["report-only"]) {
+        // converge.md again from converge.json, with preview.json's big preview when the run had none.
+        const j = JSON.parse(fs.readFileSync(path.join(outDirEarly, "converge.json"), "utf8")) as { command: string; started: string; parallel: number; forks: number; reps: number; maxReal: number; engine: number; login: number; seconds?: number; preview?: BigPreview; results: SizeResult[] };
+        const previewFile = path.join(outDirEarly, "preview.json");
+        const preview = j.preview ?? (fs.existsSync(previewFile) ? (JSON.parse(fs.readFileSync(previewFile, "utf8")) as BigPreview) : undefined);
+        const seconds = j.seconds ?? (fs.statSync(path.join(outDirEarly, "converge.json")).mtimeMs - Date.parse(j.started)) / 1000;
+        const skipFile = path.join(outDirEarly, "converge-skip-checkpoints.json");
+        const skipRun = fs.existsSync(skipFile) ? (JSON.parse(fs.readFileSync(skipFile, "utf8")) as { command: string; started: string; results: SizeResult[] }) : undefined;
+        fs.writeFileSync(path.join(outDirEarly, "converge.md"), report(j.results, { ...j, seconds, preview, skipRun }));
+        return;
+    }
+    if (flags["preview-only"]) {
+        // The big preview alone (no test host boots): bench/results/preview.json, which the converge
+        // report includes when its own run skipped the preview (--preview-hosts 0).
+        const key = dummyKey();
+        const started = new Date().toISOString();
+        const load = os.loadavg();
+        const p = await bigPreview(previewHosts, key.hostKey, key.privateKey);
+        const rec = { command: `npm run bench -- ${process.argv.slice(2).join(" ")}`.trim(), started, load: [load, os.loadavg()], ...p };
+        fs.mkdirSync(outDirEarly, { recursive: true });
+        fs.writeFileSync(path.join(outDirEarly, "preview.json"), JSON.stringify(rec, null, 2) + "\n");
+        console.log(JSON.stringify(rec));
+        return;
+    }
+    if (maxReal > hostsThatFit()) throw new UsageError(`flag --real-hosts: ${maxReal} real test hosts do not fit this machine's inotify instances now (${hostsThatFit()} do)`);
+    skipAllCheckpoints = flags["skip-checkpoints"] === true;
     // --conntune-only: a quick look at conntune alone (the results file then has no ratios).
     const withAnsible = !flags["conntune-only"];
+    const command = `npm run bench -- ${process.argv.slice(2).join(" ")}`.trim();
     const started = new Date().toISOString();
     const t0 = Date.now();
-    log(`sizes ${sizes.join(", ")}; results go to ${outDir}`);
+    log(`sizes ${sizes.join(", ")} (at most ${maxReal} real hosts); results go to ${outDir}`);
     const engine = await engineStart();
     log(`engine + program start: ${engine.toFixed(2)} s`);
     const login = await bareLogin();
@@ -446,12 +718,13 @@ async function main(): Promise<void> {
     for (let rep = 1; rep <= reps; rep++) {
         const results: SizeResult[] = [];
         for (const n of sizes) {
-            log(`repetition ${rep}/${reps}, ${n} host(s): conntune`);
-            const c = await runConntune(n, parallel);
-            log(`${n} host(s): conntune first ${c.r.first.seconds.toFixed(1)} s, no-op ${c.r.noop.seconds.toFixed(1)} s, change ${c.r.change.seconds.toFixed(1)} s`);
-            const a = withAnsible ? (log(`${n} host(s): Ansible`), await runAnsible(n, c.files[0], c.files[1], c.files[2])) : skipped();
+            const load0 = os.loadavg();
+            log(`repetition ${rep}/${reps}, ${n} host(s) on ${layout(n, maxReal).length} real host(s): conntune (load ${load0.map((x) => x.toFixed(2)).join(" ")})`);
+            const c = await runConntune(n, maxReal, parallel);
+            log(`${n} host(s): conntune first ${c.r.first.seconds.toFixed(1)} s, no-op ${c.r.noop.seconds.toFixed(1)} s, change ${c.r.change.seconds.toFixed(1)} s (checkpoints skipped ${c.r.changeNoCheckpoints?.seconds.toFixed(1)} s), state ${c.state.bytes} bytes`);
+            const a = withAnsible ? (log(`${n} host(s): Ansible`), await runAnsible(n, maxReal, forks, c.before, c.after)) : skipped();
             if (withAnsible) log(`${n} host(s): Ansible first ${a.first.seconds.toFixed(1)} s, no-op ${a.noop.seconds.toFixed(1)} s, change ${a.change.seconds.toFixed(1)} s`);
-            results.push({ hosts: n, conntune: c.r, ansible: a, opSeconds: c.ops });
+            results.push({ hosts: n, layout: layout(n, maxReal), conntune: c.r, ansible: a, opSeconds: c.ops, state: c.state, load: [load0, os.loadavg()], inotify: inotifySeen.get(n) });
         }
         runs.push(results);
     }
@@ -466,13 +739,33 @@ async function main(): Promise<void> {
     const results: SizeResult[] = sizes.map((n, i) => {
         const all = runs.map((r) => r[i]);
         const best = all.reduce((b, r) => (r.conntune.first.seconds < b.conntune.first.seconds ? r : b), all[0]);
-        return { hosts: n, conntune: fastest(all.map((r) => r.conntune)), ansible: withAnsible ? fastest(all.map((r) => r.ansible)) : skipped(), opSeconds: best.opSeconds };
+        return { ...best, conntune: fastest(all.map((r) => r.conntune)), ansible: withAnsible ? fastest(all.map((r) => r.ansible)) : skipped() };
     });
+    let preview: (BigPreview & { command?: string; started?: string; load?: number[][] }) | undefined;
+    const previewFile = path.join(outDir, "preview.json");
+    if (previewHosts === 0 && fs.existsSync(previewFile)) preview = JSON.parse(fs.readFileSync(previewFile, "utf8")) as typeof preview;
+    if (previewHosts > 0) {
+        log(`preview of a ${previewHosts}-host stack`);
+        const key = dummyKey();
+        preview = await bigPreview(previewHosts, key.hostKey, key.privateKey);
+        log(`${previewHosts}-host preview: ${preview.seconds.toFixed(1)} s, peak ${preview.peakMiB.toFixed(0)} MiB`);
+    }
     fs.mkdirSync(outDir, { recursive: true });
-    const md = report(results, { engine, login, parallel, reps, started, seconds: (Date.now() - t0) / 1000 });
+    const md = report(results, { engine, login, parallel, forks, reps, maxReal, started, seconds: (Date.now() - t0) / 1000, command, preview });
     fs.writeFileSync(path.join(outDir, "converge.md"), md);
-    fs.writeFileSync(path.join(outDir, "converge.json"), JSON.stringify({ started, parallel, reps, engine, login, results, runs }, null, 2) + "\n");
+    fs.writeFileSync(path.join(outDir, "converge.json"), JSON.stringify({ command, started, seconds: (Date.now() - t0) / 1000, parallel, forks, reps, maxReal, engine, login, shared: SHARED, preview, results, runs }, null, 2) + "\n");
     console.log(md);
+}
+
+/** A throwaway key pair: its public half as the (never contacted) preview hosts' pinned host key. */
+function dummyKey(): { hostKey: string; privateKey: string } {
+    const d = fs.mkdtempSync(path.join(os.tmpdir(), "conntune-bench-key-"));
+    try {
+        execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", path.join(d, "id")]);
+        return { hostKey: fs.readFileSync(path.join(d, "id.pub"), "utf8").trim().split(" ").slice(0, 2).join(" "), privateKey: fs.readFileSync(path.join(d, "id"), "utf8") };
+    } finally {
+        fs.rmSync(d, { recursive: true, force: true });
+    }
 }
 
 main().catch(exitOnError("bench", USAGE, 1));

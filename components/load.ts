@@ -2,6 +2,8 @@
  * Read the stack config through Pulumi once, validate it with the schema, and resolve each host's
  * secrets (private key, sudo password) from their own secret config keys.
  */
+import * as fs from "node:fs";
+import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigError, HostConfig, parseStackConfig, StackConfig } from "./config";
 import { distance } from "./core/schemaText";
@@ -28,18 +30,53 @@ export const RETIRED_KEYS: Record<string, string> = {
  * leave the stack silently empty), each with what is allowed and the nearest known key.
  */
 export function unknownKeyProblems(present: string[], secretNames: string[]): string[] {
-    const known = [...new Set([...TOP_LEVEL_KEYS, ...secretNames])];
+    const known = [...new Set([...TOP_LEVEL_KEYS, ...secretNames, HOSTS_FILE_KEY])];
     return present
         .filter((k) => !known.includes(k) && !(k in RETIRED_KEYS))
         .map((k) => {
             const near = known.filter((o) => distance(o.toLowerCase(), k.toLowerCase()) <= 2);
-            return `conntune:${k}: unknown setting${near.length ? ` (did you mean conntune:${near[0]}?)` : ""}: conntune reads ${TOP_LEVEL_KEYS.slice(0, 2).map((t) => `conntune:${t}`).join(", ")} and the secrets the hosts name (${known.slice(2).map((t) => `conntune:${t}`).join(", ")})`;
+            return `conntune:${k}: unknown setting${near.length ? ` (did you mean conntune:${near[0]}?)` : ""}: conntune reads ${TOP_LEVEL_KEYS.slice(0, 2).map((t) => `conntune:${t}`).join(", ")} and the secrets the hosts name (${known.slice(2).filter((t) => t !== HOSTS_FILE_KEY).map((t) => `conntune:${t}`).join(", ")})`;
         });
+}
+
+/** `conntune:hostsFile`: the hosts list in a JSON file of the project instead of `conntune:hosts`. */
+export const HOSTS_FILE_KEY = "hostsFile";
+
+/**
+ * The hosts of `conntune:hostsFile` (a JSON file in the project directory, the same list as
+ * `conntune:hosts`). Pulumi hands the whole stack config to the program in one environment variable,
+ * which Linux caps at 128 KiB: at a few hundred bytes per host, a stack of more than about 350 hosts
+ * cannot run with its hosts in the config, so big fleets keep them in a file.
+ */
+export function readHostsFile(file: string, dir = process.cwd()): { hosts?: unknown; problem?: string } {
+    const field = `conntune:${HOSTS_FILE_KEY}`;
+    if (!/^[A-Za-z0-9_][A-Za-z0-9._-]*(\/[A-Za-z0-9_][A-Za-z0-9._-]*)*\.json$/.test(file) || file.split("/").includes("..")) {
+        return { problem: `${field}: must be a relative path of a .json file inside the project directory (letters, digits, . _ - and /; no ..), not '${file}'` };
+    }
+    let text: string;
+    try {
+        text = fs.readFileSync(path.join(dir, file), "utf8");
+    } catch (e) {
+        return { problem: `${field}: cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` };
+    }
+    try {
+        return { hosts: JSON.parse(text) as unknown };
+    } catch (e) {
+        return { problem: `${field}: ${file} is not JSON: ${(e as Error).message}` };
+    }
 }
 
 /** Load and validate `conntune:*` config. Every problem is reported at once, naming the field. */
 export function loadConfig(cfg: pulumi.Config = new pulumi.Config("conntune")): LoadedStack {
-    const config = parseStackConfig({ hosts: cfg.getObject<unknown>("hosts"), redis: cfg.getObject<unknown>("redis") });
+    let hosts = cfg.getObject<unknown>("hosts");
+    const hostsFile = cfg.get(HOSTS_FILE_KEY);
+    if (hostsFile !== undefined) {
+        if (hosts !== undefined) throw new ConfigError([`conntune:${HOSTS_FILE_KEY}: must not be set together with conntune:hosts: keep the hosts in one place`]);
+        const r = readHostsFile(hostsFile);
+        if (r.problem) throw new ConfigError([r.problem]);
+        hosts = r.hosts;
+    }
+    const config = parseStackConfig({ hosts, redis: cfg.getObject<unknown>("redis") });
     const problems: string[] = [];
     const connections: Record<string, HostConnection> = {};
     const redisPasswords: Record<string, pulumi.Output<string>> = {};

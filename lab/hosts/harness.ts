@@ -27,6 +27,8 @@ export interface TestHost {
     /** The host's own address (container side of its veth pair). */
     address: string;
     port: number;
+    /** Every port sshd listens on (22, plus StartOptions.sshPorts). */
+    ports?: number[];
     /** Root login (key). */
     user: "root";
     /** Non-root login with sudo (key login, sudo asks for `sudoPassword`). */
@@ -300,6 +302,83 @@ function findLeader(nspawnPid: number, timeoutMs: number): number {
 export interface StartOptions {
     /** Extra setup inside the host's filesystem before boot (path of the merged root is given). */
     prepare?: (root: string) => void;
+    /** Trim what the host runs to what SSH logins, sudo and systemctl need (default true; see trimHost). */
+    trim?: boolean;
+    /** More sshd ports besides 22 (one per logical host: lab/hosts/fleet.ts). */
+    sshPorts?: number[];
+}
+
+/**
+ * Units a test host does without, each one an inotify instance less (they are global on this machine,
+ * 128, charged to root for every host). Measured per booted host by `inotifyInstances`
+ * (bench/hostprobe.ts): untrimmed 7 (PID 1 systemd 5, dbus-daemon 1, systemd-logind 1; an agetty adds
+ * one where a console getty starts), trimmed 5 (PID 1 alone), also right after logins.
+ * - getty: nobody logs in on a container console.
+ * - systemd-logind and dbus: an SSH login's PAM session has `pam_systemd.so` as `optional`, so with
+ *   no bus it logs one line and the login goes on; sudo's non-interactive session does not use it;
+ *   `systemctl` as root talks to PID 1 over its private socket (/run/systemd/private), not the bus.
+ *   test/e2e/foundation.test.ts proves a key login, a sudo with a password and systemctl on a trimmed
+ *   host; the limits component's verify (a fresh login) runs in hostComponents.test.ts.
+ */
+export const TRIMMED_UNITS = [
+    "getty.target", "console-getty.service", "container-getty@.service", "getty@.service",
+    "systemd-logind.service", "dbus.service", "dbus.socket",
+];
+
+function trimHost(root: string): void {
+    for (const u of TRIMMED_UNITS) {
+        const p = `${root}/etc/systemd/system/${u}`;
+        fs.rmSync(p, { force: true });
+        fs.symlinkSync("/dev/null", p);
+    }
+}
+
+/**
+ * The inotify instances the host's processes hold, by process (read from /proc/PID/fdinfo of every
+ * process in the host's PID namespace), e.g. `{ total: 5, byProcess: { "1 systemd": 5 } }`.
+ */
+export function inotifyInstances(h: TestHost): { total: number; byProcess: Record<string, number> } {
+    const byProcess: Record<string, number> = {};
+    let total = 0;
+    for (const pid of namespaceMembers(h.dir)) {
+        let n = 0;
+        try {
+            for (const fd of fs.readdirSync(`/proc/${pid}/fdinfo`)) {
+                try {
+                    if (/^inotify /m.test(fs.readFileSync(`/proc/${pid}/fdinfo/${fd}`, "utf8"))) n++;
+                } catch {
+                    /* closed meanwhile */
+                }
+            }
+        } catch {
+            continue;
+        }
+        if (!n) continue;
+        const comm = fs.readFileSync(`/proc/${pid}/comm`, "utf8").trim();
+        byProcess[`${pid} ${comm}`] = n;
+        total += n;
+    }
+    return { total, byProcess };
+}
+
+/** inotify instances held on this whole machine (every process this one can read). */
+export function machineInotifyInstances(): number {
+    let total = 0;
+    for (const e of fs.readdirSync("/proc")) {
+        if (!/^\d+$/.test(e)) continue;
+        try {
+            for (const fd of fs.readdirSync(`/proc/${e}/fdinfo`)) {
+                try {
+                    if (/^inotify /m.test(fs.readFileSync(`/proc/${e}/fdinfo/${fd}`, "utf8"))) total++;
+                } catch {
+                    /* closed meanwhile */
+                }
+            }
+        } catch {
+            /* gone, or not ours to read */
+        }
+    }
+    return total;
 }
 
 /** Give the host's network namespace (which must exist) a veth pair: 10.213.N.1 here, 10.213.N.2 inside. */
@@ -399,6 +478,13 @@ export async function startHost(opts: StartOptions = {}): Promise<TestHost> {
         // minutes ("Failed to kill control group … Input/output error"), while a new login waits for
         // it (seen as a 2-minute `pulumi up` in the benchmark). logind lets logins proceed without it.
         fs.symlinkSync("/dev/null", `${root}/etc/systemd/system/user@.service`);
+        if (opts.trim !== false) trimHost(root);
+        if (opts.sshPorts?.length) {
+            // Several sshd ports, one per logical host (see lab/hosts/fleet.ts). Port is cumulative:
+            // appended to the main file, it adds listeners and leaves every drop-in in charge of the rest.
+            partial.ports = [22, ...opts.sshPorts.filter((p) => p !== 22)];
+            fs.appendFileSync(`${root}/etc/ssh/sshd_config`, `\n# conntune test harness: logical hosts\n${partial.ports.map((p) => `Port ${p}\n`).join("")}`);
+        }
         opts.prepare?.(root);
 
         await boot(partial, "w");
@@ -447,9 +533,30 @@ export async function rebootHost(h: TestHost, timeoutMs = 60_000): Promise<void>
     }
 }
 
-/** Boot `count` hosts in parallel (at most about 10 on this machine: inotify instances are global). */
+/** inotify instances one booted host holds (measured: see TRIMMED_UNITS), plus one for a transient. */
+export function inotifyPerHost(trim = true): number {
+    return trim ? 6 : 8;
+}
+
+/** How many more hosts fit under the machine's global inotify instance limit right now. */
+export function hostsThatFit(trim = true): number {
+    let limit = 128;
+    try {
+        limit = Number(fs.readFileSync("/proc/sys/fs/inotify/max_user_instances", "utf8"));
+    } catch {
+        /* keep the usual default */
+    }
+    // Keep 8 for this machine's own processes (the CLI, editors, the next host's boot).
+    return Math.max(0, Math.floor((limit - 8 - machineInotifyInstances()) / inotifyPerHost(trim)));
+}
+
+/**
+ * Boot `count` hosts in parallel. inotify instances are global on this machine (128): a trimmed host
+ * holds 5, an untrimmed one 7, so this refuses a count that would not fit (see hostsThatFit).
+ */
 export async function startHosts(count: number, opts: StartOptions = {}): Promise<TestHost[]> {
-    if (count > 10) throw new Error(`at most 10 systemd test hosts fit this machine (asked for ${count})`);
+    const fit = hostsThatFit(opts.trim !== false);
+    if (count > fit) throw new Error(`only ${fit} more systemd test hosts fit this machine's inotify instance limit now (asked for ${count})`);
     const results = await Promise.allSettled(Array.from({ length: count }, () => startHost(opts)));
     const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
     const ok = results.filter((r): r is PromiseFulfilledResult<TestHost> => r.status === "fulfilled").map((r) => r.value);

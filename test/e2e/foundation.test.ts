@@ -5,8 +5,8 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { capability, hostExec, startHost, stopHosts, TestHost } from "../../lab/hosts/harness";
-import { sshRun } from "../../lab/hosts/ssh";
+import { capability, hostExec, inotifyInstances, startHost, stopHosts, TestHost } from "../../lab/hosts/harness";
+import { login, sshRun } from "../../lab/hosts/ssh";
 import { dispose, e2eGate, noChanges, projectCopy, REPO, Stack } from "../../lab/stack";
 
 const cap = capability();
@@ -37,6 +37,25 @@ describe.runIf(run)("the real Pulumi CLI with @pulumi/command on a test host", (
     afterAll(async () => {
         await dispose(stack);
         if (host) await stopHosts([host]);
+    });
+
+    it("runs a trimmed host (PID 1 alone holds inotify instances: no getty, logind or dbus) where a key login, sudo with a password and systemctl still work", async () => {
+        const running = hostExec(host, "systemctl list-units --type=service --state=running --no-legend --plain | awk '{print $1}'");
+        expect(running).not.toMatch(/getty|systemd-logind|dbus/);
+        expect(running).toMatch(/ssh\.service/);
+        const held = inotifyInstances(host);
+        expect(Object.keys(held.byProcess).map((k) => k.split(" ")[1])).toEqual(["systemd"]);
+        expect(held.total).toBeLessThanOrEqual(6);
+        expect(await sshRun(host, "id -un; systemctl is-active ssh.service")).toBe("root\nactive");
+        const l = await login(host, "sudo");
+        try {
+            const r = await l.run("sudo -S -p '' sh -c 'id -un; systemctl show -p MainPID --value ssh.service'", `${host.sudoPassword}\n`);
+            expect(r.code).toBe(0);
+            expect(r.stdout.split("\n")[0]).toBe("root");
+            expect(Number(r.stdout.split("\n")[1])).toBeGreaterThan(1);
+        } finally {
+            l.close();
+        }
     });
 
     it("shows the toolchain's CLI, the kubernetes plugin at the SDK's version and conntune's own command provider", async () => {
