@@ -1,0 +1,209 @@
+/**
+ * What `pulumi` runs (Pulumi.yaml `main`): conntune's TypeScript program (index.ts, components/),
+ * started without ts-node and without the SDK's slow modules that a conntune run never uses.
+ *
+ * - Every .ts file of the project is transpiled once per content: the JavaScript is kept in
+ *   node_modules/.cache/conntune-program/ under a hash of the file's bytes, the TypeScript version,
+ *   the tsconfig files and this loader. Each run reads and hashes the sources it loads, so it always
+ *   runs exactly the checkout's sources (an edited file hashes differently and is transpiled anew,
+ *   on the spot); there is no build step to remember and nothing can be stale. Only a cache miss
+ *   loads TypeScript. Transpile only, like ts-node's transpileOnly: type checking is `npm run typecheck`.
+ * - @pulumi/pulumi's index loads the Automation API and the closure serializer (with @npmcli/arborist
+ *   and TypeScript) eagerly; conntune's program uses neither. They are deferred: the first use loads
+ *   the real module (dynamic providers and `pulumi.automation` still work). Where an SDK upgrade
+ *   changes those modules' shape, the deferral is skipped and they load as before.
+ *
+ * Marked @conntune-program-loader: scripts/nodejs-run.js then starts Pulumi's runner without ts-node.
+ * CONNTUNE_PROGRAM_EAGER=1 turns both off (ts-node-free transpile stays; the SDK loads as it ships).
+ * This file is plain CommonJS on purpose: it is what runs before anything can be transpiled.
+ */
+"use strict";
+const crypto = require("node:crypto");
+const fs = require("node:fs");
+const Module = require("node:module");
+const path = require("node:path");
+
+/** Bump when the transpile settings below change: old cache entries then stop matching. */
+const LOADER_VERSION = "1";
+const ROOT = __dirname;
+const CACHE = path.join(ROOT, "node_modules", ".cache", "conntune-program");
+
+/**
+ * The SDK modules deferred, each with the exports that other SDK modules read while loading (they
+ * become stubs that load the real module on the first call). Anything else read from them loads it.
+ */
+const DEFERRED = [
+    { request: "@pulumi/pulumi/automation", stubs: [] },
+    { request: "@pulumi/pulumi/runtime/closure/serializeClosure", stubs: ["serializeFunction", "serializeFunctionAsync"] },
+    { request: "@pulumi/pulumi/runtime/closure/codePaths", stubs: ["computeCodePaths"] },
+];
+
+const sha = (...parts) => {
+    const h = crypto.createHash("sha256");
+    for (const p of parts) h.update(p).update("\0");
+    return h.digest("hex");
+};
+
+/** The tsconfig the program is transpiled with: Pulumi's variable, else tsconfig.pulumi.json, else tsconfig.json. */
+function tsconfigPath() {
+    const named = process.env.PULUMI_NODEJS_TSCONFIG_PATH;
+    if (named) return path.resolve(ROOT, named);
+    const pulumiConfig = path.join(ROOT, "tsconfig.pulumi.json");
+    return fs.existsSync(pulumiConfig) ? pulumiConfig : path.join(ROOT, "tsconfig.json");
+}
+
+/** The raw text of a tsconfig and of the files it extends (relative `extends` only; enough for the cache key). */
+function tsconfigTexts(file, seen = new Set()) {
+    if (seen.has(file) || !fs.existsSync(file)) return [];
+    seen.add(file);
+    const text = fs.readFileSync(file, "utf8");
+    let ext;
+    try {
+        ext = JSON.parse(text).extends;
+    } catch {
+        // Comments in the file: its text is still in the key, the file it extends is not.
+    }
+    const more = typeof ext === "string" && ext.startsWith(".") ? tsconfigTexts(path.resolve(path.dirname(file), ext.endsWith(".json") ? ext : `${ext}.json`), seen) : [];
+    return [file, text, ...more];
+}
+
+/** The TypeScript the project has (package.json's devDependency), resolved from the project. */
+function typescriptDir() {
+    return path.dirname(require.resolve("typescript/package.json", { paths: [ROOT] }));
+}
+
+/**
+ * Register the .ts loader: a content-addressed transpile cache (see the file's comment).
+ * Returns the map of transpiled files (file name → JavaScript), for source maps.
+ */
+function registerTypeScript() {
+    const tsDir = typescriptDir();
+    const configFile = tsconfigPath();
+    const common = sha(LOADER_VERSION, fs.readFileSync(path.join(tsDir, "package.json"), "utf8"), ...tsconfigTexts(configFile));
+    const outputs = new Map();
+    let compilerOptions;
+
+    const transpile = (file, source) => {
+        const ts = require(tsDir);
+        if (!compilerOptions) {
+            const parsed = ts.getParsedCommandLineOfConfigFile(configFile, {}, { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => undefined });
+            compilerOptions = {
+                ...(parsed ? parsed.options : {}),
+                module: ts.ModuleKind.CommonJS,
+                sourceMap: false,
+                inlineSourceMap: true,
+                inlineSources: false,
+                declaration: false,
+                declarationMap: false,
+                composite: false,
+                noEmit: false,
+                outDir: undefined,
+                rootDir: undefined,
+            };
+        }
+        return ts.transpileModule(source, { compilerOptions, fileName: path.basename(file), reportDiagnostics: false }).outputText;
+    };
+
+    const load = (file) => {
+        const source = fs.readFileSync(file, "utf8");
+        const cached = path.join(CACHE, `${sha(common, path.basename(file), source)}.js`);
+        try {
+            return fs.readFileSync(cached, "utf8");
+        } catch {
+            // A miss: transpile this file and keep it.
+        }
+        const js = transpile(file, source);
+        try {
+            fs.mkdirSync(CACHE, { recursive: true });
+            const tmp = `${cached}.${process.pid}.tmp`;
+            fs.writeFileSync(tmp, js);
+            fs.renameSync(tmp, cached);
+        } catch {
+            // A read-only node_modules: run from memory, transpile again next time.
+        }
+        return js;
+    };
+
+    const previous = Module._extensions[".ts"];
+    Module._extensions[".ts"] = function (module, filename) {
+        if (filename.includes(`${path.sep}node_modules${path.sep}`)) {
+            if (previous) return previous(module, filename);
+            throw new Error(`conntune's program loader does not transpile dependencies: ${filename}`);
+        }
+        const js = load(filename);
+        outputs.set(filename, js);
+        module._compile(js, filename);
+    };
+    return outputs;
+}
+
+/** Stack traces of the program name the .ts lines (the SDK's runner installs source-map-support). */
+function sourceMapsFor(outputs) {
+    try {
+        const sms = require(require.resolve("source-map-support", { paths: [path.dirname(require.resolve("@pulumi/pulumi/package.json", { paths: [ROOT] }))] }));
+        sms.install({ environment: "node", retrieveFile: (file) => outputs.get(file) ?? null });
+    } catch {
+        // Without source-map-support, traces name the transpiled lines.
+    }
+}
+
+/**
+ * Put a stand-in for an SDK module into the require cache: its exports load the real module on
+ * first use. Returns false (and changes nothing) when the module is missing, already loaded, or no
+ * longer has the shape this relies on (after an SDK upgrade), so the SDK then loads as it ships.
+ */
+function defer({ request, stubs }) {
+    let file;
+    try {
+        file = require.resolve(request, { paths: [ROOT] });
+    } catch {
+        return false;
+    }
+    if (Module._cache[file]) return false;
+    const text = fs.readFileSync(file, "utf8");
+    if (!text.includes('Object.defineProperty(exports, "__esModule", { value: true })')) return false;
+    if (!stubs.every((s) => new RegExp(`\\bexports\\.${s} = `).test(text) || text.includes(`function ${s}(`))) return false;
+    let real;
+    const load = () => {
+        if (!real) {
+            if (Module._cache[file] === stand) delete Module._cache[file];
+            real = require(file);
+        }
+        return real;
+    };
+    const stubFns = Object.fromEntries(stubs.map((s) => [s, { [s]: function (...args) { return load()[s].apply(this, args); } }[s]]));
+    const stand = new Module(file, module);
+    stand.filename = file;
+    stand.paths = Module._nodeModulePaths(path.dirname(file));
+    stand.loaded = true;
+    stand.exports = new Proxy(
+        {},
+        {
+            get: (_, k) => (k === "__esModule" ? true : !real && k in stubFns ? stubFns[k] : Reflect.get(load(), k)),
+            has: (_, k) => k === "__esModule" || k in load(),
+            ownKeys: () => Reflect.ownKeys(load()),
+            getOwnPropertyDescriptor: (_, k) => {
+                const d = Reflect.getOwnPropertyDescriptor(load(), k);
+                return d && { ...d, configurable: true };
+            },
+            set: (_, k, v) => Reflect.set(load(), k, v),
+            defineProperty: (_, k, d) => Reflect.defineProperty(load(), k, d),
+        },
+    );
+    Module._cache[file] = stand;
+    return true;
+}
+
+/** Defer the SDK modules a conntune run does not use; returns the ones deferred (for the tests). */
+function deferSdkModules() {
+    return DEFERRED.filter(defer).map((d) => d.request);
+}
+
+module.exports = { deferSdkModules, registerTypeScript, DEFERRED, CACHE };
+
+if (require.main !== module && !process.env.CONNTUNE_PROGRAM_LOADER_ONLY) {
+    // Run by Pulumi's runner: load the program, whose exports are the stack's outputs.
+    if (process.env.CONNTUNE_PROGRAM_EAGER !== "1") deferSdkModules();
+    sourceMapsFor(registerTypeScript());
+    module.exports = require("./index.ts");
+}
