@@ -36,6 +36,8 @@ const DEFERRED = [
     { request: "@pulumi/pulumi/automation", stubs: [] },
     { request: "@pulumi/pulumi/runtime/closure/serializeClosure", stubs: ["serializeFunction", "serializeFunctionAsync"] },
     { request: "@pulumi/pulumi/runtime/closure/codePaths", stubs: ["computeCodePaths"] },
+    // Only a stack with a Redis ConfigMap creates Kubernetes resources.
+    { request: "@pulumi/kubernetes", stubs: [] },
 ];
 
 const sha = (...parts) => {
@@ -148,21 +150,22 @@ function sourceMapsFor(outputs) {
 }
 
 /**
- * Put a stand-in for an SDK module into the require cache: its exports load the real module on
- * first use. Returns false (and changes nothing) when the module is missing, already loaded, or no
- * longer has the shape this relies on (after an SDK upgrade), so the SDK then loads as it ships.
+ * Put a stand-in for a module into the require cache: its exports load the real module on first
+ * use; the named `stubs` (exports other modules read while loading) become functions that load it
+ * when called or constructed. Returns false (and changes nothing) when the module is missing,
+ * already loaded, or no longer has the shape this relies on (after an upgrade): it then loads as it ships.
  */
-function defer({ request, stubs }) {
+function defer({ request, stubs }, from = ROOT) {
     let file;
     try {
-        file = require.resolve(request, { paths: [ROOT] });
+        file = require.resolve(request, { paths: [from] });
     } catch {
         return false;
     }
     if (Module._cache[file]) return false;
     const text = fs.readFileSync(file, "utf8");
     if (!text.includes('Object.defineProperty(exports, "__esModule", { value: true })')) return false;
-    if (!stubs.every((s) => new RegExp(`\\bexports\\.${s} = `).test(text) || text.includes(`function ${s}(`))) return false;
+    if (!stubs.every((s) => text.includes(`exports.${s} = `) || text.includes(`exports, "${s}"`))) return false;
     let real;
     const load = () => {
         if (!real) {
@@ -171,7 +174,14 @@ function defer({ request, stubs }) {
         }
         return real;
     };
-    const stubFns = Object.fromEntries(stubs.map((s) => [s, { [s]: function (...args) { return load()[s].apply(this, args); } }[s]]));
+    const stub = (name) =>
+        ({
+            [name]: function (...args) {
+                const target = load()[name];
+                return new.target ? Reflect.construct(target, args) : target.apply(this, args);
+            },
+        })[name];
+    const stubFns = Object.fromEntries(stubs.map((s) => [s, stub(s)]));
     const stand = new Module(file, module);
     stand.filename = file;
     stand.paths = Module._nodeModulePaths(path.dirname(file));
@@ -196,13 +206,38 @@ function defer({ request, stubs }) {
 
 /** Defer the SDK modules a conntune run does not use; returns the ones deferred (for the tests). */
 function deferSdkModules() {
-    return DEFERRED.filter(defer).map((d) => d.request);
+    return DEFERRED.filter((d) => defer(d)).map((d) => d.request);
 }
 
-module.exports = { deferSdkModules, registerTypeScript, DEFERRED, CACHE };
+/**
+ * The OpenTelemetry modules that @pulumi/pulumi's runner loads for tracing (cmd/run/tracing.js loads
+ * them eagerly; only its `start` uses them). Deferred by scripts/nodejs-run.js when tracing is off.
+ */
+const TRACING = [
+    { request: "@opentelemetry/resources", stubs: ["defaultResource", "resourceFromAttributes"] },
+    { request: "@opentelemetry/sdk-trace-base", stubs: ["SimpleSpanProcessor", "BatchSpanProcessor"] },
+    { request: "@opentelemetry/exporter-zipkin", stubs: ["ZipkinExporter"] },
+    { request: "@opentelemetry/instrumentation-grpc", stubs: ["GrpcInstrumentation"] },
+    { request: "@opentelemetry/sdk-trace-node", stubs: ["NodeTracerProvider"] },
+    { request: "@opentelemetry/instrumentation", stubs: ["registerInstrumentations"] },
+];
 
-if (require.main !== module && !process.env.CONNTUNE_PROGRAM_LOADER_ONLY) {
-    // Run by Pulumi's runner: load the program, whose exports are the stack's outputs.
+/** Defer the tracing modules, resolved as @pulumi/pulumi's runner in `projectDir` resolves them. */
+function deferTracingModules(projectDir = ROOT) {
+    let runDir;
+    try {
+        runDir = path.dirname(require.resolve("@pulumi/pulumi/cmd/run/tracing", { paths: [projectDir] }));
+    } catch {
+        return [];
+    }
+    return TRACING.filter((d) => defer(d, runDir)).map((d) => d.request);
+}
+
+module.exports = { deferSdkModules, deferTracingModules, registerTypeScript, DEFERRED, TRACING, CACHE };
+
+// Run by Pulumi's runner (it sets PULUMI_NODEJS_MONITOR): load the program, whose exports are the
+// stack's outputs. Required anywhere else (scripts/nodejs-run.js, the unit tests) it is a library.
+if (process.env.PULUMI_NODEJS_MONITOR) {
     if (process.env.CONNTUNE_PROGRAM_EAGER !== "1") deferSdkModules();
     sourceMapsFor(registerTypeScript());
     module.exports = require("./index.ts");

@@ -35,10 +35,20 @@ function programArg() {
 const program = programArg();
 if (program && program.endsWith(".js")) {
     const file = path.resolve(pwd, program);
+    let text = "";
     try {
-        if (fs.readFileSync(file, "utf8").includes("@conntune-program-loader")) delete process.env.PULUMI_NODEJS_TYPESCRIPT;
+        text = fs.readFileSync(file, "utf8");
     } catch {
         // No such program: the SDK's runner reports it.
+    }
+    if (text.includes("@conntune-program-loader")) {
+        delete process.env.PULUMI_NODEJS_TYPESCRIPT;
+        // Without tracing, the OpenTelemetry SDK the runner loads for it is never used: defer it.
+        if (!flag("tracing") && !process.env.TRACEPARENT && process.env.CONNTUNE_PROGRAM_EAGER !== "1") {
+            require(file).deferTracingModules(pwd);
+            // The runner requires the program itself later: then it must run, not come from the cache.
+            delete require.cache[file];
+        }
     }
 }
 
