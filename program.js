@@ -103,7 +103,17 @@ function registerTypeScript() {
                 rootDir: undefined,
             };
         }
-        return ts.transpileModule(source, { compilerOptions, fileName: path.basename(file), reportDiagnostics: false }).outputText;
+        const out = ts.transpileModule(source, { compilerOptions, fileName: path.basename(file), reportDiagnostics: true });
+        // Syntax errors only (transpile only, as ts-node's transpileOnly): types are `npm run typecheck`'s.
+        const errors = (out.diagnostics ?? []).filter((d) => d.category === ts.DiagnosticCategory.Error);
+        if (errors.length) {
+            const where = (d) => (d.file && d.start !== undefined ? `(${d.file.getLineAndCharacterOfPosition(d.start).line + 1},${d.file.getLineAndCharacterOfPosition(d.start).character + 1})` : "");
+            const text = errors.map((d) => `${path.relative(ROOT, file)}${where(d)}: error TS${d.code}: ${ts.flattenDiagnosticMessageText(d.messageText, "\n")}`).join("\n");
+            const e = new Error(`conntune could not transpile the program:\n${text}`);
+            e.stack = e.message;
+            throw e;
+        }
+        return out.outputText;
     };
 
     const load = (file) => {
@@ -174,13 +184,17 @@ function defer({ request, stubs }, from = ROOT) {
         }
         return real;
     };
-    const stub = (name) =>
-        ({
+    const stub = (name) => {
+        const fn = {
             [name]: function (...args) {
                 const target = load()[name];
                 return new.target ? Reflect.construct(target, args) : target.apply(this, args);
             },
-        })[name];
+        }[name];
+        // An instance made through the stub is the real class's: `instanceof` either answers alike.
+        Object.defineProperty(fn, Symbol.hasInstance, { value: (x) => x instanceof load()[name] });
+        return fn;
+    };
     const stubFns = Object.fromEntries(stubs.map((s) => [s, stub(s)]));
     const stand = new Module(file, module);
     stand.filename = file;
@@ -233,7 +247,7 @@ function deferTracingModules(projectDir = ROOT) {
     return TRACING.filter((d) => defer(d, runDir)).map((d) => d.request);
 }
 
-module.exports = { deferSdkModules, deferTracingModules, registerTypeScript, DEFERRED, TRACING, CACHE };
+module.exports = { defer, deferSdkModules, deferTracingModules, registerTypeScript, DEFERRED, TRACING, CACHE };
 
 // Run by Pulumi's runner (it sets PULUMI_NODEJS_MONITOR): load the program, whose exports are the
 // stack's outputs. Required anywhere else (scripts/nodejs-run.js, the unit tests) it is a library.

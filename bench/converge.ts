@@ -8,9 +8,11 @@
  * each measured as wall time and as SSH logins per host (`journalctl -t sshd`, read through the
  * test back door, so counting adds no login). conntune also gets `pulumi preview` (time, logins).
  * Where conntune's time goes: engine + program start (a preview of an empty stack), per-resource
- * operation times from the engine's event log, and a bare SSH login.
+ * operation times from the engine's event log, and a bare SSH login. The fixed cost of one command:
+ * a one-host no-op `up` and `preview`, program.js against the SDK's ts-node start, medians.
  *
  *   npm run bench -- [--sizes 1,5,10] [--reps 2] [--out bench/results]
+ *   npm run bench -- --fixed-cost-only      just the fixed cost → bench/results/fixed-cost.md
  *
  * Figures are written to bench/results/converge.{md,json}. Nothing here asserts a time.
  */
@@ -23,7 +25,7 @@ import { conntuneProject, LabStack, REPO } from "../lab/stack";
 import { exitOnError, intFlag, parseFlags, UsageError } from "../scripts/cli";
 import { pulumiBinary } from "../scripts/engine";
 
-const USAGE = "npm run bench -- [--sizes 1,5,10] [--reps 2] [--parallel 64] [--conntune-only] [--out DIR]";
+const USAGE = "npm run bench -- [--sizes 1,5,10] [--reps 2] [--parallel 64] [--conntune-only] [--fixed-cost-reps 5] [--fixed-cost-only] [--out DIR]";
 
 const UNIT = "llm-gateway.service";
 const PHASES = ["first", "noop", "change"] as const;
@@ -321,6 +323,85 @@ async function runAnsible(n: number, files: Files, before: Record<string, string
     }
 }
 
+/** The fixed cost of one command on one host: medians of alternating runs, conntune's loader vs the SDK's ts-node. */
+export interface FixedCost {
+    reps: number;
+    /** Load average (1 min) before and after: the machine is shared. */
+    load: [number, number];
+    /** Seconds per run, by program start: `loader` (program.js, as shipped) and `ts-node` (main: index.ts, the SDK's runner). */
+    noopUp: Record<"loader" | "ts-node", number[]>;
+    preview: Record<"loader" | "ts-node", number[]>;
+}
+
+const median = (xs: number[]) => {
+    const s = [...xs].sort((a, b) => a - b);
+    return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+/**
+ * One host, one stack: a first apply, then `reps` rounds of a no-op `up` and a `preview` (no
+ * tracing, as a user runs them), each with the program started both ways back to back (Pulumi.yaml's
+ * `main` switched between program.js and index.ts in the stack's project copy).
+ */
+async function fixedCost(reps: number, parallel: number): Promise<FixedCost> {
+    const hosts = await startHosts(1, { prepare });
+    let stack: LabStack | undefined;
+    const load0 = os.loadavg()[0];
+    try {
+        stack = await LabStack.create(conntuneProject(), "bench-fixed");
+        const s = stack;
+        s.setSecret("conntune:sshPrivateKey", hosts[0].privateKey);
+        await s.setHosts([hostConfig(hosts[0], 600)]);
+        await s.up({ parallel });
+        const yaml = path.join(s.projectDir, "Pulumi.yaml");
+        const shipped = fs.readFileSync(yaml, "utf8");
+        if (!/^main: program\.js$/m.test(shipped)) throw new Error("Pulumi.yaml's main is not program.js: the fixed-cost comparison needs conntune's loader");
+        const modes = ["loader", "ts-node"] as const;
+        const out: FixedCost = { reps, load: [load0, 0], noopUp: { loader: [], "ts-node": [] }, preview: { loader: [], "ts-node": [] } };
+        const timed = async (work: () => Promise<unknown>) => {
+            const t0 = process.hrtime.bigint();
+            await work();
+            return Number(process.hrtime.bigint() - t0) / 1e9;
+        };
+        for (let i = 0; i < reps; i++) {
+            for (const mode of i % 2 ? [...modes].reverse() : modes) {
+                fs.writeFileSync(yaml, mode === "loader" ? shipped : shipped.replace(/^main: program\.js$/m, "main: index.ts"));
+                let changes: Record<string, number> | undefined;
+                out.noopUp[mode].push(await timed(async () => void (changes = (await s.up({ parallel })).summary.resourceChanges)));
+                const changed = Object.entries(changes ?? {}).filter(([k, v]) => k !== "same" && v);
+                if (changed.length) throw new Error(`the no-op up (${mode}) changed resources: ${JSON.stringify(changes)}`);
+                out.preview[mode].push(await timed(() => s.preview({ parallel })));
+            }
+        }
+        fs.writeFileSync(yaml, shipped);
+        await s.destroy();
+        out.load[1] = os.loadavg()[0];
+        return out;
+    } finally {
+        await stack?.remove();
+        await stopHosts(hosts);
+    }
+}
+
+/** The fixed-cost section of the report. */
+function fixedCostReport(f: FixedCost): string[] {
+    const row = (what: string, target: string, xs: Record<"loader" | "ts-node", number[]>) =>
+        `| ${what} | ${fmt(median(xs.loader), 2)} s | ${fmt(median(xs["ts-node"]), 2)} s | ${target} |`;
+    return [
+        "## Fixed cost of one command (one host)",
+        "",
+        `Medians of ${f.reps} runs each, the two ways of starting the program alternating back to back on one stack (load average ${fmt(f.load[0], 1)} before, ${fmt(f.load[1], 1)} after). \`loader\`: program.js, as shipped (sources transpiled once per content and cached, no ts-node, the SDK's unused modules deferred); \`ts-node\`: the same stack with \`main: index.ts\`, the SDK's own runner with ts-node.`,
+        "",
+        "| one host | loader | ts-node | target (issue 14) |",
+        "|---|---:|---:|---|",
+        row("no-op `pulumi up`", "< 1.2 s", f.noopUp),
+        row("`pulumi preview`", "< 1.5 s", f.preview),
+        "",
+        `All runs (s): no-op up loader ${f.noopUp.loader.map((x) => fmt(x, 2)).join(", ")}; ts-node ${f.noopUp["ts-node"].map((x) => fmt(x, 2)).join(", ")}; preview loader ${f.preview.loader.map((x) => fmt(x, 2)).join(", ")}; ts-node ${f.preview["ts-node"].map((x) => fmt(x, 2)).join(", ")}.`,
+        "",
+    ];
+}
+
 /** Engine + language host + program start: a preview of the conntune program with no hosts. */
 async function engineStart(): Promise<number> {
     const stack = await LabStack.create(conntuneProject(), "bench-empty");
@@ -369,7 +450,7 @@ function slope(rs: SizeResult[], f: (r: SizeResult) => number): number {
 
 const fmt = (x: number, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : "n/a");
 
-function report(rs: SizeResult[], extra: { engine: number; login: number; parallel: number; reps: number; started: string; seconds: number }): string {
+function report(rs: SizeResult[], extra: { engine: number; login: number; parallel: number; reps: number; started: string; seconds: number; fixed?: FixedCost }): string {
     const lines: string[] = [];
     const ver = (cmd: string, a: string[]) => {
         try {
@@ -405,6 +486,7 @@ function report(rs: SizeResult[], extra: { engine: number; login: number; parall
             lines.push(`| ${p} | ${fmt(c, 2)} | ${fmt(a, 2)} | ${fmt(c / a, 2)} | ${targets[p]} |`);
         }
     }
+    if (extra.fixed) lines.push("", ...fixedCostReport(extra.fixed));
     lines.push("", "## Where conntune's time goes", "");
     lines.push(`- Engine, language host and program start (preview of the conntune program with no hosts): ${fmt(extra.engine, 2)} s.`);
     lines.push(`- One bare SSH login with OpenSSH's client (handshake, auth, \`true\`): ${fmt(extra.login, 3)} s.`);
@@ -424,7 +506,7 @@ function report(rs: SizeResult[], extra: { engine: number; login: number; parall
 }
 
 async function main(): Promise<void> {
-    const flags = parseFlags({ sizes: "string", reps: "string", parallel: "string", "conntune-only": "boolean", out: "string" });
+    const flags = parseFlags({ sizes: "string", reps: "string", parallel: "string", "conntune-only": "boolean", "fixed-cost-reps": "string", "fixed-cost-only": "boolean", out: "string" });
     const sizesFlag = flags.sizes ?? "1,5,10";
     if (!/^\d+(,\d+)*$/.test(sizesFlag)) throw new UsageError(`flag --sizes: must be host counts separated by commas (e.g. 1,5,10), not '${sizesFlag}'`);
     const sizes = sizesFlag.split(",").map((n) => intFlag("sizes", n, 1, 1, 10));
@@ -433,13 +515,26 @@ async function main(): Promise<void> {
     const reps = intFlag("reps", flags.reps, 2, 1, 10);
     // --conntune-only: a quick look at conntune alone (the results file then has no ratios).
     const withAnsible = !flags["conntune-only"];
+    const fixedReps = intFlag("fixed-cost-reps", flags["fixed-cost-reps"], 5, 1, 50);
     const started = new Date().toISOString();
     const t0 = Date.now();
+    if (flags["fixed-cost-only"]) {
+        // --fixed-cost-only: just the one-host fixed cost (a few minutes), written beside converge.md.
+        const fixed = await fixedCost(fixedReps, parallel);
+        const md = [`# Fixed cost of one command`, "", `Produced by \`npm run bench -- --fixed-cost-only --fixed-cost-reps ${fixedReps}\` on ${started}; machine: ${os.cpus().length} cores, shared.`, "", ...fixedCostReport(fixed).slice(1)].join("\n");
+        fs.mkdirSync(outDir, { recursive: true });
+        fs.writeFileSync(path.join(outDir, "fixed-cost.md"), md);
+        fs.writeFileSync(path.join(outDir, "fixed-cost.json"), JSON.stringify({ started, parallel, fixed }, null, 2) + "\n");
+        console.log(md);
+        return;
+    }
     log(`sizes ${sizes.join(", ")}; results go to ${outDir}`);
     const engine = await engineStart();
     log(`engine + program start: ${engine.toFixed(2)} s`);
     const login = await bareLogin();
     log(`bare SSH login: ${login.toFixed(3)} s`);
+    const fixed = await fixedCost(fixedReps, parallel);
+    log(`one host: no-op up ${median(fixed.noopUp.loader).toFixed(2)} s (ts-node ${median(fixed.noopUp["ts-node"]).toFixed(2)} s), preview ${median(fixed.preview.loader).toFixed(2)} s (ts-node ${median(fixed.preview["ts-node"]).toFixed(2)} s)`);
     // Each size is measured `reps` times (tools side by side each time); a cell is the fastest of
     // its repetitions, the usual way to read a benchmark on a machine that other work shares.
     const runs: SizeResult[][] = [];
@@ -469,9 +564,9 @@ async function main(): Promise<void> {
         return { hosts: n, conntune: fastest(all.map((r) => r.conntune)), ansible: withAnsible ? fastest(all.map((r) => r.ansible)) : skipped(), opSeconds: best.opSeconds };
     });
     fs.mkdirSync(outDir, { recursive: true });
-    const md = report(results, { engine, login, parallel, reps, started, seconds: (Date.now() - t0) / 1000 });
+    const md = report(results, { engine, login, parallel, reps, started, seconds: (Date.now() - t0) / 1000, fixed });
     fs.writeFileSync(path.join(outDir, "converge.md"), md);
-    fs.writeFileSync(path.join(outDir, "converge.json"), JSON.stringify({ started, parallel, reps, engine, login, results, runs }, null, 2) + "\n");
+    fs.writeFileSync(path.join(outDir, "converge.json"), JSON.stringify({ started, parallel, reps, engine, login, fixed, results, runs }, null, 2) + "\n");
     console.log(md);
 }
 
