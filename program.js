@@ -165,7 +165,7 @@ function sourceMapsFor(outputs) {
  * when called or constructed. Returns false (and changes nothing) when the module is missing,
  * already loaded, or no longer has the shape this relies on (after an upgrade): it then loads as it ships.
  */
-function defer({ request, stubs }, from = ROOT) {
+function defer({ request, stubs, ready = [] }, from = ROOT) {
     let file;
     try {
         file = require.resolve(request, { paths: [from] });
@@ -175,7 +175,7 @@ function defer({ request, stubs }, from = ROOT) {
     if (Module._cache[file]) return false;
     const text = fs.readFileSync(file, "utf8");
     if (!text.includes('Object.defineProperty(exports, "__esModule", { value: true })')) return false;
-    if (!stubs.every((s) => text.includes(`exports.${s} = `) || text.includes(`exports, "${s}"`))) return false;
+    if (![...stubs, ...ready].every((s) => text.includes(`exports.${s} = `) || text.includes(`exports, "${s}"`))) return false;
     let real;
     const load = () => {
         if (!real) {
@@ -195,7 +195,8 @@ function defer({ request, stubs }, from = ROOT) {
         Object.defineProperty(fn, Symbol.hasInstance, { value: (x) => x instanceof load()[name] });
         return fn;
     };
-    const stubFns = Object.fromEntries(stubs.map((s) => [s, stub(s)]));
+    // `ready` names: async functions that have nothing to wait for until the module is loaded.
+    const stubFns = Object.fromEntries([...stubs.map((s) => [s, stub(s)]), ...ready.map((s) => [s, async () => undefined])]);
     const stand = new Module(file, module);
     stand.filename = file;
     stand.paths = Module._nodeModulePaths(path.dirname(file));
@@ -224,6 +225,15 @@ function deferSdkModules() {
 }
 
 /**
+ * The SDK's V8 hooks: the runner opens an inspector session with the debugger enabled before it
+ * loads anything else, which slows the compilation of every module loaded after it (a third or more
+ * here). Only the closure serializer (dynamic providers) uses that session: it is opened on its
+ * first use instead (where the serializer only loses the file names in its error messages for
+ * functions compiled before that). Deferred by scripts/nodejs-run.js.
+ */
+const V8_HOOKS = { request: "@pulumi/pulumi/runtime/closure/v8Hooks", stubs: ["getSessionAsync", "getScriptUrl"], ready: ["isInitializedAsync"] };
+
+/**
  * The OpenTelemetry modules that @pulumi/pulumi's runner loads for tracing (cmd/run/tracing.js loads
  * them eagerly; only its `start` uses them). Deferred by scripts/nodejs-run.js when tracing is off.
  */
@@ -236,18 +246,21 @@ const TRACING = [
     { request: "@opentelemetry/instrumentation", stubs: ["registerInstrumentations"] },
 ];
 
-/** Defer the tracing modules, resolved as @pulumi/pulumi's runner in `projectDir` resolves them. */
-function deferTracingModules(projectDir = ROOT) {
+/**
+ * Defer the runner's V8 hooks and (with `tracing` false) its tracing modules, resolved as
+ * @pulumi/pulumi's runner in `projectDir` resolves them; returns the ones deferred.
+ */
+function deferRunnerModules(projectDir = ROOT, { tracing = false } = {}) {
     let runDir;
     try {
         runDir = path.dirname(require.resolve("@pulumi/pulumi/cmd/run/tracing", { paths: [projectDir] }));
     } catch {
         return [];
     }
-    return TRACING.filter((d) => defer(d, runDir)).map((d) => d.request);
+    return [V8_HOOKS, ...(tracing ? [] : TRACING)].filter((d) => defer(d, runDir)).map((d) => d.request);
 }
 
-module.exports = { defer, deferSdkModules, deferTracingModules, registerTypeScript, DEFERRED, TRACING, CACHE };
+module.exports = { defer, deferSdkModules, deferRunnerModules, registerTypeScript, DEFERRED, TRACING, V8_HOOKS, CACHE };
 
 // Run by Pulumi's runner (it sets PULUMI_NODEJS_MONITOR): load the program, whose exports are the
 // stack's outputs. Required anywhere else (scripts/nodejs-run.js, the unit tests) it is a library.

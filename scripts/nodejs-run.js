@@ -43,9 +43,10 @@ if (program && program.endsWith(".js")) {
     }
     if (text.includes("@conntune-program-loader")) {
         delete process.env.PULUMI_NODEJS_TYPESCRIPT;
-        // Without tracing, the OpenTelemetry SDK the runner loads for it is never used: defer it.
-        if (!flag("tracing") && !process.env.TRACEPARENT && process.env.CONNTUNE_PROGRAM_EAGER !== "1") {
-            require(file).deferTracingModules(pwd);
+        if (process.env.CONNTUNE_PROGRAM_EAGER !== "1") {
+            // The V8 hooks' inspector session opens on first use; without tracing, the OpenTelemetry
+            // SDK the runner loads for it is never used (program.js, deferRunnerModules).
+            require(file).deferRunnerModules(pwd, { tracing: Boolean(flag("tracing") || process.env.TRACEPARENT) });
             // The runner requires the program itself later: then it must run, not come from the cache.
             delete require.cache[file];
         }

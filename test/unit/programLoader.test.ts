@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const REPO = path.resolve(__dirname, "../..");
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const loader = require(path.join(REPO, "program.js")) as { DEFERRED: Array<{ request: string }>; TRACING: Array<{ request: string }> };
+const loader = require(path.join(REPO, "program.js")) as { DEFERRED: Array<{ request: string }>; TRACING: Array<{ request: string }>; V8_HOOKS: { request: string } };
 
 /** Run `script` in a fresh Node in `cwd`; its last stdout line is JSON. */
 function node(cwd: string, script: string, env: Record<string, string> = {}): any {
@@ -86,9 +86,9 @@ describe("program.js runs the checkout's TypeScript sources", () => {
 
 describe("the SDK modules program.js defers (they must survive an SDK upgrade)", () => {
     it("resolves every deferred module in the installed SDK and defers it", () => {
-        const r = node(REPO, `const l = require("./program.js"); console.log(JSON.stringify({ sdk: l.deferSdkModules(), tracing: l.deferTracingModules() }));`);
+        const r = node(REPO, `const l = require("./program.js"); console.log(JSON.stringify({ sdk: l.deferSdkModules(), runner: l.deferRunnerModules() }));`);
         expect(r.sdk).toEqual(loader.DEFERRED.map((d) => d.request));
-        expect(r.tracing).toEqual(loader.TRACING.map((d) => d.request));
+        expect(r.runner).toEqual([loader.V8_HOOKS, ...loader.TRACING].map((d) => d.request));
     });
 
     it("loads @pulumi/pulumi without the Automation API, the closure serializer, arborist, TypeScript or @pulumi/kubernetes", () => {
@@ -105,15 +105,20 @@ console.log(JSON.stringify({ automation: real("/@pulumi/pulumi/automation/"), ar
     it("still gives the real modules on first use: Automation API, closure serialization, code paths, Kubernetes, tracing", async () => {
         const r = node(
             REPO,
-            `const l = require("./program.js"); l.deferSdkModules(); l.deferTracingModules();
+            `const l = require("./program.js"); l.deferSdkModules(); l.deferRunnerModules();
+const hooksReady = require("@pulumi/pulumi/runtime/closure/v8Hooks").isInitializedAsync();
 const pulumi = require("@pulumi/pulumi");
+const base = 40;
+const add = (x) => x + base;
 (async () => {
-    const fn = await pulumi.runtime.serializeFunction(() => 40 + 2);
+    await hooksReady;
+    // Defined before the inspector session opens: the serializer still sees what it captures.
+    const fn = await pulumi.runtime.serializeFunction(() => add(2));
     const { NodeTracerProvider } = require("@opentelemetry/sdk-trace-node");
     const provider = new NodeTracerProvider({});
     console.log(JSON.stringify({
         workspace: typeof pulumi.automation.LocalWorkspace.create,
-        closure: fn.text.includes("40 + 2"),
+        closure: /base: 40/.test(fn.text) && /add: __f[0-9]/.test(fn.text),
         codePaths: typeof pulumi.runtime.computeCodePaths,
         configMap: typeof require("@pulumi/kubernetes").core.v1.ConfigMap,
         tracer: provider instanceof NodeTracerProvider && typeof provider.register,
