@@ -66,7 +66,7 @@ describe("the conntune program as pulumi starts it", () => {
             // file of each that is only in the require cache when the module really loaded).
             fs.writeFileSync(
                 index,
-                `${source}\n/** (test) */\nexport const loadedModules = ["/ts-node/dist/index.js", "/typescript/lib/typescript.js", "/@pulumi/pulumi/automation/stack.js", "/@npmcli/arborist/lib/index.js", "/@pulumi/kubernetes/provider.js", "/@pulumi/pulumi/runtime/closure/createClosure.js"].filter((m) => Object.keys(require.cache).some((k) => k.endsWith(m))).join(", ") || "none";\n`,
+                `${source}\n/** (test ${Date.now()}: new content, so that its first run transpiles) */\nexport const loadedModules = ["/ts-node/dist/index.js", "/typescript/lib/typescript.js", "/@pulumi/pulumi/automation/stack.js", "/@npmcli/arborist/lib/index.js", "/@pulumi/kubernetes/provider.js", "/@pulumi/pulumi/runtime/closure/createClosure.js"].filter((m) => Object.keys(require.cache).some((k) => k.endsWith(m))).join(", ") || "none";\n`,
             );
             // The first run after the edit transpiles index.ts (TypeScript loads); the next is a cache hit.
             expect((await stack.preview()).stdout).toMatch(/loadedModules\s*:\s*"\/typescript\/lib\/typescript\.js"/);
