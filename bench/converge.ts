@@ -21,9 +21,9 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { addGatewayUnit, hostExec, startHosts, stopHosts, TestHost } from "../lab/hosts/harness";
-import { conntuneProject, LabStack, REPO } from "../lab/stack";
+import { conntuneProject, LabStack, noChanges, REPO } from "../lab/stack";
 import { exitOnError, intFlag, parseFlags, UsageError } from "../scripts/cli";
-import { pulumiBinary } from "../scripts/engine";
+import { engineEnv, pulumiBinary } from "../scripts/engine";
 
 const USAGE = "npm run bench -- [--sizes 1,5,10] [--reps 2] [--parallel 64] [--conntune-only] [--fixed-cost-reps 5] [--fixed-cost-only] [--out DIR]";
 
@@ -363,14 +363,25 @@ async function fixedCost(reps: number, parallel: number): Promise<FixedCost> {
             await work();
             return Number(process.hrtime.bigint() - t0) / 1e9;
         };
+        // The CLI as `npm run pulumi -- …` runs it (scripts/pulumi.sh's environment), not the
+        // Automation API, whose `up` adds a `stack output` and a `stack history` call of its own.
+        const env = { ...process.env, ...engineEnv(s.projectDir, s.env), PULUMI_PARALLEL: String(parallel) };
+        const cli = (args: string[]) =>
+            new Promise<string>((resolve, reject) => {
+                const p = spawn(pulumiBinary(env), [...args, "--stack", s.name, "--non-interactive"], { cwd: s.projectDir, env, stdio: ["ignore", "pipe", "pipe"] });
+                let text = "";
+                p.stdout.on("data", (d) => (text += d));
+                p.stderr.on("data", (d) => (text += d));
+                p.on("error", reject);
+                p.on("close", (code) => (code === 0 ? resolve(text) : reject(new Error(`pulumi ${args.join(" ")} exited ${code}\n${text.slice(-3000)}`))));
+            });
         for (let i = 0; i < reps; i++) {
             for (const mode of i % 2 ? [...modes].reverse() : modes) {
                 fs.writeFileSync(yaml, mode === "loader" ? shipped : shipped.replace(/^main: program\.js$/m, "main: index.ts"));
-                let changes: Record<string, number> | undefined;
-                out.noopUp[mode].push(await timed(async () => void (changes = (await s.up({ parallel })).summary.resourceChanges)));
-                const changed = Object.entries(changes ?? {}).filter(([k, v]) => k !== "same" && v);
-                if (changed.length) throw new Error(`the no-op up (${mode}) changed resources: ${JSON.stringify(changes)}`);
-                out.preview[mode].push(await timed(() => s.preview({ parallel })));
+                let text = "";
+                out.noopUp[mode].push(await timed(async () => void (text = await cli(["up", "--yes", "--skip-preview"]))));
+                if (!noChanges(text)) throw new Error(`the no-op up (${mode}) changed something:\n${text.slice(-3000)}`);
+                out.preview[mode].push(await timed(() => cli(["preview"])));
             }
         }
         fs.writeFileSync(yaml, shipped);
@@ -390,7 +401,7 @@ function fixedCostReport(f: FixedCost): string[] {
     return [
         "## Fixed cost of one command (one host)",
         "",
-        `Medians of ${f.reps} runs each, the two ways of starting the program alternating back to back on one stack (load average ${fmt(f.load[0], 1)} before, ${fmt(f.load[1], 1)} after). \`loader\`: program.js, as shipped (sources transpiled once per content and cached, no ts-node, the SDK's unused modules deferred); \`ts-node\`: the same stack with \`main: index.ts\`, the SDK's own runner with ts-node.`,
+        `Medians of ${f.reps} runs each of the CLI (\`pulumi up --yes --skip-preview\`, \`pulumi preview\`, in scripts/pulumi.sh's environment; \`npm run pulumi\` adds npm and the toolchain step's check), the two ways of starting the program alternating back to back on one stack (load average ${fmt(f.load[0], 1)} before, ${fmt(f.load[1], 1)} after). \`loader\`: program.js, as shipped (sources transpiled once per content and cached, no ts-node, the SDK's unused modules deferred); \`ts-node\`: the same stack with \`main: index.ts\`, the SDK's own runner with ts-node.`,
         "",
         "| one host | loader | ts-node | target (issue 14) |",
         "|---|---:|---:|---|",
