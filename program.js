@@ -69,6 +69,22 @@ function tsconfigTexts(file, seen = new Set()) {
     return [file, text, ...more];
 }
 
+/** On a cache miss: with more than MAX_ENTRIES files cached, remove those written over a week ago. */
+const MAX_ENTRIES = 2000;
+function prune() {
+    const names = fs.readdirSync(CACHE);
+    if (names.length <= MAX_ENTRIES) return;
+    const old = Date.now() - 7 * 24 * 3600 * 1000;
+    for (const n of names) {
+        const f = path.join(CACHE, n);
+        try {
+            if (fs.statSync(f).mtimeMs < old) fs.rmSync(f, { force: true });
+        } catch {
+            // Another run removed it.
+        }
+    }
+}
+
 /** The TypeScript the project has (package.json's devDependency), resolved from the project. */
 function typescriptDir() {
     return path.dirname(require.resolve("typescript/package.json", { paths: [ROOT] }));
@@ -127,6 +143,7 @@ function registerTypeScript() {
         const js = transpile(file, source);
         try {
             fs.mkdirSync(CACHE, { recursive: true });
+            prune();
             const tmp = `${cached}.${process.pid}.tmp`;
             fs.writeFileSync(tmp, js);
             fs.renameSync(tmp, cached);

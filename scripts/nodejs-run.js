@@ -46,7 +46,14 @@ if (program && program.endsWith(".js")) {
         if (process.env.CONNTUNE_PROGRAM_EAGER !== "1") {
             // The V8 hooks' inspector session opens on first use; without tracing, the OpenTelemetry
             // SDK the runner loads for it is never used (program.js, deferRunnerModules).
-            require(file).deferRunnerModules(pwd, { tracing: Boolean(flag("tracing") || process.env.TRACEPARENT) });
+            try {
+                // Required as a library (program.js runs the program only under Pulumi's runner,
+                // which sets this variable again from --monitor).
+                delete process.env.PULUMI_NODEJS_MONITOR;
+                require(file).deferRunnerModules(pwd, { tracing: Boolean(flag("tracing") || process.env.TRACEPARENT) });
+            } catch {
+                // Nothing deferred: the runner starts as it ships.
+            }
             // The runner requires the program itself later: then it must run, not come from the cache.
             delete require.cache[file];
         }
