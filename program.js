@@ -13,8 +13,11 @@
  *   the real module (dynamic providers and `pulumi.automation` still work). Where an SDK upgrade
  *   changes those modules' shape, the deferral is skipped and they load as before.
  *
- * Marked @conntune-program-loader: scripts/nodejs-run.js then starts Pulumi's runner without ts-node.
- * CONNTUNE_PROGRAM_EAGER=1 turns both off (ts-node-free transpile stays; the SDK loads as it ships).
+ * - Marked @conntune-program-loader: scripts/nodejs-run.js then starts Pulumi's runner without
+ *   ts-node, opens the SDK's V8-hooks inspector session on first use and, with tracing off, defers
+ *   the OpenTelemetry SDK (deferRunnerModules below).
+ *
+ * CONNTUNE_PROGRAM_EAGER=1 turns every deferral off (the transpile cache stays; the SDK loads as it ships).
  * This file is plain CommonJS on purpose: it is what runs before anything can be transpiled.
  */
 "use strict";
