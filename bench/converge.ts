@@ -8,11 +8,10 @@
  * each measured as wall time and as SSH logins per host (`journalctl -t sshd`, read through the
  * test back door, so counting adds no login). conntune also gets `pulumi preview` (time, logins).
  * Where conntune's time goes: engine + program start (a preview of an empty stack), per-resource
- * operation times from the engine's event log, and a bare SSH login. The fixed cost of one command:
- * a one-host no-op `up` and `preview`, program.js against the SDK's ts-node start, medians.
+ * operation times from the engine's event log, and a bare SSH login. The fixed cost of one command
+ * (a one-host no-op up and preview, program.js against ts-node): bench/fixedCost.ts.
  *
  *   npm run bench -- [--sizes 1,5,10] [--reps 2] [--out bench/results]
- *   npm run bench -- --fixed-cost-only      just the fixed cost → bench/results/fixed-cost.md
  *
  * Figures are written to bench/results/converge.{md,json}. Nothing here asserts a time.
  */
@@ -21,11 +20,12 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { addGatewayUnit, hostExec, startHosts, stopHosts, TestHost } from "../lab/hosts/harness";
-import { conntuneProject, LabStack, noChanges, REPO } from "../lab/stack";
+import { conntuneProject, LabStack, REPO } from "../lab/stack";
 import { exitOnError, intFlag, parseFlags, UsageError } from "../scripts/cli";
-import { engineEnv, pulumiBinary } from "../scripts/engine";
+import { pulumiBinary } from "../scripts/engine";
+import { FixedCost, fixedCost, fixedCostReport, median } from "./fixedCost";
 
-const USAGE = "npm run bench -- [--sizes 1,5,10] [--reps 2] [--parallel 64] [--conntune-only] [--fixed-cost-reps 5] [--fixed-cost-only] [--out DIR]";
+const USAGE = "npm run bench -- [--sizes 1,5,10] [--reps 2] [--parallel 64] [--conntune-only] [--out DIR]";
 
 const UNIT = "llm-gateway.service";
 const PHASES = ["first", "noop", "change"] as const;
@@ -323,96 +323,6 @@ async function runAnsible(n: number, files: Files, before: Record<string, string
     }
 }
 
-/** The fixed cost of one command on one host: medians of alternating runs, conntune's loader vs the SDK's ts-node. */
-export interface FixedCost {
-    reps: number;
-    /** Load average (1 min) before and after: the machine is shared. */
-    load: [number, number];
-    /** Seconds per run, by program start: `loader` (program.js, as shipped) and `ts-node` (main: index.ts, the SDK's runner). */
-    noopUp: Record<"loader" | "ts-node", number[]>;
-    preview: Record<"loader" | "ts-node", number[]>;
-}
-
-const median = (xs: number[]) => {
-    const s = [...xs].sort((a, b) => a - b);
-    return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
-
-/**
- * One host, one stack: a first apply, then `reps` rounds of a no-op `up` and a `preview` (no
- * tracing, as a user runs them), each with the program started both ways back to back (Pulumi.yaml's
- * `main` switched between program.js and index.ts in the stack's project copy).
- */
-async function fixedCost(reps: number, parallel: number): Promise<FixedCost> {
-    const hosts = await startHosts(1, { prepare });
-    let stack: LabStack | undefined;
-    const load0 = os.loadavg()[0];
-    try {
-        stack = await LabStack.create(conntuneProject(), "bench-fixed");
-        const s = stack;
-        s.setSecret("conntune:sshPrivateKey", hosts[0].privateKey);
-        await s.setHosts([hostConfig(hosts[0], 600)]);
-        await s.up({ parallel });
-        const yaml = path.join(s.projectDir, "Pulumi.yaml");
-        const shipped = fs.readFileSync(yaml, "utf8");
-        if (!/^main: program\.js$/m.test(shipped)) throw new Error("Pulumi.yaml's main is not program.js: the fixed-cost comparison needs conntune's loader");
-        const modes = ["loader", "ts-node"] as const;
-        const out: FixedCost = { reps, load: [load0, 0], noopUp: { loader: [], "ts-node": [] }, preview: { loader: [], "ts-node": [] } };
-        const timed = async (work: () => Promise<unknown>) => {
-            const t0 = process.hrtime.bigint();
-            await work();
-            return Number(process.hrtime.bigint() - t0) / 1e9;
-        };
-        // The CLI as `npm run pulumi -- …` runs it (scripts/pulumi.sh's environment), not the
-        // Automation API, whose `up` adds a `stack output` and a `stack history` call of its own.
-        const env = { ...process.env, ...engineEnv(s.projectDir, s.env), PULUMI_PARALLEL: String(parallel) };
-        const cli = (args: string[]) =>
-            new Promise<string>((resolve, reject) => {
-                const p = spawn(pulumiBinary(env), [...args, "--stack", s.name, "--non-interactive"], { cwd: s.projectDir, env, stdio: ["ignore", "pipe", "pipe"] });
-                let text = "";
-                p.stdout.on("data", (d) => (text += d));
-                p.stderr.on("data", (d) => (text += d));
-                p.on("error", reject);
-                p.on("close", (code) => (code === 0 ? resolve(text) : reject(new Error(`pulumi ${args.join(" ")} exited ${code}\n${text.slice(-3000)}`))));
-            });
-        for (let i = 0; i < reps; i++) {
-            for (const mode of i % 2 ? [...modes].reverse() : modes) {
-                fs.writeFileSync(yaml, mode === "loader" ? shipped : shipped.replace(/^main: program\.js$/m, "main: index.ts"));
-                let text = "";
-                out.noopUp[mode].push(await timed(async () => void (text = await cli(["up", "--yes", "--skip-preview"]))));
-                if (!noChanges(text)) throw new Error(`the no-op up (${mode}) changed something:\n${text.slice(-3000)}`);
-                out.preview[mode].push(await timed(() => cli(["preview"])));
-            }
-        }
-        fs.writeFileSync(yaml, shipped);
-        await s.destroy();
-        out.load[1] = os.loadavg()[0];
-        return out;
-    } finally {
-        await stack?.remove();
-        await stopHosts(hosts);
-    }
-}
-
-/** The fixed-cost section of the report. */
-function fixedCostReport(f: FixedCost): string[] {
-    const row = (what: string, target: string, xs: Record<"loader" | "ts-node", number[]>) =>
-        `| ${what} | ${fmt(median(xs.loader), 2)} s | ${fmt(median(xs["ts-node"]), 2)} s | ${target} |`;
-    return [
-        "## Fixed cost of one command (one host)",
-        "",
-        `Medians of ${f.reps} runs each of the CLI (\`pulumi up --yes --skip-preview\`, \`pulumi preview\`, in scripts/pulumi.sh's environment; \`npm run pulumi\` adds npm and the toolchain step's check), the two ways of starting the program alternating back to back on one stack (load average ${fmt(f.load[0], 1)} before, ${fmt(f.load[1], 1)} after). \`loader\`: program.js, as shipped (sources transpiled once per content and cached, no ts-node, the SDK's unused modules deferred); \`ts-node\`: the same stack with \`main: index.ts\`, the SDK's own runner with ts-node.`,
-        "",
-        "| one host | loader | ts-node | target (issue 14) |",
-        "|---|---:|---:|---|",
-        row("no-op `pulumi up`", "< 1.2 s", f.noopUp),
-        row("`pulumi preview`", "< 1.5 s", f.preview),
-        "",
-        `All runs (s): no-op up loader ${f.noopUp.loader.map((x) => fmt(x, 2)).join(", ")}; ts-node ${f.noopUp["ts-node"].map((x) => fmt(x, 2)).join(", ")}; preview loader ${f.preview.loader.map((x) => fmt(x, 2)).join(", ")}; ts-node ${f.preview["ts-node"].map((x) => fmt(x, 2)).join(", ")}.`,
-        "",
-    ];
-}
-
 /** Engine + language host + program start: a preview of the conntune program with no hosts. */
 async function engineStart(): Promise<number> {
     const stack = await LabStack.create(conntuneProject(), "bench-empty");
@@ -517,7 +427,7 @@ function report(rs: SizeResult[], extra: { engine: number; login: number; parall
 }
 
 async function main(): Promise<void> {
-    const flags = parseFlags({ sizes: "string", reps: "string", parallel: "string", "conntune-only": "boolean", "fixed-cost-reps": "string", "fixed-cost-only": "boolean", out: "string" });
+    const flags = parseFlags({ sizes: "string", reps: "string", parallel: "string", "conntune-only": "boolean", out: "string" });
     const sizesFlag = flags.sizes ?? "1,5,10";
     if (!/^\d+(,\d+)*$/.test(sizesFlag)) throw new UsageError(`flag --sizes: must be host counts separated by commas (e.g. 1,5,10), not '${sizesFlag}'`);
     const sizes = sizesFlag.split(",").map((n) => intFlag("sizes", n, 1, 1, 10));
@@ -526,25 +436,15 @@ async function main(): Promise<void> {
     const reps = intFlag("reps", flags.reps, 2, 1, 10);
     // --conntune-only: a quick look at conntune alone (the results file then has no ratios).
     const withAnsible = !flags["conntune-only"];
-    const fixedReps = intFlag("fixed-cost-reps", flags["fixed-cost-reps"], 5, 1, 50);
     const started = new Date().toISOString();
     const t0 = Date.now();
-    if (flags["fixed-cost-only"]) {
-        // --fixed-cost-only: just the one-host fixed cost (a few minutes), written beside converge.md.
-        const fixed = await fixedCost(fixedReps, parallel);
-        const md = [`# Fixed cost of one command`, "", `Produced by \`npm run bench -- --fixed-cost-only --fixed-cost-reps ${fixedReps}\` on ${started}; machine: ${os.cpus().length} cores, shared.`, "", ...fixedCostReport(fixed).slice(1)].join("\n");
-        fs.mkdirSync(outDir, { recursive: true });
-        fs.writeFileSync(path.join(outDir, "fixed-cost.md"), md);
-        fs.writeFileSync(path.join(outDir, "fixed-cost.json"), JSON.stringify({ started, parallel, fixed }, null, 2) + "\n");
-        console.log(md);
-        return;
-    }
     log(`sizes ${sizes.join(", ")}; results go to ${outDir}`);
     const engine = await engineStart();
     log(`engine + program start: ${engine.toFixed(2)} s`);
     const login = await bareLogin();
     log(`bare SSH login: ${login.toFixed(3)} s`);
-    const fixed = await fixedCost(fixedReps, parallel);
+    // The fixed cost of one command: a one-host no-op up and preview (bench/fixedCost.ts).
+    const fixed = await fixedCost(7, parallel);
     log(`one host: no-op up ${median(fixed.noopUp.loader).toFixed(2)} s (ts-node ${median(fixed.noopUp["ts-node"]).toFixed(2)} s), preview ${median(fixed.preview.loader).toFixed(2)} s (ts-node ${median(fixed.preview["ts-node"]).toFixed(2)} s)`);
     // Each size is measured `reps` times (tools side by side each time); a cell is the fastest of
     // its repetitions, the usual way to read a benchmark on a machine that other work shares.
