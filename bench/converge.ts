@@ -13,7 +13,8 @@
  * (only to measure what the per-step checkpoints cost; never a default). Last, a preview of a
  * 1000-host stack on test-net addresses (no host is contacted): its time and peak memory.
  * Where conntune's time goes: engine + program start (a preview of an empty stack), per-resource
- * operation times from the engine's event log, and a bare SSH login.
+ * operation times from the engine's event log, and a bare SSH login. The fixed cost of one command
+ * (a one-host no-op up and preview, program.js against ts-node): bench/fixedCost.ts.
  *
  *   npm run bench -- [--sizes 1,10,25,50] [--reps 1] [--real-hosts 10] [--preview-hosts 1000] [--out bench/results]
  *   npm run bench -- --preview-only [--preview-hosts 1000]   the big preview alone → preview.json
@@ -32,6 +33,7 @@ import { layout, LogicalHost, slotFileName, startFleet, stopFleet } from "../lab
 import { conntuneProject, LabStack, REPO } from "../lab/stack";
 import { exitOnError, intFlag, parseFlags, UsageError } from "../scripts/cli";
 import { pulumiBinary } from "../scripts/engine";
+import { FixedCost, fixedCost, fixedCostReport, median } from "./fixedCost";
 
 const USAGE = "npm run bench -- [--sizes 1,10,25,50] [--reps 1] [--real-hosts 10] [--parallel 64] [--forks 10] [--preview-hosts 1000] [--preview-only] [--report-only] [--conntune-only] [--skip-checkpoints] [--out DIR]";
 
@@ -559,7 +561,7 @@ export const SHARED = [
     "So at 50 hosts the engine, the state, the provider, SSH (handshakes, logins, channels) and the file writes are real per logical host; the host-side daemons do the work of several hosts at once (more contention than a real fleet, so the per-host figures are if anything pessimistic for conntune and Ansible alike).",
 ];
 
-function report(rs: SizeResult[], extra: { engine: number; login: number; parallel: number; forks: number; reps: number; maxReal: number; started: string; seconds: number; command: string; preview?: BigPreview & { command?: string; started?: string; load?: number[][] }; skipRun?: { command: string; started: string; results: SizeResult[] } }): string {
+function report(rs: SizeResult[], extra: { engine: number; login: number; parallel: number; forks: number; reps: number; maxReal: number; started: string; seconds: number; command: string; preview?: BigPreview & { command?: string; started?: string; load?: number[][] }; skipRun?: { command: string; started: string; results: SizeResult[] }; fixed?: FixedCost }): string {
     const lines: string[] = [];
     const ver = (cmd: string, a: string[]) => {
         try {
@@ -645,6 +647,7 @@ function report(rs: SizeResult[], extra: { engine: number; login: number; parall
         lines.push(`\`pulumi preview\` of ${p.hosts} hosts (the four host components each; documentation addresses 198.51.100.0/24 and 203.0.113.0/24, ports 22 and 2222, never contacted; the hosts in a hosts file, \`conntune:hostsFile\`): ${p.resources} resources to create, ${fmt(p.seconds)} s, peak resident memory ${fmt(p.peakMiB, 0)} MiB for the CLI, language host, program and provider together (largest process: ${p.peakLargest}, ${fmt(p.peakLargestMiB, 0)} MiB; sampled every 100 ms).${p.command ? ` Measured by \`${p.command}\` on ${p.started}${p.load ? ` (load average ${fmt(p.load[0][0], 2)} → ${fmt(p.load[1][0], 2)})` : ""}.` : ""}`);
         lines.push("", "With the hosts in `conntune:hosts` instead, a stack this big does not run at all: Pulumi hands the whole stack config to the program in one environment variable, and Linux caps one at 128 KiB (`fork/exec /usr/bin/node: argument list too long`; `pulumi config set-all` fails the same way). At about 340 bytes per host here that is about 380 hosts; `conntune:hostsFile` (a JSON file in the project) has no such limit.");
     }
+    if (extra.fixed) lines.push("", ...fixedCostReport(extra.fixed));
     lines.push("", "## Where conntune's time goes", "");
     lines.push(`- Engine, language host and program start (preview of the conntune program with no hosts): ${fmt(extra.engine, 2)} s.`);
     lines.push(`- One bare SSH login with OpenSSH's client (handshake, auth, \`true\`): ${fmt(extra.login, 3)} s.`);
@@ -712,6 +715,9 @@ async function main(): Promise<void> {
     log(`engine + program start: ${engine.toFixed(2)} s`);
     const login = await bareLogin();
     log(`bare SSH login: ${login.toFixed(3)} s`);
+    // The fixed cost of one command: a one-host no-op up and preview (bench/fixedCost.ts).
+    const fixed = await fixedCost(7, parallel);
+    log(`one host: no-op up ${median(fixed.noopUp.loader).toFixed(2)} s (ts-node ${median(fixed.noopUp["ts-node"]).toFixed(2)} s), preview ${median(fixed.preview.loader).toFixed(2)} s (ts-node ${median(fixed.preview["ts-node"]).toFixed(2)} s)`);
     // Each size is measured `reps` times (tools side by side each time); a cell is the fastest of
     // its repetitions, the usual way to read a benchmark on a machine that other work shares.
     const runs: SizeResult[][] = [];
@@ -751,9 +757,9 @@ async function main(): Promise<void> {
         log(`${previewHosts}-host preview: ${preview.seconds.toFixed(1)} s, peak ${preview.peakMiB.toFixed(0)} MiB`);
     }
     fs.mkdirSync(outDir, { recursive: true });
-    const md = report(results, { engine, login, parallel, forks, reps, maxReal, started, seconds: (Date.now() - t0) / 1000, command, preview });
+    const md = report(results, { engine, login, parallel, forks, reps, maxReal, started, seconds: (Date.now() - t0) / 1000, command, preview, fixed });
     fs.writeFileSync(path.join(outDir, "converge.md"), md);
-    fs.writeFileSync(path.join(outDir, "converge.json"), JSON.stringify({ command, started, seconds: (Date.now() - t0) / 1000, parallel, forks, reps, maxReal, engine, login, shared: SHARED, preview, results, runs }, null, 2) + "\n");
+    fs.writeFileSync(path.join(outDir, "converge.json"), JSON.stringify({ command, started, seconds: (Date.now() - t0) / 1000, parallel, forks, reps, maxReal, engine, login, shared: SHARED, preview, fixed, results, runs }, null, 2) + "\n");
     console.log(md);
 }
 

@@ -11,7 +11,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import type { PreviewResult, PulumiCommand, Stack as EngineStack, UpResult } from "@pulumi/pulumi/automation";
 import { objectConfig } from "../scripts/cli";
-import { engineStep, openStack, pulumiCommand, setObjectConfig, setSecretConfig, REPO, toolchainEnv } from "../scripts/engine";
+import { engineStep, NODEJS_RUN, openStack, pulumiCommand, setObjectConfig, setSecretConfig, REPO, toolchainEnv } from "../scripts/engine";
 
 export { REPO };
 
@@ -36,7 +36,7 @@ export function projectCopy(source: string, extra: string[] = []): string {
 /** The conntune project itself (program, components, package.json), copied for a test stack. */
 export function conntuneProject(): string {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "conntune-proj-"));
-    for (const f of ["Pulumi.yaml", "index.ts", "components", "policy", "package.json", "tsconfig.json", "tsconfig.pulumi.json"]) {
+    for (const f of ["Pulumi.yaml", "program.js", "index.ts", "components", "policy", "package.json", "tsconfig.json", "tsconfig.pulumi.json"]) {
         fs.cpSync(path.join(REPO, f), path.join(dir, f), { recursive: true });
     }
     fs.symlinkSync(path.join(REPO, "node_modules"), path.join(dir, "node_modules"));
@@ -69,6 +69,8 @@ export class Stack {
         this.env = { ...toolchainEnv(), ...labEnv(this.backendDir), ...env };
         // Transpile only, as scripts/pulumi.sh does (type checking is `npm run typecheck`).
         if (fs.existsSync(path.join(projectDir, "tsconfig.pulumi.json"))) this.env.PULUMI_NODEJS_TSCONFIG_PATH = "tsconfig.pulumi.json";
+        // program.js starts without ts-node, as scripts/pulumi.sh runs it (scripts/nodejs-run.js).
+        this.env.PULUMI_LANGUAGE_NODEJS_RUN_PATH = NODEJS_RUN;
     }
 
     run(args: string[], opts: { input?: string; allowFail?: boolean } = {}): Promise<RunResult> {

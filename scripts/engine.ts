@@ -13,6 +13,9 @@ import { CommandError, ConfigMap, LocalWorkspace, PulumiCommand, Stack } from "@
 /** This repository (the default project). */
 export const REPO = path.resolve(__dirname, "..");
 
+/** The language host's runner for conntune's commands (scripts/nodejs-run.js). */
+export const NODEJS_RUN = path.join(REPO, "scripts", "nodejs-run.js");
+
 let cachedToolchain: Record<string, string> | undefined;
 
 /**
@@ -47,6 +50,8 @@ export function engineEnv(workDir: string = REPO, extra: Record<string, string> 
     // Transpile only (type checking is `npm run typecheck`); the language host built here reads
     // the file's name only from this variable.
     if (!env.PULUMI_NODEJS_TSCONFIG_PATH && fs.existsSync(path.join(workDir, "tsconfig.pulumi.json"))) env.PULUMI_NODEJS_TSCONFIG_PATH = "tsconfig.pulumi.json";
+    // program.js starts without ts-node (see scripts/nodejs-run.js); other programs run as before.
+    env.PULUMI_LANGUAGE_NODEJS_RUN_PATH ??= NODEJS_RUN;
     // conntune's operations wait on the hosts, not on this machine's CPU (see scripts/pulumi.sh).
     env.PULUMI_PARALLEL ??= "64";
     return env;

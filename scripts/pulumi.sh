@@ -26,6 +26,9 @@ cd "$ROOT"
 # Transpile only (tsconfig.pulumi.json, noCheck): type checking is `npm run typecheck`. Pulumi.yaml
 # names that file too, but the language host built here (v3.68) only reads it from this variable.
 export PULUMI_NODEJS_TSCONFIG_PATH="${PULUMI_NODEJS_TSCONFIG_PATH:-tsconfig.pulumi.json}"
+# The SDK's runner without ts-node for program.js (it transpiles and caches the sources itself): see
+# scripts/nodejs-run.js. Other programs run exactly as with the SDK's own runner.
+export PULUMI_LANGUAGE_NODEJS_RUN_PATH="${PULUMI_LANGUAGE_NODEJS_RUN_PATH:-$ROOT/scripts/nodejs-run.js}"
 # Resource operations at once: Pulumi's default is 4 per CPU, but conntune's operations wait on the
 # hosts, not on this machine's CPU. With one SSH connection per host (shared by its commands) this
 # never opens more than one unauthenticated connection per host at a time (sshd's MaxStartups).
