@@ -5,7 +5,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as path from "node:path";
 import * as k8s from "@pulumi/kubernetes";
-import { ConfigError, lightenSdkBookkeeping, loadConfig, RedisConfigMap, TunedHost } from "./components";
+import { budgetOutput, ConfigError, lightenSdkBookkeeping, loadConfig, RedisConfigMap, TunedHost } from "./components";
 
 // Cheap SDK bookkeeping per resource (plain stacks for message-less errors, no debug-log RPCs):
 // see components/sdkBookkeeping.ts; CONNTUNE_SDK_DEBUG=1 turns it off.
@@ -31,6 +31,9 @@ const hosts = config.hosts.map((h) => [h.name, new TunedHost(h.name, { config: h
 export const effective = Object.fromEntries(hosts.map(([name, t]) => [name, t.outputs]));
 /** Per host: every file conntune manages, line by line (known at preview: the preview shows the change). */
 export const files = Object.fromEntries(hosts.map(([name, t]) => [name, t.files]));
+
+/** Per Redis target (host name, or the ConfigMap's name): the declared clients' connection budget and its table (known at preview). */
+export const budget = budgetOutput(config);
 
 /** The Redis ConfigMap (k8s stack): rendered config, checksum, and in live mode the object's identity. */
 export const redis = config.redis

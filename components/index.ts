@@ -43,3 +43,7 @@ export * from "./redisConfigMap/schema";
 export * from "./redisConfigMap/render";
 export * from "./redisConfigMap/kind";
 export * from "./redisConfigMap/component";
+export * from "./budget/libraries";
+export * from "./budget/schema";
+export * from "./budget/budget";
+export * from "./budget/output";

@@ -3,6 +3,7 @@
  * generated from their descriptions: `npm run readme` writes them, a unit test fails when README.md
  * and the code disagree. Pure, no Pulumi import.
  */
+import { clientSettings } from "./budget/schema";
 import { settingsTable, Settings } from "./core/kind";
 import { connectionSettings } from "./core/schema";
 import { limitsKind } from "./limits/kind";
@@ -28,6 +29,7 @@ export const SETTINGS_TABLES: Record<string, Settings> = {
     "redis (host)": redisHostKind.settings,
     "redis settings": redisSettings,
     "redis (k8s)": redisConfigMapKind.settings,
+    "redis clients": clientSettings,
 };
 
 const block = (name: string) => ({ start: `<!-- settings: ${name} (generated: npm run readme) -->`, end: "<!-- /settings -->" });

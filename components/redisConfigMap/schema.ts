@@ -3,6 +3,7 @@
  */
 import { z } from "zod";
 import { setting, shape } from "../core/kind";
+import { budgetSettings } from "../budget/schema";
 import { redisSettingsSchema } from "../redis/settings";
 
 const dnsLabel = z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, "must be a DNS-1123 label (lowercase letters, digits, -)");
@@ -46,6 +47,7 @@ export const redisStackSettings = {
         nested: workloadSettings,
     }),
     settings: setting(redisSettingsSchema, { allowed: "the Redis settings above", shownDefault: "—", reason: "seed 003's redis.conf" }),
+    ...budgetSettings,
 };
 
 export const redisStackSchema = z

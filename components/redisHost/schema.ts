@@ -5,6 +5,7 @@
 import { z } from "zod";
 import { setting, shape } from "../core/kind";
 import { configKeyName, unitName } from "../core/schema";
+import { budgetSettings } from "../budget/schema";
 import { redisSettingsSchema } from "../redis/settings";
 
 /**
@@ -49,9 +50,20 @@ export const hostRedisSettings = {
         nested: redisAuthSettings,
     }),
     settings: setting(redisSettingsSchema, { allowed: "the Redis settings below", shownDefault: "—", reason: "seed 002's redis.conf" }),
+    runsOn: setting(z.string().regex(/^[a-z0-9][a-z0-9.-]{0,62}$/, "must be a host name (lowercase letters, digits, . -)").optional(), {
+        allowed: "a host name, only with `enabled: false`",
+        reason: "the Redis these clients use runs on another machine (seed 000: redfin's clients, bluefin's Redis): a budget-only target, `settings` say what that server runs; conntune never contacts it",
+    }),
+    ...budgetSettings,
 };
 
-/** Redis on the host itself (seed 002): the whole redis.conf, applied live where Redis allows. */
-export const hostRedisSchema = z.object(shape(hostRedisSettings)).strict();
+/** Redis on the host itself (seed 002): the whole redis.conf, applied live where Redis allows; or, with `runsOn`, the Redis elsewhere that this host's clients use. */
+export const hostRedisSchema = z
+    .object(shape(hostRedisSettings))
+    .strict()
+    .superRefine((r, ctx) => {
+        // conntune writes redis.conf only on the host it logs in to: a Redis elsewhere is described, never managed.
+        if (r.runsOn !== undefined && r.enabled) ctx.addIssue({ code: "custom", path: ["runsOn"], message: `names another machine (${r.runsOn}), whose redis.conf conntune cannot write: set enabled: false (a budget-only target)` });
+    });
 
 export type HostRedisSettings = z.infer<typeof hostRedisSchema>;

@@ -178,10 +178,26 @@ const CASES: BadCase[] = [
     { what: "an absolute render directory", config: { redis: k8s({ renderDir: "/etc/kubernetes" }) }, problems: ["conntune:redis.renderDir: must be a directory inside the project, relative to it (e.g. rendered/k8s): no leading '/', no '..', not the project directory itself"] },
     { what: "a workload kind that is not rolled", config: { redis: k8s({ workload: { kind: "DaemonSet", name: "redis" } }) }, problems: ["conntune:redis.workload.kind: must be StatefulSet or Deployment"] },
     { what: "an unknown workload key", config: { redis: k8s({ workload: { kind: "StatefulSet", name: "redis-standalone", replicas: 3 } }) }, problems: ['conntune:redis.workload: unknown key "replicas": allowed are kind, name, awaitRollout'] },
-    { what: "a misspelt namespace key", config: { redis: { namespce: "redis", name: "redis-standalone-ext-config", settings: {} } }, problems: ["conntune:redis.namespace: required: a DNS-1123 label (lowercase letters, digits, -)", 'conntune:redis: unknown key "namespce" (did you mean "namespace"?): allowed are mode, renderDir, kubeconfig, context, namespace, name, shape, workload, settings'] },
+    { what: "a misspelt namespace key", config: { redis: { namespce: "redis", name: "redis-standalone-ext-config", settings: {} } }, problems: ["conntune:redis.namespace: required: a DNS-1123 label (lowercase letters, digits, -)", 'conntune:redis: unknown key "namespce" (did you mean "namespace"?): allowed are mode, renderDir, kubeconfig, context, namespace, name, shape, workload, settings, clients, clientsReserve'] },
     { what: "ConfigMap maxmemory above the container limit", config: { redis: k8s({}, { maxmemory: "40gb" }) }, problems: ["conntune:redis.settings.maxmemory: must not exceed memoryLimit 32Gi (34359738368 bytes)"] },
     { what: "ConfigMap io-threads above the CPU limit", config: { redis: k8s({}, { ioThreads: 8 }) }, problems: ["conntune:redis.settings.ioThreads: must not exceed the CPU limit (4 cores)"] },
     { what: "a kubeconfig in render mode", config: { redis: k8s({ kubeconfig: "/root/.kube/config" }) }, problems: ["conntune:redis.kubeconfig: is only used with mode: live (mode is render): set mode: live or remove it"] },
+    // the connection budget (components/budget): numbers that cannot work fail the preview, with the arithmetic
+    {
+        what: "Redis clients whose pools exceed maxclients minus the reserve",
+        config: { redis: k8s({ clients: [{ name: "miner", library: "go-redis", poolSize: 200, idleTimeoutSeconds: 300, replicas: 3, surge: 1 }, { name: "relayer", library: "go-redis", gomaxprocs: 16, idleTimeoutSeconds: 300, replicas: 2 }] }, { maxclients: 1000 }) },
+        problems: ['conntune:redis.clients: miner 200 × (3 replicas + 1 surge) = 800 + relayer 160 × 2 replicas = 320 → 1,120 > maxclients 1,000 − clientsReserve 32 = 968: with every pool full the clients open 152 more connections than Redis accepts (it refuses them: "max number of clients reached"); lower poolSize, replicas or surge, or raise settings.maxclients'],
+    },
+    {
+        what: "a monitor whose healthy band ends below the clients' idle minimum",
+        config: { hosts: [host({ monitor: {}, redis: { settings: {}, clients: [{ name: "batch-writer", library: "go-redis", poolSize: 20, minIdleConns: 10, replicas: 3 }] } })] },
+        problems: [`${H}.monitor.healthyMax: 25 is below the declared idle minimum: batch-writer minIdleConns 10 × 3 replicas = 30 connections are always open, so the monitor never reports HEALTHY (seed 001: a band of 20–25 around a baseline of 25); raise healthyMax to at least 30 (and warningMax, leakMax above it) or lower minIdleConns`],
+    },
+    {
+        what: "a redis-py client without max_connections (unbounded before redis-py 8.0)",
+        config: { hosts: [host({ redis: { enabled: false, runsOn: "bluefin", settings: {}, clients: [{ name: "ganuda", library: "redis-py", readTimeoutSeconds: 5 }] } })] },
+        problems: [`${H}.redis.clients[0].poolSize: required for redis-py before 8.0: its ConnectionPool's default max_connections is 2**31 = 2,147,483,648 per process, effectively unbounded; set poolSize to the pool's max_connections (seed 000: 10), or version "8.0" or later (default 100)`],
+    },
     // top-level keys (conntune:repair of an older conntune is ignored with a warning, never an error)
     { what: "a misspelt top-level key (conntune:hots)", config: { hots: [host()] }, problems: ["conntune:hots: unknown setting (did you mean conntune:hosts?): conntune reads conntune:hosts, conntune:redis and the secrets the hosts name (conntune:sshPrivateKey, conntune:sudoPassword)"] },
 ];
