@@ -83,7 +83,11 @@ time.sleep(600)' >/dev/null 2>&1 & echo $! >>/run/ct-holds; sleep 1`);
         await stack.setHosts([{
             name: "cache1", connection: { host: h.address, user: "root", hostKey: h.hostKey },
             sshd: { enabled: false }, sysctl: { enabled: false }, limits: { enabled: false, soft: 4096, hard: 16384 },
-            redis: { auth: { passwordSecret: "redisPassword" }, settings: { bind: ["0.0.0.0"], port: 6379, maxclients: 20 } },
+            redis: {
+                auth: { passwordSecret: "redisPassword" }, settings: { bind: ["0.0.0.0"], port: 6379, maxclients: 40 },
+                // Seed 000's pool of 10, and 2 connections kept for everyone else: at most 12.
+                clients: [{ name: "api", library: "generic", poolSize: 10 }], clientsReserve: 2,
+            },
             monitor: {
                 ports: [6379, 22], alertPort: 6379, services: ["batch-writer.service"], criticalAction: { restartUnit: "batch-writer.service", cooldownSeconds: 300 },
                 intervalSeconds: 3600, growth: { samples: 4, minRise: 3 }, latency: { seconds: 2, p50Ms: 1000, p99Ms: 1000 },
@@ -98,30 +102,40 @@ time.sleep(600)' >/dev/null 2>&1 & echo $! >>/run/ct-holds; sleep 1`);
         if (h) await stopHosts([h]);
     });
 
-    it("npm run drift reports a pool near maxclients and the refused connections, naming the address that holds the most; exit 1", async () => {
-        // 25 clients against maxclients 20: Redis refuses 5; then the pool keeps 18 (90 % of 20).
-        expect(await openPool(25)).toBe(20);
-        await closePool(18);
+    it("npm run drift reports a pool beyond the declared budget naming its address, the refused connections and clients near maxclients; exit 1", async () => {
+        // 45 clients against maxclients 40: Redis refuses 5; then the pool keeps 36 (90 % of 40, 3 × the budget).
+        expect(await openPool(45)).toBe(40);
+        await closePool(36);
         // redis-cli asking is one of the connected clients.
-        expect(Number(info("connected_clients")) - 1).toBe(18);
+        expect(Number(info("connected_clients")) - 1).toBe(36);
         expect(Number(info("rejected_connections"))).toBe(5);
-        expect(hostExec(h, `ss -Htn state established '( sport = :6379 )' | grep -c ' ${peer()}:'`).trim()).toBe("18");
+        expect(hostExec(h, `ss -Htn state established '( sport = :6379 )' | grep -c ' ${peer()}:'`).trim()).toBe("36");
         const r = script(stack, "drift");
-        expect(r.stdout).toContain(`host cache1: 18 connected clients (blocked 0, rejected 5, maxclients 20); by peer: ${peer()} 18`);
-        expect(r.stdout).toContain(`LIVE: redis on host cache1: rejected_connections 5: Redis refused clients at maxclients 20 since it started; most from ${peer()} (18)`);
-        expect(r.stdout).toContain(`LIVE: redis on host cache1: 18 connected clients is 90% of maxclients 20 (reported from 90%); most from ${peer()} (18)`);
+        expect(r.stdout).toContain(`host cache1: 36 connected clients (blocked 0, rejected 5, maxclients 40); by peer: ${peer()} 36`);
+        expect(r.stdout).toContain(`LIVE: redis on host cache1: 36 connected clients > declared budget 12 (clients: api 10 × 1 + reserve 2); most from ${peer()} (36)`);
+        expect(r.stdout).toContain(`LIVE: redis on host cache1: rejected_connections 5: Redis refused clients at maxclients 40 since it started; most from ${peer()} (36)`);
+        expect(r.stdout).toContain(`LIVE: redis on host cache1: 36 connected clients is 90% of maxclients 40 (reported from 90%); most from ${peer()} (36)`);
         expect(r.stdout).toMatch(/^no drift$/m);
-        expect(r.code, r.stderr).toBe(1);
+        expect(r.code, r.stdout + r.stderr).toBe(1);
         const j = JSON.parse(script(stack, "drift", "--json").stdout) as { live: { findings: string[]; hosts: Record<string, { connectedClients: number; peers: Array<{ address: string; count: number }> }> } };
-        expect(j.live.hosts.cache1.connectedClients).toBe(18);
-        expect(j.live.hosts.cache1.peers[0]).toEqual({ address: peer(), count: 18 });
-        expect(j.live.findings).toHaveLength(2);
+        expect(j.live.hosts.cache1.connectedClients).toBe(36);
+        expect(j.live.hosts.cache1.peers[0]).toEqual({ address: peer(), count: 36 });
+        expect(j.live.findings).toHaveLength(3);
         // The Redis password never reaches the output.
         expect(`${r.stdout}${r.stderr}`).not.toContain(password);
-        await closePool();
     });
 
-    it("a steady rise over the monitor's samples is a LEAK below the leak threshold, logged with the samples; the latency line has p50/p99", () => {
+    it("within the budget the live check finds nothing: exit 0", async () => {
+        await closePool(8);
+        hostExec(h, `REDISCLI_AUTH=${password} redis-cli config resetstat >/dev/null`);
+        const r = script(stack, "drift");
+        expect(r.stdout).toContain(`host cache1: 8 connected clients (blocked 0, rejected 0, maxclients 40); by peer: ${peer()} 8`);
+        expect(r.stdout).not.toContain("LIVE:");
+        expect(r.code, r.stdout + r.stderr).toBe(0);
+    });
+
+    it("a steady rise over the monitor's samples is a LEAK below the leak threshold, logged with the samples; the latency line has p50/p99", async () => {
+        await closePool();
         dropHolds();
         expect(monitorRun()).toMatch(/^level=HEALTHY port=6379 connections=0$/m);
         hold(2);
@@ -137,11 +151,12 @@ time.sleep(600)' >/dev/null 2>&1 & echo $! >>/run/ct-holds; sleep 1`);
         expect(monitorRun()).toMatch(/^level=HEALTHY port=6379 connections=0$/m);
     });
 
-    it("npm run health prints every part of seed 001's check and exits 0; non-zero with the unit named when a watched unit is down", () => {
+    it("npm run health prints every part of seed 001's check and exits 0; non-zero with the unit named when a watched unit is down", async () => {
+        await closePool();
         hostExec(h, `REDISCLI_AUTH=${password} redis-cli config resetstat >/dev/null`);
         let r = script(stack, "health");
         expect(r.stdout).toContain("=== System Health Check ===");
-        expect(r.stdout).toMatch(/^ {2}Connections: \d+ established on the Redis port; Redis: 0 connected clients \(blocked 0, rejected 0, maxclients 20\)/m);
+        expect(r.stdout).toMatch(/^ {2}Connections: \d+ established on the Redis port; Redis: 0 connected clients \(blocked 0, rejected 0, maxclients 40\)/m);
         expect(r.stdout).toContain("  Health Monitor: timer active; last: level=HEALTHY port=6379 connections=0");
         expect(r.stdout).toContain("  redis-server.service: active");
         expect(r.stdout).toContain("  batch-writer.service: active");
