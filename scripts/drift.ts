@@ -154,7 +154,7 @@ async function main(): Promise<number> {
     const code = refused || liveErrors.length ? 2 : fileCode === 0 && liveFindings.length ? 1 : fileCode;
     if (json) {
         const report = Object.fromEntries(names.filter((n) => n !== "").map((n) => [n, { files: rows.filter((r) => r.host === n).map(({ host: _h, ...r }) => r), ...(errors[n] ? { error: errors[n] } : {}) }]));
-        const liveReport = Object.fromEntries(live.map((l) => [l.host, { ...(l.probe?.info ? { ...l.probe.info, peers: l.probe.clientPeers.length ? l.probe.clientPeers : l.probe.ssPeers } : {}), ...(l.budget ? { budget: l.budget } : {}), findings: l.findings, ...(l.error ? { error: l.error } : {}) }]));
+        const liveReport = Object.fromEntries(live.map((l) => [l.host, { ...(l.probe?.info ? { ...l.probe.info, peers: l.probe.clientPeers.length ? l.probe.clientPeers : l.probe.ssPeers } : {}), ...(l.probe?.clientSide ? { clientSide: l.probe.clientSide } : {}), ...(l.budget ? { budget: l.budget } : {}), findings: l.findings, ...(l.error ? { error: l.error } : {}) }]));
         console.log(JSON.stringify({ stack: stackName, drift: rows.length > 0, hosts: report, pending, live: { findings: liveFindings, hosts: liveReport, ...(notLive ? { notChecked: [notLive] } : {}) }, ...(errors[""] ? { error: errors[""] } : {}) }, null, 2));
     } else {
         console.log(formatTable(names.filter((n) => n !== ""), rows, errors, pending));

@@ -32,6 +32,8 @@ export interface Probe {
     monitorLatency?: string;
     /** The probe's own PING round trips: `latency p50=… p99=… … ok|SLOW` or `latency unavailable: …`. */
     latency?: string;
+    /** A Redis on another machine (`runsOn`): this host's established connections to it. */
+    clientSide?: { runsOn: string; address: string; connections: number; byProcess: Peer[] };
 }
 
 const byCount = (a: Peer, b: Peer) => b.count - a.count || a.address.localeCompare(b.address);
@@ -53,6 +55,7 @@ function tally(addresses: string[]): Peer[] {
 /** The probe's output as data. */
 export function parseProbe(out: string): Probe {
     const p: Probe = { clientPeers: [], ssPeers: [], units: [] };
+    const clientConns: string[] = [];
     const lines = out.split("\n");
     const start = lines.indexOf("== redis");
     const end = lines.indexOf("== end", start + 1);
@@ -69,9 +72,18 @@ export function parseProbe(out: string): Probe {
         else if (key === "monitor_level") p.monitorLevel = value;
         else if (key === "monitor_latency") p.monitorLatency = value;
         else if (key === "probe_latency") p.latency = `latency ${value}`;
+        else if (key === "client_dst") p.clientSide = { runsOn: rest[0], address: rest[1] ?? "unresolved", connections: 0, byProcess: [] };
+        else if (key === "client_ss" && p.clientSide) clientConns.push(processOf(value));
     }
     p.ssPeers.sort(byCount);
+    if (p.clientSide) p.clientSide = { ...p.clientSide, connections: clientConns.length, byProcess: tally(clientConns) };
     return p;
+}
+
+/** The process of an `ss -p` line (`users:(("python3",pid=4242,fd=5))` → `python3 (pid 4242)`). */
+export function processOf(ssLine: string): string {
+    const m = /users:\(\("([^"]*)",pid=(\d+)/.exec(ssLine);
+    return m ? `${m[1]} (pid ${m[2]})` : "an unknown process";
 }
 
 /** The redis-cli part: `CLIENT ID`, INFO clients + stats, CLIENT LIST, between ECHO markers. */
@@ -144,6 +156,12 @@ export function liveFindings(target: string, p: Probe, budget?: DeclaredBudget):
         out.push(`${target}: ${p.redisService.unit} is not running (${p.redisService.state}): its clients cannot connect`);
         return out;
     }
+    const c = p.clientSide;
+    if (c && budget) {
+        const max = allowed(budget);
+        const most = c.byProcess[0] ? `; most from ${c.byProcess[0].address} (${c.byProcess[0].count})` : "";
+        if (c.connections > max) out.push(`${target}: ${c.connections} established connections from this host to ${c.address} > declared budget ${max} (clients: ${budgetText(budget)})${most}`);
+    }
     const i = p.info;
     if (!i) return out;
     const peers = p.clientPeers.length ? p.clientPeers : p.ssPeers;
@@ -169,6 +187,8 @@ export function probeError(target: string, p: Probe): string | undefined {
 
 /** The short summary line of a probe's Redis: `34 connected clients (blocked 0, rejected 0, maxclients 10000); by peer: 10.0.0.7 30, 127.0.0.1 4`. */
 export function clientsLine(p: Probe): string {
+    const c = p.clientSide;
+    if (!p.info && c) return `${c.connections} established connections to ${c.runsOn} (${c.address}) from this host${c.byProcess.length ? `; by process: ${c.byProcess.slice(0, 5).map((x) => `${x.address} ${x.count}`).join(", ")}` : ""}`;
     if (!p.info) return "not read";
     const peers = (p.clientPeers.length ? p.clientPeers : p.ssPeers).slice(0, 5).map((x) => `${x.address} ${x.count}`).join(", ");
     return `${p.info.connectedClients} connected clients (blocked ${p.info.blockedClients}, rejected ${p.info.rejectedConnections}, maxclients ${p.info.maxclients})${peers ? `; by peer: ${peers}` : ""}`;
@@ -191,6 +211,8 @@ export function hostHealth(host: string, p: Probe, findings: string[], error?: s
     const problems: string[] = [];
     if (p.redisService) {
         lines.push(`Connections: ${p.established ?? "?"} established on the Redis port; Redis: ${clientsLine(p)}`);
+    } else if (p.clientSide) {
+        lines.push(`Connections: ${clientsLine(p)}`);
     } else lines.push("Connections: no Redis declared on this host (hosts[i].redis)");
     if (p.monitorTimer === undefined || p.monitorTimer === "none") lines.push("Health Monitor: not installed (hosts[i].monitor)");
     else {
@@ -210,7 +232,7 @@ export function hostHealth(host: string, p: Probe, findings: string[], error?: s
         else if (/unavailable/.test(p.latency)) problems.push(`latency: ${p.latency.replace(/^latency /, "")}`);
     }
     for (const f of findings) lines.push(`Budget: ${f}`);
-    if (p.redisService && findings.length === 0 && !error) lines.push("Budget: within the declared budget (or none declared)");
+    if ((p.redisService || p.clientSide) && findings.length === 0 && !error) lines.push("Budget: within the declared budget (or none declared)");
     problems.push(...findings);
     if (error) {
         lines.push(`ERROR: ${error}`);

@@ -32,14 +32,14 @@ export function stackConfigOf(config: Record<string, unknown>): StackConfig {
  */
 export async function liveCheck(stack: StackConfig, config: Record<string, unknown>, mode: "drift" | "health"): Promise<HostLive[]> {
     const budgets = declaredBudgets(stack);
-    const hosts = stack.hosts.filter((h) => mode === "health" || h.redis?.enabled);
+    const hosts = stack.hosts.filter((h) => mode === "health" || h.redis?.enabled || h.redis?.runsOn !== undefined);
     return Promise.all(
         hosts.map(async (h): Promise<HostLive> => {
             const budget = budgets.get(h.name);
             try {
                 const out = await runProbe(h.name, loginOf(h, config), probeScript(h, mode), redisPasswordOf(h, config));
                 const probe = parseProbe(out);
-                const target = `redis on host ${h.name}`;
+                const target = h.redis?.enabled || !h.redis?.runsOn ? `redis on host ${h.name}` : `redis on ${h.redis.runsOn} (used from host ${h.name})`;
                 return { host: h.name, probe, findings: liveFindings(target, probe, budget), error: probeError(target, probe), budget };
             } catch (e) {
                 return { host: h.name, findings: [], error: e instanceof Error ? e.message : String(e), budget };

@@ -9,6 +9,7 @@ port=@PORT@
 redis_user=@REDIS_USER@
 redis_service=@REDIS_SERVICE@
 mode=@MODE@
+runs_on=@RUNS_ON@
 # shellcheck disable=SC2206 # unit names only (checked by the schema), one word each
 units=(@UNITS@)
 # @LATENCY@
@@ -34,6 +35,16 @@ if [ -n "$redis_service" ]; then
   # and the server side's peers.
   echo "established $(ss -Htn state established "( sport = :$port or dport = :$port )" 2>/dev/null | wc -l)"
   ss -Htn state established "( sport = :$port )" 2>/dev/null | awk '{ p = $4; sub(/:[0-9]+$/, "", p); gsub(/^\[|\]$/, "", p); sub(/^::ffff:/, "", p); print p }' | sort | uniq -c | awk '{ print "ss_peer " $2 " " $1 }'
+fi
+
+# The clients' side of a Redis on another machine (hosts[i].redis.runsOn): this host's established
+# connections to it, resolved the way its clients resolve the name, with the process holding each.
+if [ -n "$runs_on" ]; then
+  dst=$(getent ahostsv4 "$runs_on" 2>/dev/null | awk 'NR == 1 { print $1 }')
+  echo "client_dst $runs_on ${dst:-unresolved}"
+  filter="( dport = :$port )"
+  [ -n "$dst" ] && filter="( dport = :$port and dst $dst )"
+  ss -Htnp state established "$filter" 2>/dev/null | head -n 100000 | sed 's/^/client_ss /'
 fi
 
 if [ "$mode" = health ]; then

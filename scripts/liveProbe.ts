@@ -34,7 +34,8 @@ export function probeScript(h: HostConfig, mode: "drift" | "health"): string {
     const latency = (h.monitor ?? monitorSchema.parse({})).latency;
     const units = [...new Set([...(redis ? [redis.service] : []), ...(h.monitor?.enabled ? [...h.monitor.services, ...(h.monitor.criticalAction ? [h.monitor.criticalAction.restartUnit] : [])] : [])])];
     const subs: Record<string, string> = {
-        PORT: shq(redis?.settings.port ?? 6379),
+        PORT: shq((redis ?? h.redis)?.settings.port ?? 6379),
+        RUNS_ON: shq(h.redis?.runsOn ?? ""),
         REDIS_USER: shq(redis?.auth?.user ?? ""),
         REDIS_SERVICE: shq(redis?.service ?? ""),
         MODE: shq(mode),

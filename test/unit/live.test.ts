@@ -99,6 +99,27 @@ describe("liveFindings", () => {
     });
 });
 
+describe("a Redis on another machine (runsOn): the clients' side on this host", () => {
+    const ss = (n: number, proc: string, pid: number) => Array.from({ length: n }, (_, i) => `client_ss 0 0 192.168.1.5:${40000 + i} 192.168.1.9:6379 users:(("${proc}",pid=${pid},fd=${i + 3}))`);
+    const out = ["client_dst bluefin 192.168.1.9", ...ss(88, "python3", 4242), ...ss(5, "uvicorn", 77), ""].join("\n");
+    const budget = { clients: [{ name: "ganuda", maxConnections: 10, arithmetic: "10 × 1" }], reserve: 32 };
+
+    it("seed 000's 90+ connections to bluefin become a finding naming the process that holds the most", () => {
+        const p = parseProbe(out);
+        expect(p.clientSide).toEqual({ runsOn: "bluefin", address: "192.168.1.9", connections: 93, byProcess: [{ address: "python3 (pid 4242)", count: 88 }, { address: "uvicorn (pid 77)", count: 5 }] });
+        expect(liveFindings("redis on bluefin (used from host redfin)", p, budget)).toEqual([
+            "redis on bluefin (used from host redfin): 93 established connections from this host to 192.168.1.9 > declared budget 42 (clients: ganuda 10 × 1 + reserve 32); most from python3 (pid 4242) (88)",
+        ]);
+        expect(probeError("redis on bluefin (used from host redfin)", p)).toBeUndefined();
+    });
+
+    it("pooled (< 15, the seed's target): nothing", () => {
+        const p = parseProbe(["client_dst bluefin 192.168.1.9", ...ss(10, "python3", 4242), ""].join("\n"));
+        expect(liveFindings("redis on bluefin (used from host redfin)", p, budget)).toEqual([]);
+        expect(hostHealth("redfin", p, []).lines[0]).toBe("Connections: 10 established connections to bluefin (192.168.1.9) from this host; by process: python3 (pid 4242) 10");
+    });
+});
+
 describe("hostHealth (seed 001's System Health Check)", () => {
     const healthy = probeOut({
         connected: 5, clients: seedClients(2, 2),
@@ -150,6 +171,13 @@ describe("the probe script", () => {
         expect(s).toContain("ct_latency() {");
         expect(s).not.toMatch(/@[A-Z_]+@/);
         expect(s).toContain("IFS= read -r ct_secret");
+    });
+
+    it("for a Redis on another machine (runsOn) reads only this host's connections to it: no Redis login, no password", () => {
+        const s = probeScript(cfg({ redis: { enabled: false, runsOn: "bluefin", settings: { port: 6380 }, clients: [{ name: "ganuda", library: "redis-py", poolSize: 10 }] } }), "drift");
+        expect(s).toContain("runs_on='bluefin'");
+        expect(s).toContain("redis_service=''");
+        expect(s).toContain("port='6380'");
     });
 
     it("checks the host key against the pinned one, refusing any other", () => {
