@@ -25,6 +25,7 @@ function script(stack: Stack, name: "drift" | "health", ...extra: string[]): { c
 describe.runIf(run)("the live check, the monitor's growth and latency, npm run health", () => {
     let h: TestHost;
     let stack: Stack;
+    let clientStack: Stack | undefined;
     const password = `ctpw${randomBytes(10).toString("hex")}`;
     const pool: net.Socket[] = [];
     /** The test machine's address as the host sees it (the host side of its veth pair). */
@@ -98,6 +99,8 @@ time.sleep(600)' >/dev/null 2>&1 & echo $! >>/run/ct-holds; sleep 1`);
 
     afterAll(async () => {
         await closePool();
+        dropHolds();
+        await dispose(clientStack);
         await dispose(stack);
         if (h) await stopHosts([h]);
     });
@@ -172,5 +175,28 @@ time.sleep(600)' >/dev/null 2>&1 & echo $! >>/run/ct-holds; sleep 1`);
         expect(r.code).toBe(1);
         expect(`${r.stdout}${r.stderr}`).not.toContain(password);
         hostExec(h, "systemctl start batch-writer.service");
+    });
+
+    it("a Redis on another machine (runsOn): npm run drift counts this host's connections to it and names the process holding the most", async () => {
+        // Seed 000's shape: the clients' host declares a pool of 2 (+ 1 reserve) for a Redis it does not manage.
+        // Here the clients' host and the Redis are one test host: runsOn names the Redis by its address.
+        clientStack = await hostStack(h, "e2e-live-client");
+        await clientStack.setHosts([{
+            name: "app1", connection: { host: h.address, user: "root", hostKey: h.hostKey },
+            sshd: { enabled: false }, sysctl: { enabled: false }, limits: { enabled: false, soft: 4096, hard: 16384 },
+            redis: { enabled: false, runsOn: "127.0.0.1", settings: { port: 6379 }, clients: [{ name: "ganuda", library: "generic", poolSize: 2 }], clientsReserve: 1 },
+        }]);
+        await clientStack.up();
+        dropHolds();
+        hold(6);
+        const pid = hostExec(h, "cat /run/ct-holds").trim();
+        expect(hostExec(h, `ss -Htnp state established '( dport = :6379 )' | grep -c 'pid=${pid},'`).trim()).toBe("6");
+        const r = script(clientStack, "drift");
+        expect(r.stdout).toContain(`LIVE: redis on 127.0.0.1 (used from host app1): 6 established connections from this host to 127.0.0.1 > declared budget 3 (clients: ganuda 2 × 1 + reserve 1); most from python3 (pid ${pid}) (6)`);
+        expect(r.code, r.stdout + r.stderr).toBe(1);
+        dropHolds();
+        const ok = script(clientStack, "drift");
+        expect(ok.stdout).toContain("host app1: 0 established connections to 127.0.0.1 (127.0.0.1) from this host");
+        expect(ok.code, ok.stdout + ok.stderr).toBe(0);
     });
 });
