@@ -30,7 +30,8 @@ async function main(): Promise<number> {
     if (flags.json) {
         console.log(JSON.stringify({ stack: stackName, healthy: hosts.every((h) => h.problems.length === 0), hosts: Object.fromEntries(live.map((l, i) => [l.host, { probe: l.probe, findings: l.findings, problems: hosts[i].problems, ...(l.error ? { error: l.error } : {}) }])), ...(notLive ? { notChecked: [notLive] } : {}) }, null, 2));
     } else {
-        console.log(printable(formatHealth(hosts)).replace(/\\x0a/g, "\n"));
+        // What the hosts printed never drives the terminal.
+        console.log(formatHealth(hosts).split("\n").map(printable).join("\n"));
         if (notLive) console.log(notLive);
     }
     return hosts.some((h) => h.problems.length) ? 1 : 0;
