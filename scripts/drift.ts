@@ -6,7 +6,7 @@
  * here). A table per host (or --json); exit 1 on drift or pending changes, 2 on an error, so a
  * scheduled pipeline job can alert. No list of what each kind checks.
  *
- * Besides, the live check (scripts/liveCheck.ts): each host's Redis read over a fresh SSH login
+ * Before it, the live check (scripts/liveCheck.ts): each host's Redis read over a fresh SSH login
  * (INFO clients/stats, CLIENT LIST), compared with the declared connection budget; a finding (more
  * clients than declared, naming the peer with the most; rejected connections; near maxclients)
  * counts as drift (exit 1), a host whose Redis could not be read makes the check incomplete (exit 2).
@@ -129,11 +129,11 @@ async function main(): Promise<number> {
     if (hosts.length === 0 && config["conntune:redis"] === undefined) {
         throw new Error(`stack ${stackName} has neither hosts nor redis (conntune:hosts is empty, no conntune:redis): nothing to check`);
     }
-    // The live check runs beside the refresh preview (its own SSH logins, read-only).
+    // The live check first (its own SSH logins, read-only): during the refresh, conntune's own reads
+    // of Redis (redis-cli CONFIG GET) would count as clients.
     const parsed = flags["no-live"] ? undefined : stackConfigOf(config);
-    const liveRun = parsed ? liveCheck(parsed, config, "drift") : Promise.resolve([] as HostLive[]);
+    const live: HostLive[] = parsed ? await liveCheck(parsed, config, "drift") : [];
     let { rows, pending, errors } = await check(stack, hosts, parallel);
-    const live = await liveRun;
     const notLive = parsed ? configMapNotChecked(parsed) : undefined;
     let refused: string | undefined;
     if (flags.repair && rows.length && Object.keys(errors).length === 0) {
