@@ -131,7 +131,8 @@ time.sleep(600)' >/dev/null 2>&1 & echo $! >>/run/ct-holds; sleep 1`);
         await closePool(8);
         hostExec(h, `REDISCLI_AUTH=${password} redis-cli config resetstat >/dev/null`);
         const r = script(stack, "drift");
-        expect(r.stdout).toContain(`host cache1: 8 connected clients (blocked 0, rejected 0, maxclients 40); by peer: ${peer()} 8`);
+        // (Another short-lived local client, e.g. an operator's redis-cli, may be there too: within the budget all the same.)
+        expect(r.stdout).toMatch(new RegExp(`^host cache1: (8|9) connected clients \\(blocked 0, rejected 0, maxclients 40\\); by peer: ${peer().replace(/\./g, "\\.")} 8\\b`, "m"));
         expect(r.stdout).not.toContain("LIVE:");
         // (Not the exit code: drift reports a row for redis.conf whenever its command's output is secret,
         // as it is with a Redis password; the runsOn case below shows exit 1 → 0 from the live check alone.)
