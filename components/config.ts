@@ -5,7 +5,7 @@
  * every problem as `path: message`, so `pulumi preview` fails before any resource exists.
  */
 import { z } from "zod";
-import { budgetIssues, budgetTargets } from "./budget/budget";
+import { stackBudgetErrors } from "./budget/budget";
 import { machineKey } from "./core/machineKey";
 import { connectionSchema } from "./core/schema";
 import { message } from "./core/schemaText";
@@ -57,7 +57,7 @@ export const stackSchema = z
             else targets.set(target, i);
         });
         // The connection budget spans a Redis, its clients, the host's sysctl and monitor: components/budget.
-        for (const t of budgetTargets(s)) for (const e of budgetIssues(t).errors) ctx.addIssue({ code: "custom", path: e.path, message: e.message });
+        for (const e of stackBudgetErrors(s)) ctx.addIssue({ code: "custom", path: e.path, message: e.message });
     });
 
 export type StackConfig = z.infer<typeof stackSchema>;

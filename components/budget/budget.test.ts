@@ -109,6 +109,24 @@ describe("the budget: every pool full, during a rollout, within maxclients minus
         ]);
     });
 
+    it("counts the Redis service's open-files limit: Redis lowers maxclients to LimitNOFILE − 32", () => {
+        const limited = (limit: number) => hostWith([goRedis("w", { poolSize: 100, replicas: 10 })], {}, { systemdOverrides: [{ unit: "redis-server.service", settings: { Service: { LimitNOFILE: limit } } }] });
+        expect(problems(limited(1024))).toEqual([
+            `${H}.redis.clients: w 100 × 10 replicas = 1,000 > maxclients 992 (Redis lowers maxclients 10,000 to LimitNOFILE 1,024 − 32 = 992: hosts[0].systemdOverrides[0].settings.Service.LimitNOFILE) − clientsReserve 32 = 960: with every pool full the clients open 40 more connections than Redis accepts (it refuses them: "max number of clients reached"); lower poolSize, replicas or surge, or raise settings.maxclients`,
+        ]);
+        const [b] = budgets(limited(4096));
+        expect(b).toMatchObject({ maxclients: 4064, maxclientsFrom: "Redis lowers maxclients 10,000 to LimitNOFILE 4,096 − 32 = 4,064: hosts[0].systemdOverrides[0].settings.Service.LimitNOFILE" });
+        expect(b.warnings).toEqual([
+            `${H}.systemdOverrides[0].settings.Service.LimitNOFILE: 4,096 open files: Redis lowers maxclients 10,000 to 4,096 − 32 = 4,064 at start; raise LimitNOFILE to at least 10,032, or set settings.maxclients to 4,064 to say so`,
+        ]);
+    });
+
+    it("refuses a ConfigMap named like a host: the budget output is keyed by target name", () => {
+        expect(problems({ ...hostWith([]), redis: { namespace: "redis", name: "cache1", settings: {} } })).toEqual([
+            "conntune:redis.name: cache1 is also the name of hosts[0], and the budget output is keyed by target name: rename one",
+        ]);
+    });
+
     it("checks nothing for a target without declared clients", () => {
         const [b] = budgets(hostWith([], { maxclients: 10, timeout: 5, tcpKeepalive: 0 }));
         expect(b).toMatchObject({ total: 0, errors: [], warnings: [], table: ["no clients declared"] });

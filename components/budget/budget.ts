@@ -50,6 +50,11 @@ export interface BudgetTarget {
     clients: ClientConfig[];
     /** The kernel keepalive time where the clients' sockets live (the host's sysctl, or a pod's default). */
     kernel: KernelKeepalive;
+    /**
+     * The open-files limit of the Redis service when the stack sets it (a systemdOverride's
+     * LimitNOFILE on that unit): Redis lowers maxclients to it minus 32 at start.
+     */
+    fdLimit?: { limit: number; path: ConfigPath };
     /** The host's monitor when it alerts on this Redis's port, with its config path. */
     monitor?: { settings: Pick<MonitorSettings, "healthyMax" | "warningMax" | "leakMax" | "criticalAction">; path: ConfigPath };
 }
@@ -84,8 +89,10 @@ export interface Budget {
     /** Where the Redis runs when not on the target host (`runsOn`). */
     runsOn?: string;
     port: number;
-    /** The server's maxclients (Redis default 10000 when unset). */
+    /** The server's effective maxclients (Redis default 10000 when unset; lowered to an open-files limit − 32). */
     maxclients: number;
+    /** Where maxclients comes from, e.g. "settings.maxclients", "Redis default", or the LimitNOFILE that lowers it. */
+    maxclientsFrom: string;
     /** clientsReserve. */
     reserve: number;
     /** maxclients − reserve. */
@@ -118,6 +125,22 @@ export function fieldPath(path: ConfigPath, prefix = "conntune:"): string {
 
 /** A path relative to the stack, in words for a message (`hosts[0].redis.settings.timeout`). */
 const rel = (path: ConfigPath) => fieldPath(path, "");
+
+/** Redis keeps 32 descriptors for itself (CONFIG_MIN_RESERVED_FDS) and lowers maxclients to fit its open-files limit. */
+export const REDIS_RESERVED_FDS = 32;
+
+/** The maxclients Redis really runs with, and the words for it in messages. */
+export function effectiveMaxclients(t: Pick<BudgetTarget, "server" | "fdLimit" | "path">): { value: number; text: string; from: string } {
+    const set = t.server.maxclients;
+    const configured = set ?? REDIS_SERVER_DEFAULTS.maxclients;
+    const from = set === undefined ? "Redis default" : rel([...t.path, "settings", "maxclients"]);
+    if (t.fdLimit && t.fdLimit.limit - REDIS_RESERVED_FDS < configured) {
+        const value = Math.max(t.fdLimit.limit - REDIS_RESERVED_FDS, 1);
+        const why = `Redis lowers maxclients ${n(configured)} to LimitNOFILE ${n(t.fdLimit.limit)} − ${REDIS_RESERVED_FDS} = ${n(value)}: ${rel(t.fdLimit.path)}`;
+        return { value, text: `maxclients ${n(value)} (${why})`, from: why };
+    }
+    return { value: configured, text: set === undefined ? `maxclients ${n(configured)} (Redis default)` : `maxclients ${n(configured)}`, from };
+}
 
 /** The pool size of one process and where it comes from. */
 export function poolSizeOf(c: ClientConfig): { size: number; from: string } {
@@ -183,8 +206,11 @@ export function budgetIssues(t: BudgetTarget): { errors: BudgetIssue[]; warnings
     const warnings: BudgetIssue[] = [];
     if (t.clients.length === 0) return { errors, warnings };
     const settingsPath = [...t.path, "settings"];
-    const maxclients = t.server.maxclients ?? REDIS_SERVER_DEFAULTS.maxclients;
-    const maxText = t.server.maxclients === undefined ? `maxclients ${n(maxclients)} (Redis default)` : `maxclients ${n(maxclients)}`;
+    const { value: maxclients, text: maxText } = effectiveMaxclients(t);
+    if (t.fdLimit && maxclients < (t.server.maxclients ?? REDIS_SERVER_DEFAULTS.maxclients)) {
+        const configured = t.server.maxclients ?? REDIS_SERVER_DEFAULTS.maxclients;
+        warnings.push({ path: t.fdLimit.path, message: `${n(t.fdLimit.limit)} open files: Redis lowers maxclients ${n(configured)} to ${n(t.fdLimit.limit)} − ${REDIS_RESERVED_FDS} = ${n(maxclients)} at start; raise LimitNOFILE to at least ${n(configured + REDIS_RESERVED_FDS)}, or set settings.maxclients to ${n(maxclients)} to say so` });
+    }
     const available = maxclients - t.reserve;
     const lines = t.clients.map((c) => clientLine(c, maxclients));
     const total = lines.reduce((a, b) => a + b.maxConnections, 0);
@@ -305,7 +331,7 @@ export function formatBudgetTable(b: Pick<Budget, "clients" | "total" | "maxclie
 
 /** The budget of one Redis target, with its errors, warnings and table. */
 export function budgetFor(t: BudgetTarget): Budget {
-    const maxclients = t.server.maxclients ?? REDIS_SERVER_DEFAULTS.maxclients;
+    const { value: maxclients, from: maxclientsFrom } = effectiveMaxclients(t);
     const clients = t.clients.map((c) => clientLine(c, maxclients));
     const total = clients.reduce((a, b) => a + b.maxConnections, 0);
     const { errors, warnings } = budgetIssues(t);
@@ -315,6 +341,7 @@ export function budgetFor(t: BudgetTarget): Budget {
         ...(t.runsOn !== undefined ? { runsOn: t.runsOn } : {}),
         port: t.server.port ?? REDIS_SERVER_DEFAULTS.port,
         maxclients,
+        maxclientsFrom,
         reserve: t.reserve,
         available: maxclients - t.reserve,
         clients,
@@ -347,6 +374,8 @@ export function budgetTargets(config: Pick<StackConfig, "hosts" | "redis">): Bud
         if (!h.redis) return;
         const port = h.redis.settings.port ?? REDIS_SERVER_DEFAULTS.port;
         const m = h.monitor;
+        const service = h.redis.service;
+        const o = h.redis.runsOn === undefined ? h.systemdOverrides.findIndex((x) => x.unit === service && /^\d+$/.test(String(x.settings.Service?.LimitNOFILE ?? ""))) : -1;
         targets.push({
             target: h.name,
             kind: "host",
@@ -356,6 +385,7 @@ export function budgetTargets(config: Pick<StackConfig, "hosts" | "redis">): Bud
             reserve: h.redis.clientsReserve,
             clients: h.redis.clients,
             kernel: hostKernelKeepalive(h.name, i, h.sysctl),
+            ...(o >= 0 ? { fdLimit: { limit: Number(h.systemdOverrides[o].settings.Service!.LimitNOFILE), path: ["hosts", i, "systemdOverrides", o, "settings", "Service", "LimitNOFILE"] } } : {}),
             ...(m && m.enabled && m.alertPort === port ? { monitor: { settings: m, path: ["hosts", i, "monitor"] } } : {}),
         });
     });
@@ -373,6 +403,23 @@ export function budgetTargets(config: Pick<StackConfig, "hosts" | "redis">): Bud
         });
     }
     return targets;
+}
+
+/**
+ * Every budget error of a stack config, with its field: what parseStackConfig fails the preview
+ * with. Includes a host and the ConfigMap that would share one key of the `budget` output.
+ */
+export function stackBudgetErrors(config: Pick<StackConfig, "hosts" | "redis">): BudgetIssue[] {
+    const targets = budgetTargets(config);
+    const errors = targets.flatMap((t) => budgetIssues(t).errors);
+    const seen = new Map<string, BudgetTarget>();
+    for (const t of targets) {
+        const first = seen.get(t.target);
+        // Hosts come first and have unique names, so the second of a pair is always the ConfigMap.
+        if (first) errors.push({ path: t.kind === "configmap" ? ["redis", "name"] : [...t.path.slice(0, 2), "name"], message: `${t.target} is also the name of hosts[${first.path[1]}], and the budget output is keyed by target name: rename one` });
+        else seen.set(t.target, t);
+    }
+    return errors;
 }
 
 /** The budget of every Redis target in a stack config, keyed by target. */
