@@ -53,6 +53,19 @@ export function probeScript(h: HostConfig, mode: "drift" | "health"): string {
 export class ProbeError extends Error {}
 
 /**
+ * The command line and stdin of the probe: root through sudo where the login needs it (asRoot), the
+ * sudo password's line first when sudo asks for one, then the Redis password's; neither is ever in
+ * the command.
+ */
+export function probeCommand(login: Pick<ProbeLogin, "sudo" | "sudoPassword">, script: string, redisPassword: string): { command: string; stdin: string } {
+    const command = asRoot({ sudo: login.sudo, sudoPassword: login.sudoPassword }, script, 1).replace("@CT_RESOURCE_ID@", "live").replace("@CT_OP@", "probe");
+    if (/[\r\n]/.test(redisPassword)) throw new ProbeError("the Redis password (redis.auth.passwordSecret) must be one line: it contains a line break");
+    const stdin = `${login.sudo && login.sudoPassword !== undefined ? `${passwordLine(login.sudoPassword)}\n` : ""}${redisPassword}\n`;
+    return { command, stdin };
+}
+
+
+/**
  * Run `script` as root on the host over a fresh SSH login; `redisPassword` is the script's stdin's
  * first line (after the sudo password's, when sudo asks for one). Resolves with the script's
  * output; rejects with a ProbeError naming the host (never a secret) after `timeoutMs`.
@@ -80,8 +93,7 @@ export async function runProbe(name: string, login: ProbeLogin, script: string, 
     }
     ssh.connection?.on("error", () => undefined);
     try {
-        const command = asRoot({ sudo: login.sudo, sudoPassword: login.sudoPassword }, script, 1).replace("@CT_RESOURCE_ID@", "live").replace("@CT_OP@", "probe");
-        const stdin = `${login.sudo && login.sudoPassword !== undefined ? `${passwordLine(login.sudoPassword)}\n` : ""}${passwordLine(redisPassword)}\n`;
+        const { command, stdin } = probeCommand(login, script, redisPassword);
         let timer: NodeJS.Timeout | undefined;
         const timeout = new Promise<never>((_, reject) => {
             timer = setTimeout(() => reject(new ProbeError(`host ${name}: the live probe did not finish within ${timeoutMs / 1000} s`)), timeoutMs);

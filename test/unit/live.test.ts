@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { allowed, budgetText, formatHealth, hostHealth, liveFindings, parseProbe, peerOf, probeError } from "../../scripts/live";
-import { hostKeyMatches, probeScript } from "../../scripts/liveProbe";
+import { hostKeyMatches, probeCommand, probeScript } from "../../scripts/liveProbe";
 import { stackConfigOf } from "../../scripts/liveCheck";
 
 const client = (id: number, addr: string, cmd = "get") => `id=${id} addr=${addr} laddr=10.0.0.2:6379 fd=8 name= age=3 idle=0 flags=N db=0 cmd=${cmd} user=default resp=2`;
@@ -178,6 +178,20 @@ describe("the probe script", () => {
         expect(s).toContain("runs_on='bluefin'");
         expect(s).toContain("redis_service=''");
         expect(s).toContain("port='6380'");
+    });
+
+    it("runs as root through sudo where needed; the sudo password's line first, then the Redis password's, neither in the command", () => {
+        const sudo = probeCommand({ sudo: true, sudoPassword: "s3cret-sudo" }, "echo probe", "s3cret-redis");
+        expect(sudo.stdin).toBe("s3cret-sudo\ns3cret-redis\n");
+        expect(sudo.command).toMatch(/^: ct-secret-lines=2; IFS= read -r ct_secret; printf .* \| sudo -S -p '' -v/);
+        expect(sudo.command).toContain("sudo -n bash -c");
+        expect(sudo.command).toContain("live probe");
+        for (const c of [sudo.command, probeCommand({ sudo: false }, "echo probe", "x").command]) {
+            expect(c).not.toMatch(/s3cret/);
+            expect(c).not.toMatch(/@CT_[A-Z_]+@/);
+        }
+        expect(probeCommand({ sudo: false }, "echo probe", "").stdin).toBe("\n");
+        expect(() => probeCommand({ sudo: false }, "echo probe", "two\nlines")).toThrow(/the Redis password \(redis\.auth\.passwordSecret\) must be one line/);
     });
 
     it("checks the host key against the pinned one, refusing any other", () => {
