@@ -4,17 +4,25 @@
  * refresh (one SSH connection per host: tools/command-provider/read.go); what the refresh changed is
  * drift, what else the preview plans is the program's pending changes (shown apart, never repaired
  * here). A table per host (or --json); exit 1 on drift or pending changes, 2 on an error, so a
- * scheduled pipeline job can alert. No SSH client of its own, no list of what each kind checks.
+ * scheduled pipeline job can alert. No list of what each kind checks.
  *
- *   npm run drift -- --stack NAME [--json] [--parallel N] [--project-dir DIR]
+ * Before it, the live check (scripts/liveCheck.ts): each host's Redis read over a fresh SSH login
+ * (INFO clients/stats, CLIENT LIST), compared with the declared connection budget; a finding (more
+ * clients than declared, naming the peer with the most; rejected connections; near maxclients)
+ * counts as drift (exit 1), a host whose Redis could not be read makes the check incomplete (exit 2).
+ *
+ *   npm run drift -- --stack NAME [--json] [--parallel N] [--no-live] [--project-dir DIR]
  *   npm run drift -- --stack NAME --repair     `pulumi up --refresh`: re-applies exactly the drifted files (refused while program changes are pending)
  */
 import { EngineEvent, Stack } from "@pulumi/pulumi/automation";
 import { exitOnError, intFlag, parseFlags, projectDir, UsageError } from "./cli";
 import { engineStep, openStack, readConfig } from "./engine";
+import { clientsLine } from "./live";
+import { configMapNotChecked, HostLive, liveCheck, stackConfigOf } from "./liveCheck";
+import { printable } from "./driftReport";
 import { driftExitCode, driftReport, EventLike, FileDrift, formatTable, HostHint, hostOf, PendingChange, verdict } from "./driftReport";
 
-const USAGE = "npm run drift -- --stack NAME [--json] [--parallel N] [--repair] [--project-dir DIR]";
+const USAGE = "npm run drift -- --stack NAME [--json] [--parallel N] [--repair] [--no-live] [--project-dir DIR]";
 
 interface HostEntry { name: string; connection: { host: string; port?: number } }
 
@@ -95,8 +103,21 @@ async function check(stack: Stack, hosts: HostEntry[], parallel: number): Promis
     return all;
 }
 
+/** The live check's part of the table: per host its clients, then each finding or error. */
+function formatLive(live: HostLive[], notLive?: string): string {
+    const out = ["live check (Redis INFO clients/stats, CLIENT LIST, compared with the declared budget)"];
+    for (const l of live) {
+        out.push(`host ${printable(l.host)}: ${l.probe ? printable(clientsLine(l.probe)) : "not read"}`);
+        for (const f of l.findings) out.push(`LIVE: ${printable(f)}`);
+        if (l.error) out.push(`ERROR: ${printable(l.error)}`);
+    }
+    if (notLive) out.push(notLive);
+    out.push("");
+    return out.join("\n");
+}
+
 async function main(): Promise<number> {
-    const flags = parseFlags({ stack: "string", json: "boolean", parallel: "string", repair: "boolean", "project-dir": "string" });
+    const flags = parseFlags({ stack: "string", json: "boolean", parallel: "string", repair: "boolean", "no-live": "boolean", "project-dir": "string" });
     const stackName = flags.stack;
     if (!stackName) throw new UsageError("--stack is required");
     const parallel = intFlag("parallel", flags.parallel, 64, 1, 256);
@@ -108,7 +129,12 @@ async function main(): Promise<number> {
     if (hosts.length === 0 && config["conntune:redis"] === undefined) {
         throw new Error(`stack ${stackName} has neither hosts nor redis (conntune:hosts is empty, no conntune:redis): nothing to check`);
     }
+    // The live check first (its own SSH logins, read-only): during the refresh, conntune's own reads
+    // of Redis (redis-cli CONFIG GET) would count as clients.
+    const parsed = flags["no-live"] ? undefined : stackConfigOf(config);
+    const live: HostLive[] = parsed ? await liveCheck(parsed, config, "drift") : [];
     let { rows, pending, errors } = await check(stack, hosts, parallel);
+    const notLive = parsed ? configMapNotChecked(parsed) : undefined;
     let refused: string | undefined;
     if (flags.repair && rows.length && Object.keys(errors).length === 0) {
         if (pending.length) {
@@ -122,14 +148,21 @@ async function main(): Promise<number> {
     }
     // Rows of a host the config does not name (a cluster's objects, or a host left out of the config) are still shown.
     const names = [...new Set([...hosts.map((h) => h.name), ...rows.map((r) => r.host), ...Object.keys(errors)])];
-    const code = refused ? 2 : driftExitCode(rows, errors, pending);
+    const liveFindings = live.flatMap((l) => l.findings);
+    const liveErrors = live.filter((l) => l.error);
+    const fileCode = driftExitCode(rows, errors, pending);
+    const code = refused || liveErrors.length ? 2 : fileCode === 0 && liveFindings.length ? 1 : fileCode;
     if (json) {
         const report = Object.fromEntries(names.filter((n) => n !== "").map((n) => [n, { files: rows.filter((r) => r.host === n).map(({ host: _h, ...r }) => r), ...(errors[n] ? { error: errors[n] } : {}) }]));
-        console.log(JSON.stringify({ stack: stackName, drift: rows.length > 0, hosts: report, pending, ...(errors[""] ? { error: errors[""] } : {}) }, null, 2));
+        const liveReport = Object.fromEntries(live.map((l) => [l.host, { ...(l.probe?.info ? { ...l.probe.info, peers: l.probe.clientPeers.length ? l.probe.clientPeers : l.probe.ssPeers } : {}), ...(l.probe?.clientSide ? { clientSide: l.probe.clientSide } : {}), ...(l.budget ? { budget: l.budget } : {}), findings: l.findings, ...(l.error ? { error: l.error } : {}) }]));
+        console.log(JSON.stringify({ stack: stackName, drift: rows.length > 0, hosts: report, pending, live: { findings: liveFindings, hosts: liveReport, ...(notLive ? { notChecked: [notLive] } : {}) }, ...(errors[""] ? { error: errors[""] } : {}) }, null, 2));
     } else {
         console.log(formatTable(names.filter((n) => n !== ""), rows, errors, pending));
         if (errors[""]) console.log(`ERROR: ${errors[""]}\n`);
+        if (live.length || notLive) console.log(formatLive(live, notLive));
         console.log(verdict(rows, errors, pending));
+        if (liveFindings.length) console.log("LIVE findings: the Redis clients do not keep to the declared connection budget (see live check above)");
+        if (liveErrors.length) console.log("live check incomplete: see errors above");
     }
     if (refused) console.error(refused);
     return code;

@@ -22,9 +22,11 @@ hook_timer_verify() {
   echo "ct:timer=$(systemctl is-active @TIMER@)"; echo "ct:enabled=$(systemctl is-enabled @TIMER@)"; [ "$(systemctl is-active @TIMER@)" = active ]
 }
 
-# Destroy: the timer is disabled while its file still exists; then the file goes.
+# Destroy: the timer is disabled while its file still exists; then the file goes, and with it the
+# counts it kept for the growth check (regular files only, never through a link).
 hook_timer_beforeRestore() {
-  systemctl disable --now @TIMER@ >/dev/null 2>&1; true
+  systemctl disable --now @TIMER@ >/dev/null 2>&1
+  find /var/lib/conntune -maxdepth 1 -type f -name 'conn-monitor.samples.*' -delete 2>/dev/null; true
 }
 
 hook_timer_deactivate() {

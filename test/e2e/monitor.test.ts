@@ -44,6 +44,7 @@ describe.runIf(run)("ConnectionMonitor", () => {
         await stack.up();
         expect(hostExec(h, "systemctl is-active conntune-conn-monitor.timer; systemctl is-enabled conntune-conn-monitor.timer")).toBe("active\nenabled\n");
         expect(check()).toMatch(/^level=HEALTHY port=6379 connections=0$/m);
+        expect(hostExec(h, "cat /var/lib/conntune/conn-monitor.samples.6379")).toMatch(/^0$/m);
         expect(hostExec(h, "journalctl -t conntune-conn-monitor -o cat --no-pager")).toMatch(/open_files redis-server.service=\d+/);
     });
 
@@ -69,5 +70,6 @@ describe.runIf(run)("ConnectionMonitor", () => {
         await stack.destroy();
         expect(hostExec(h, "systemctl is-enabled conntune-conn-monitor.timer 2>&1 || true").trim()).not.toBe("enabled");
         expect(hostExec(h, "find /etc/systemd/system /usr/local/lib -xdev | sort")).toBe(before);
+        expect(hostExec(h, "ls /var/lib/conntune")).not.toMatch(/conn-monitor\.samples/);
     });
 });

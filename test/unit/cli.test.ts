@@ -32,6 +32,8 @@ describe("the scripts' flags", () => {
         ["scripts/drift.ts", ["--stack", "nosuch", "--repiar"], "unknown flag --repiar", "npm run drift"],
         ["scripts/drift.ts", ["--stack", "nosuch", "--parallel", "abc"], "flag --parallel: must be a whole number", "npm run drift"],
         ["scripts/drift.ts", ["--json"], "--stack is required", "npm run drift"],
+        ["scripts/health.ts", ["--stack", "nosuch", "--jsno"], "unknown flag --jsno", "npm run health"],
+        ["scripts/health.ts", ["--json"], "--stack is required", "npm run health"],
         ["scripts/rollback.ts", ["--stack", "nosuch", "--to", "1", "--yse"], "unknown flag --yse", "npm run rollback"],
         ["scripts/rollback.ts", ["--stack", "nosuch", "--to", "two"], "flag --to: must be a whole number", "npm run rollback"],
         ["scripts/demo.ts", ["--keep"], "unknown flag --keep", "npm run demo"],
@@ -48,6 +50,7 @@ describe("the scripts' flags", () => {
 
     it.each([
         ["scripts/drift.ts", "npm run drift"],
+        ["scripts/health.ts", "npm run health"],
         ["scripts/rollback.ts", "npm run rollback"],
         ["scripts/demo.ts", "npm run demo"],
         ["bench/converge.ts", "npm run bench"],
