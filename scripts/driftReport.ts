@@ -99,10 +99,19 @@ export function printable(s: string): string {
 
 const nameOf = (urn: string) => urn.split("::").pop() ?? urn;
 
+/**
+ * Whether the refresh changed `key` of a step whose values are masked (secret): the engine's own
+ * list of changed keys says so (the provider's Diff of what it read); without that list, assume it
+ * did: a masked value is never taken for unchanged on a guess.
+ */
+function maskedChanged(step: StepLike, key: string): boolean {
+    return step.diffs === undefined || step.diffs.includes(key);
+}
+
 /** The runtime findings (`ct-drift:` lines) in a command's output. */
-function findings(stdout: unknown): string[] {
+function findings(step: StepLike, stdout: unknown): string[] {
     const out = text(stdout);
-    if (out === SECRET) return ["(the command's output is secret: run pulumi preview --refresh --diff to see it)"];
+    if (out === SECRET) return maskedChanged(step, "stdout") ? ["(the command's output is secret: run pulumi preview --refresh --diff to see it)"] : [];
     return (out ?? "").split("\n").filter((l) => l.startsWith(DRIFT)).map((l) => l.slice(DRIFT.length));
 }
 
@@ -154,10 +163,11 @@ export function fileDrift(step: StepLike, hostName: (hint: HostHint) => string):
         const triggers = (oldIn.triggers ?? newIn.triggers) as unknown[] | undefined;
         const file = typeof triggers?.[0] === "string" ? triggers[0] : nameOf(step.urn);
         const host = hostName({ address: typeof conn.host === "string" ? conn.host : undefined, port: typeof conn.port === "number" ? conn.port : undefined, resource: nameOf(step.urn) });
-        const runtime = findings(step.new.outputs?.stdout);
+        const runtime = findings(step, step.new.outputs?.stdout);
         const wanted = text(oldIn.stdin) ?? "";
         const onHost = text(newIn.stdin) ?? "";
-        const content = wanted !== onHost;
+        // A secret stdin is masked on both sides: whether the host's content differs is the engine's word.
+        const content = wanted === SECRET || onHost === SECRET ? maskedChanged(step, "stdin") : wanted !== onHost;
         if (!content && runtime.length === 0) return undefined;
         const details = content ? (wanted === SECRET || onHost === SECRET ? ["(the content is secret: its lines are not shown)"] : lineChanges(onHost, wanted)) : [];
         return { host, file, kind: content && runtime.length ? "content+runtime" : content ? "content" : "runtime", details: [...details, ...runtime] };

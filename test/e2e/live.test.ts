@@ -134,8 +134,8 @@ time.sleep(600)' >/dev/null 2>&1 & echo $! >>/run/ct-holds; sleep 1`);
         // (Another short-lived local client, e.g. an operator's redis-cli, may be there too: within the budget all the same.)
         expect(r.stdout).toMatch(new RegExp(`^host cache1: (8|9) connected clients \\(blocked 0, rejected 0, maxclients 40\\); by peer: ${peer().replace(/\./g, "\\.")} 8\\b`, "m"));
         expect(r.stdout).not.toContain("LIVE:");
-        // (Not the exit code: drift reports a row for redis.conf whenever its command's output is secret,
-        // as it is with a Redis password; the runsOn case below shows exit 1 → 0 from the live check alone.)
+        // The Redis password makes redis.conf's command secret: a clean host is still no drift (exit 0).
+        expect(r.code, r.stdout + r.stderr).toBe(0);
         const j = JSON.parse(script(stack, "drift", "--json").stdout) as { live: { findings: string[] } };
         expect(j.live.findings).toEqual([]);
     });
