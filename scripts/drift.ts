@@ -122,6 +122,9 @@ async function main(): Promise<number> {
     if (!stackName) throw new UsageError("--stack is required");
     const parallel = intFlag("parallel", flags.parallel, 64, 1, 256);
     const json = flags.json === true;
+    // The report reads what changed from the engine's refresh diff (a secret command's values are
+    // masked): the legacy refresh diff computes none, so it is never used here.
+    delete process.env.PULUMI_ENABLE_LEGACY_REFRESH_DIFF;
     const stack = await engineStep("stack select", () => openStack(stackName, { workDir: projectDir() }));
     const config = await engineStep("config", () => readConfig(stack));
     const hosts = stackHosts(config);

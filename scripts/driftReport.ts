@@ -101,11 +101,12 @@ const nameOf = (urn: string) => urn.split("::").pop() ?? urn;
 
 /**
  * Whether the refresh changed `key` of a step whose values are masked (secret): the engine's own
- * list of changed keys says so (the provider's Diff of what it read); without that list, assume it
- * did: a masked value is never taken for unchanged on a guess.
+ * list of changed keys says so (its diff of the refreshed state against the program, through the
+ * provider's Diff). The engine leaves an empty list out of the event: absent means none changed.
+ * (The legacy refresh diff computes no list: scripts/drift.ts never runs with it.)
  */
 function maskedChanged(step: StepLike, key: string): boolean {
-    return step.diffs === undefined || step.diffs.includes(key);
+    return (step.diffs ?? []).includes(key);
 }
 
 /** The runtime findings (`ct-drift:` lines) in a command's output. */

@@ -47,7 +47,7 @@ describe("the drift report from a refresh preview's steps", () => {
 
     it("does not show secret content, and says so", () => {
         const secret = { "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", ciphertext: "x" };
-        expect(fileDrift(step({ onHost: secret }), names)?.details).toEqual(["(the content is secret: its lines are not shown)"]);
+        expect(fileDrift({ ...step({ onHost: secret }), diffs: ["stdin"] }, names)?.details).toEqual(["(the content is secret: its lines are not shown)"]);
     });
 
     it("a secret command (sudo or Redis password on its stdin) is drift only where the engine's refresh changed it, never on a guess", () => {
@@ -57,8 +57,9 @@ describe("the drift report from a refresh preview's steps", () => {
         expect(fileDrift(masked([]), names)).toBeUndefined();
         expect(fileDrift(masked(["stdin"]), names)).toMatchObject({ kind: "content", details: ["(the content is secret: its lines are not shown)"] });
         expect(fileDrift(masked(["stdout"]), names)).toMatchObject({ kind: "runtime", details: ["(the command's output is secret: run pulumi preview --refresh --diff to see it)"] });
-        // No list of changed keys from the engine: a masked value is reported, not assumed unchanged.
-        expect(fileDrift(masked(undefined), names)?.kind).toBe("content+runtime");
+        // The engine leaves an empty list of changed keys out of its event.
+        expect(fileDrift(masked(undefined), names)).toBeUndefined();
+        expect(fileDrift(masked(["stdin", "stdout"]), names)?.kind).toBe("content+runtime");
     });
 
     it("a settings change the stack has not applied yet is a pending change of the program, not drift", () => {
