@@ -9,7 +9,7 @@ import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import { capability, hostExec, startHost, stopHosts, TestHost } from "../../lab/hosts/harness";
 import { dispose, e2eGate, hostStack, REPO, Stack } from "../../lab/stack";
 
@@ -37,10 +37,14 @@ describe.runIf(run)("the live check, the monitor's growth and latency, npm run h
     };
     /** Hold N authenticated connections to the local Redis (each shows as 2 sockets: client and server side). */
     const hold = (n: number) =>
-        hostExec(h, `nohup python3 -c 'import socket,time
+        // Waits (bounded) until the holder has its connections open and authenticated: a loaded machine
+        // must not sample before they exist.
+        hostExec(h, `rm -f /run/ct-hold-ready; nohup python3 -c 'import socket,time
 s=[socket.create_connection(("127.0.0.1",6379)) for _ in range(${n})]
 [c.sendall(b"AUTH ${password}\\r\\n") for c in s]
-time.sleep(600)' >/dev/null 2>&1 & echo $! >>/run/ct-holds; sleep 1`);
+[c.recv(64) for c in s]
+open("/run/ct-hold-ready","w").close()
+time.sleep(600)' >/dev/null 2>&1 & echo $! >>/run/ct-holds; for _ in $(seq 200); do [ -e /run/ct-hold-ready ] && break; sleep 0.1; done; [ -e /run/ct-hold-ready ]`);
     /** Stop the holders this test started, by their PIDs. */
     const dropHolds = () => hostExec(h, "if [ -f /run/ct-holds ]; then kill $(cat /run/ct-holds) 2>/dev/null; rm -f /run/ct-holds; fi; sleep 0.5");
 
@@ -134,8 +138,18 @@ time.sleep(600)' >/dev/null 2>&1 & echo $! >>/run/ct-holds; sleep 1`);
         // (Another short-lived local client, e.g. an operator's redis-cli, may be there too: within the budget all the same.)
         expect(r.stdout).toMatch(new RegExp(`^host cache1: (8|9) connected clients \\(blocked 0, rejected 0, maxclients 40\\); by peer: ${peer().replace(/\./g, "\\.")} 8\\b`, "m"));
         expect(r.stdout).not.toContain("LIVE:");
-        // The Redis password makes redis.conf's command secret: a clean host is still no drift (exit 0).
+        // The Redis password makes redis.conf's command secret: a clean host is still no drift (exit 0)...
         expect(r.code, r.stdout + r.stderr).toBe(0);
+        // ...and a change behind conntune's back still is (the engine's refresh diff names it; the values stay masked).
+        hostExec(h, `REDISCLI_AUTH=${password} redis-cli config set maxclients 39 >/dev/null`);
+        try {
+            const d = script(stack, "drift", "--no-live");
+            expect(d.stdout).toMatch(/^\/etc\/redis\/redis\.conf +runtime +\(the command's output is secret/m);
+            expect(d.code, d.stdout + d.stderr).toBe(1);
+            expect(`${d.stdout}${d.stderr}`).not.toContain(password);
+        } finally {
+            hostExec(h, `REDISCLI_AUTH=${password} redis-cli config set maxclients 40 >/dev/null`);
+        }
         const j = JSON.parse(script(stack, "drift", "--json").stdout) as { live: { findings: string[] } };
         expect(j.live.findings).toEqual([]);
     });
@@ -143,6 +157,7 @@ time.sleep(600)' >/dev/null 2>&1 & echo $! >>/run/ct-holds; sleep 1`);
     it("a steady rise over the monitor's samples is a LEAK below the leak threshold, logged with the samples; the latency line has p50/p99", async () => {
         await closePool();
         dropHolds();
+        onTestFinished(() => dropHolds());
         expect(monitorRun()).toMatch(/^level=HEALTHY port=6379 connections=0$/m);
         hold(2);
         monitorRun();
