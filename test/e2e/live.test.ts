@@ -157,7 +157,9 @@ time.sleep(600)' >/dev/null 2>&1 & echo $! >>/run/ct-holds; for _ in $(seq 200);
     it("a steady rise over the monitor's samples is a LEAK below the leak threshold, logged with the samples; the latency line has p50/p99", async () => {
         await closePool();
         dropHolds();
-        onTestFinished(() => dropHolds());
+        onTestFinished(() => {
+            dropHolds();
+        });
         expect(monitorRun()).toMatch(/^level=HEALTHY port=6379 connections=0$/m);
         hold(2);
         monitorRun();
