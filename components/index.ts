@@ -43,3 +43,6 @@ export * from "./redisConfigMap/schema";
 export * from "./redisConfigMap/render";
 export * from "./redisConfigMap/kind";
 export * from "./redisConfigMap/component";
+export * from "./rollout/schema";
+export * from "./rollout/waves";
+export * from "./rollout/order";
