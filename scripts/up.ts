@@ -1,0 +1,184 @@
+/**
+ * The wave runner: `pulumi up` for a stack, one wave of hosts at a time (conntune:rollout), with a
+ * failure budget. It previews the whole stack once (the operator confirms that preview, or passes
+ * --yes), then for each wave runs an update targeted at that wave's resources with continue-on-error:
+ * a failed host does not stop the other hosts of its wave, and Pulumi skips the failed host's own later
+ * resources (they depend on the failed one). A host counts as failed when any of its resources failed.
+ * Once more hosts failed than `maxFailures`, no later wave starts. Waves without pending changes are
+ * skipped, so a re-run continues where the last one stopped (converged hosts are no-ops, failed hosts
+ * are tried again). Once every host succeeded, one untargeted update applies what belongs to no host
+ * (a removed host's files, the Redis ConfigMap).
+ *
+ *   npm run up -- --stack NAME [--yes] [--project-dir DIR]
+ *
+ * Exits 0 only when every host succeeded; 1 when a host failed (the failed hosts and the waves not
+ * started are named), 2 for a usage error.
+ */
+import * as readline from "node:readline/promises";
+import { CommandError, EngineEvent, Stack } from "@pulumi/pulumi/automation";
+import { budgetSpent, ConfigError, HELD_ENV, hostOf, names, parseStackConfig, planWaves, urnParts, WavePlan, wavesText } from "../components";
+import { exitOnError, parseFlags, projectDir, UsageError } from "./cli";
+import { engineStep, openStack, readConfig, shown } from "./engine";
+
+const USAGE = "npm run up -- --stack NAME [--yes] [--project-dir DIR]";
+
+/** What the engine said about the resources of one operation. */
+class Observed {
+    /** URN → parent URN, for every resource the operation saw (old parents of deletes too). */
+    readonly parents = new Map<string, string | undefined>();
+    /** URNs the operation planned a change for (any step but `same`). */
+    readonly changed = new Set<string>();
+    /** URNs of custom resources whose change succeeded. */
+    readonly done = new Set<string>();
+    /** URNs whose operation failed. */
+    readonly failed = new Set<string>();
+    /** Error diagnostics per URN. */
+    readonly errors = new Map<string, string[]>();
+
+    readonly onEvent = (e: EngineEvent): void => {
+        const m = e.resourcePreEvent?.metadata ?? e.resOutputsEvent?.metadata ?? e.resOpFailedEvent?.metadata;
+        if (m) {
+            this.parents.set(m.urn, m.new?.parent || m.old?.parent || this.parents.get(m.urn));
+            if (e.resourcePreEvent && m.op !== "same") this.changed.add(m.urn);
+            if (e.resOutputsEvent && m.op !== "same" && (m.new?.custom ?? m.old?.custom)) this.done.add(m.urn);
+            if (e.resOpFailedEvent) this.failed.add(m.urn);
+        }
+        const d = e.diagnosticEvent;
+        if (d?.severity === "error" && d.urn) this.errors.set(d.urn, [...(this.errors.get(d.urn) ?? []), d.message.trim()]);
+    };
+
+    /** URNs that belong to `host`. */
+    of(host: string): string[] {
+        return [...this.parents.keys()].filter((u) => hostOf(u, this.parents) === host);
+    }
+
+    /** The hosts with a failed resource (a failed resource or an error diagnostic on it). */
+    failedHosts(): Set<string> {
+        const out = new Set<string>();
+        for (const u of [...this.failed, ...this.errors.keys()]) {
+            const h = hostOf(u, this.parents);
+            if (h) out.add(h);
+        }
+        return out;
+    }
+
+    /** The first lines of a host's error diagnostics, for the report. */
+    reason(host: string): string {
+        const lines = this.of(host).flatMap((u) => this.errors.get(u) ?? []).flatMap((m) => m.split("\n")).map((l) => l.trim()).filter(Boolean);
+        const text = [...new Set(lines)].slice(0, 3).join(" | ");
+        return text.length > 400 ? `${text.slice(0, 400)}…` : text;
+    }
+}
+
+const infra = (urn: string) => {
+    const { type } = urnParts(urn);
+    return type.startsWith("pulumi:providers:") || type === "pulumi:pulumi:Stack";
+};
+
+/** The stack's wave plan, from its config and the same planner as the program's. */
+async function wavePlan(stack: Stack): Promise<WavePlan> {
+    const raw = await engineStep("config", () => readConfig(stack));
+    try {
+        const config = parseStackConfig({ hosts: raw["conntune:hosts"], redis: raw["conntune:redis"], rollout: raw["conntune:rollout"] });
+        return planWaves(config.hosts.map((h) => h.name), config.rollout);
+    } catch (e) {
+        if (e instanceof ConfigError) throw new Error(e.message);
+        throw e;
+    }
+}
+
+async function confirm(question: string): Promise<boolean> {
+    const rl = readline.createInterface({ input: process.stdin, output: process.stdout });
+    const answer = await rl.question(question);
+    rl.close();
+    return /^y(es)?$/i.test(answer.trim());
+}
+
+/** Engine errors of a failed operation, as `pulumi up` printed them. */
+function errorLines(e: unknown): string {
+    if (!(e instanceof CommandError)) throw e;
+    return [...new Set(e.message.split("\n").map((l) => l.trim()).filter((l) => /^error: /.test(l)))].join("; ");
+}
+
+async function main(): Promise<number> {
+    const flags = parseFlags({ stack: "string", yes: "boolean", "project-dir": "string" });
+    if (!flags.stack) throw new UsageError("--stack is required");
+    const stack = await engineStep("stack select", () => openStack(flags.stack!, { workDir: projectDir() }));
+    const plan = await wavePlan(stack);
+    const total = plan.waves.length;
+    const say = (s: string) => console.log(`[up] ${s}`);
+    say(
+        plan.configured
+            ? `${total} wave(s): ${wavesText(plan.waves, 0)}; failure budget: ${plan.maxFailures} host(s)`
+            : `conntune:rollout is not set: every host in one wave${total ? ` (${names(plan.waves[0])})` : ""}, failure budget 0`,
+    );
+
+    const preview = new Observed();
+    await engineStep("preview", () => stack.preview({ diff: true, onEvent: preview.onEvent, ...shown }));
+    const pendingHosts = (wave: string[]) => wave.filter((h) => preview.of(h).some((u) => preview.changed.has(u)));
+    const elsewhere = [...preview.changed].filter((u) => hostOf(u, preview.parents) === undefined && !infra(u));
+    if (plan.waves.every((w) => pendingHosts(w).length === 0) && elsewhere.length === 0) {
+        say("no changes");
+        return 0;
+    }
+    if (!flags.yes) {
+        if (!process.stdin.isTTY) throw new Error("not applied: pass --yes to apply without a prompt");
+        if (!(await confirm(`apply these changes in ${total} wave(s)? [y/N] `))) {
+            say("not applied");
+            return 0;
+        }
+    }
+
+    const failed = new Map<string, string>();
+    for (const [k, wave] of plan.waves.entries()) {
+        const label = `wave ${k + 1}/${total} (${names(wave)})`;
+        const pending = pendingHosts(wave);
+        if (pending.length === 0) {
+            say(`${label}: no changes`);
+            continue;
+        }
+        say(`${label}: applying ${names(pending)}`);
+        const targets = wave.flatMap((h) => preview.of(h));
+        const run = new Observed();
+        // Later waves do not wait for hosts that failed in this run (see HELD_ENV).
+        stack.workspace.envVars[HELD_ENV] = [...failed.keys()].join(",");
+        let engineError: string | undefined;
+        try {
+            await stack.up({ target: targets, continueOnError: true, diff: true, message: `conntune up: ${label}`, onEvent: run.onEvent, ...shown });
+        } catch (e) {
+            engineError = errorLines(e) || "pulumi up failed";
+        }
+        const waveFailed = [...run.failedHosts()].filter((h) => wave.includes(h));
+        if (engineError && waveFailed.length === 0) {
+            // Not a host's failure (the program, the state, the backend): nothing says which hosts changed.
+            throw new Error(`${label} failed, and no host failed in it: ${engineError}${k + 1 < total ? `; not started: ${wavesText(plan.waves, k + 1)}` : ""}`);
+        }
+        for (const h of pending) {
+            if (waveFailed.includes(h)) {
+                const before = run.of(h).filter((u) => run.done.has(u)).map((u) => urnParts(u).name);
+                failed.set(h, run.reason(h));
+                say(`  ${h}: FAILED: ${run.reason(h) || "see the errors above"}${before.length ? ` (changed before the failure, and left so: ${before.join(", ")})` : ""}`);
+            } else say(`  ${h}: applied`);
+        }
+        if (budgetSpent(failed.size, plan.maxFailures) && k + 1 < total) {
+            console.error(
+                `up: stopped after ${label}: ${failed.size} failed host(s) (${names([...failed.keys()])}) exceed maxFailures ${plan.maxFailures}; not started: ${wavesText(plan.waves, k + 1)}`,
+            );
+            return 1;
+        }
+    }
+    if (failed.size > 0) {
+        const within = budgetSpent(failed.size, plan.maxFailures) ? `more than maxFailures ${plan.maxFailures}` : `within maxFailures ${plan.maxFailures}`;
+        console.error(`up: every wave ran, but ${failed.size} host(s) failed (${names([...failed.keys()])}), ${within}: fix them and run npm run up again`);
+        return 1;
+    }
+    if (elsewhere.length) {
+        say("every host converged; applying what belongs to no host");
+        stack.workspace.envVars[HELD_ENV] = "";
+        await engineStep("up", () => stack.up({ diff: true, message: "conntune up: the rest", ...shown }));
+    }
+    say(`done: every host converged`);
+    return 0;
+}
+
+main().then((code) => process.exit(code), exitOnError("up", USAGE, 1));
