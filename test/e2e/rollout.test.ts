@@ -166,9 +166,9 @@ describe.runIf(run)("rolling out in waves with a failure budget", () => {
         const preview = JSON.parse((await stack.run(["preview", "--stack", stack.name, "--json"])).stdout) as { steps: Array<{ urn: string; newState?: { dependencies?: string[] } }> };
         const deps = (suffix: string) => preview.steps.find((s) => s.urn.endsWith(`::${suffix}`))?.newState?.dependencies ?? [];
         // The waves are dependencies: r4's sshd waits for r2's and r3's resources, r2's for r1's.
-        expect(deps("r4-sshd").join("\n")).toMatch(/::r2-sshd/);
-        expect(deps("r4-sshd").join("\n")).toMatch(/::r3-sysctl/);
-        expect(deps("r2-sshd").join("\n")).toMatch(/::r1-sshd/);
+        expect(deps("r4-sshd-dropin-apply").join("\n")).toMatch(/::r2-sshd/);
+        expect(deps("r4-sshd-dropin-apply").join("\n")).toMatch(/::r3-sysctl/);
+        expect(deps("r2-sshd-dropin-apply").join("\n")).toMatch(/::r1-sshd/);
         const later = ["r4", "r5"].map((n) => hostState(byName(n)));
         const r = await stack.up([], true);
         expect(r.code, r.stdout).not.toBe(0);

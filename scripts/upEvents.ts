@@ -1,0 +1,55 @@
+/**
+ * What `npm run up` (scripts/up.ts) reads from the engine's events: which resources belong to which
+ * host (through their parents), which changed, which failed, and why. Pure: fed EngineEvents.
+ */
+import type { EngineEvent } from "@pulumi/pulumi/automation";
+import { hostOf } from "../components/rollout/waves";
+
+/** What the engine said about the resources of one operation. */
+export class Observed {
+    /** URN → parent URN, for every resource the operation saw (old parents of deletes too). */
+    readonly parents = new Map<string, string | undefined>();
+    /** URNs the operation planned a change for (any step but `same`). */
+    readonly changed = new Set<string>();
+    /** URNs of custom resources whose change succeeded. */
+    readonly done = new Set<string>();
+    /** URNs whose operation failed. */
+    readonly failed = new Set<string>();
+    /** Error diagnostics per URN. */
+    readonly errors = new Map<string, string[]>();
+
+    readonly onEvent = (e: EngineEvent): void => {
+        const m = e.resourcePreEvent?.metadata ?? e.resOutputsEvent?.metadata ?? e.resOpFailedEvent?.metadata;
+        if (m) {
+            this.parents.set(m.urn, m.new?.parent || m.old?.parent || this.parents.get(m.urn));
+            if (e.resourcePreEvent && m.op !== "same") this.changed.add(m.urn);
+            if (e.resOutputsEvent && m.op !== "same" && (m.new?.custom ?? m.old?.custom)) this.done.add(m.urn);
+            if (e.resOpFailedEvent) this.failed.add(m.urn);
+        }
+        const d = e.diagnosticEvent;
+        if (d?.severity === "error" && d.urn) this.errors.set(d.urn, [...(this.errors.get(d.urn) ?? []), d.message.trim()]);
+    };
+
+    /** URNs that belong to `host`. */
+    of(host: string): string[] {
+        return [...this.parents.keys()].filter((u) => hostOf(u, this.parents) === host);
+    }
+
+    /** The hosts with a failed resource (a failed resource or an error diagnostic on it). */
+    failedHosts(): Set<string> {
+        const out = new Set<string>();
+        for (const u of [...this.failed, ...this.errors.keys()]) {
+            const h = hostOf(u, this.parents);
+            if (h) out.add(h);
+        }
+        return out;
+    }
+
+    /** The first lines of a host's error diagnostics, for the report. */
+    reason(host: string): string {
+        const lines = this.of(host).flatMap((u) => this.errors.get(u) ?? []).flatMap((m) => m.split("\n")).map((l) => l.trim()).filter(Boolean);
+        const text = [...new Set(lines)].slice(0, 3).join(" | ");
+        return text.length > 400 ? `${text.slice(0, 400)}…` : text;
+    }
+}
+
