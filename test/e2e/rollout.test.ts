@@ -37,6 +37,8 @@ function up(stack: Stack, extra: string[] = ["--yes"]): Promise<RunResult> {
         p.on("error", reject);
         p.on("close", (code) => {
             clearTimeout(timer);
+            // The runner's own report, for the test log (the engine's output is long).
+            console.log(`$ npm run up -- ${extra.join(" ")} (exit ${code})\n${stdout.split("\n").filter((l) => l.startsWith("[up]")).join("\n")}\n${stderr}`);
             resolve({ code: code ?? -1, stdout, stderr });
         });
     });
@@ -147,12 +149,13 @@ describe.runIf(run)("rolling out in waves with a failure budget", () => {
 
     it("a change that the canary rejects stops before any other host changes (and nothing applies without --yes)", async () => {
         await configure(240, 1200, { canary: 1, waveSize: 2 });
+        // The fault first: its site drop-in changes what sshd -T shows on r1 by itself.
+        shadow(byName("r1"));
         const before = NAMES.map((n) => hostState(byName(n)));
         const unconfirmed = await up(stack, []);
         expect(unconfirmed.code).toBe(1);
         expect(unconfirmed.stderr).toContain("up: not applied: pass --yes to apply without a prompt");
         expect(NAMES.map((n) => hostState(byName(n)))).toEqual(before);
-        shadow(byName("r1"));
         const r = await up(stack);
         expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(1);
         expect(r.stderr).toContain("up: stopped after wave 1/3 (r1): 1 failed host(s) (r1) exceed maxFailures 0; not started: wave 2 (r2 and r3), wave 3 (r4 and r5)");
