@@ -69,7 +69,10 @@ async function main(): Promise<number> {
     const preview = new Observed();
     await engineStep("preview", () => stack.preview({ diff: true, onEvent: preview.onEvent, ...shown }));
     const pendingHosts = (wave: string[]) => wave.filter((h) => preview.of(h).some((u) => preview.changed.has(u)));
-    const elsewhere = [...preview.changed].filter((u) => hostOf(u, preview.parents) === undefined && !infra(u));
+    // What belongs to no host of the plan: a host removed from the config (its files are restored), the
+    // Redis ConfigMap.
+    const planned = new Set(plan.waves.flat());
+    const elsewhere = [...preview.changed].filter((u) => !planned.has(hostOf(u, preview.parents) ?? "") && !infra(u));
     if (plan.waves.every((w) => pendingHosts(w).length === 0) && elsewhere.length === 0) {
         say("no changes");
         return 0;
