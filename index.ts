@@ -39,8 +39,8 @@ plan.waves.forEach((wave, k) => {
 });
 const hosts = config.hosts.map((h) => [h.name, built.get(h.name)!] as const);
 
-/** The wave plan (conntune:rollout): hosts per wave in order and the failure budget; known at preview. */
-export const rollout = plan.configured ? { waves: plan.waves, maxFailures: plan.maxFailures } : undefined;
+/** The wave plan (conntune:rollout; without it one wave, budget 0): hosts per wave in order and the failure budget; known at preview. */
+export const rollout = { waves: plan.waves, maxFailures: plan.maxFailures };
 
 /** Per host: effective sshd / sysctl / limits / override values read back from the host after the apply. */
 export const effective = Object.fromEntries(hosts.map(([name, t]) => [name, t.outputs]));

@@ -110,10 +110,16 @@ async function main(): Promise<number> {
             throw new Error(`${label} failed, and no host failed in it: ${engineError}${k + 1 < total ? `; not started: ${wavesText(plan.waves, k + 1)}` : ""}`);
         }
         for (const h of pending) {
+            const before = run.of(h).filter((u) => run.done.has(u)).map((u) => urnParts(u).name);
+            const left = before.length ? ` (changed before the failure, and left so: ${before.join(", ")})` : "";
             if (waveFailed.includes(h)) {
-                const before = run.of(h).filter((u) => run.done.has(u)).map((u) => urnParts(u).name);
                 failed.set(h, run.reason(h));
-                say(`  ${h}: FAILED: ${run.reason(h) || "see the errors above"}${before.length ? ` (changed before the failure, and left so: ${before.join(", ")})` : ""}`);
+                say(`  ${h}: FAILED: ${run.reason(h) || "see the errors above"}${left}`);
+            } else if (!run.completed(h, preview)) {
+                // The update stopped (an engine error) before this host's changes ran: not applied, and
+                // it counts against the budget like a failed host.
+                failed.set(h, "the update stopped before its changes ran");
+                say(`  ${h}: NOT APPLIED: the update stopped before its changes ran${left}`);
             } else say(`  ${h}: applied`);
         }
         if (budgetSpent(failed.size, plan.maxFailures) && k + 1 < total) {

@@ -13,6 +13,10 @@ export class Observed {
     readonly changed = new Set<string>();
     /** URNs of custom resources whose change succeeded. */
     readonly done = new Set<string>();
+    /** URNs whose step completed (any step, `same` included). */
+    readonly reached = new Set<string>();
+    /** URNs of custom resources (not components). */
+    readonly custom = new Set<string>();
     /** URNs whose operation failed. */
     readonly failed = new Set<string>();
     /** Error diagnostics per URN. */
@@ -23,6 +27,8 @@ export class Observed {
         if (m) {
             this.parents.set(m.urn, m.new?.parent || m.old?.parent || this.parents.get(m.urn));
             if (e.resourcePreEvent && m.op !== "same") this.changed.add(m.urn);
+            if (m.new?.custom ?? m.old?.custom) this.custom.add(m.urn);
+            if (e.resOutputsEvent) this.reached.add(m.urn);
             if (e.resOutputsEvent && m.op !== "same" && (m.new?.custom ?? m.old?.custom)) this.done.add(m.urn);
             if (e.resOpFailedEvent) this.failed.add(m.urn);
         }
@@ -43,6 +49,15 @@ export class Observed {
             if (h) out.add(h);
         }
         return out;
+    }
+
+    /**
+     * Whether every change `planned` (a preview's Observed) for `host`'s resources completed in this
+     * operation: a host is only ever called applied when it is (an update that stops early, e.g. on an
+     * engine error, leaves the rest of the wave unapplied without failing them).
+     */
+    completed(host: string, planned: Observed): boolean {
+        return planned.of(host).filter((u) => planned.changed.has(u) && planned.custom.has(u)).every((u) => this.reached.has(u));
     }
 
     /** The first lines of a host's error diagnostics, for the report. */

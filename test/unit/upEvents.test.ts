@@ -57,4 +57,18 @@ describe("what npm run up reads from the engine events", () => {
         expect(o.of("a").some((u) => o.changed.has(u))).toBe(false);
         expect(o.of("b").filter((u) => o.changed.has(u))).toEqual([cmd("b", "sshd")]);
     });
+
+    it("calls a host applied only when every change the preview planned for it completed", () => {
+        const planned = new Observed();
+        for (const h of ["a", "b"]) {
+            planned.onEvent(pre("same", host(h), STACK));
+            planned.onEvent(pre("update", cmd(h, "sshd"), host(h), true));
+        }
+        const run = new Observed();
+        run.onEvent(pre("update", cmd("a", "sshd"), host("a"), true));
+        run.onEvent(outputs("update", cmd("a", "sshd"), host("a")));
+        // b's step never ran: the engine stopped the update first.
+        expect(run.completed("a", planned)).toBe(true);
+        expect(run.completed("b", planned)).toBe(false);
+    });
 });
