@@ -119,6 +119,8 @@ describe.runIf(run)("rolling out in waves with a failure budget", () => {
         expect(r.stdout).toMatch(/\[up\]\s+r2: FAILED: .*ClientAliveInterval|clientaliveinterval/i);
         expect(r.stdout).toMatch(/\[up\]\s+r3: FAILED: .*rejected by the rollout test.*\(changed before the failure, and left so: .*r3-sshd/);
         expect(r.stdout).not.toMatch(/\[up\]\s+r[23]: applied/);
+        expect(r.stdout).toMatch(/\[up\]\s+r1: applied/);
+        expect(r.stdout).toMatch(/\[up\]\s+r4: applied/);
         applied("r1", 120, 900);
         applied("r4", 120, 900);
         // r2: its own site drop-in only.
