@@ -182,4 +182,15 @@ describe.runIf(run)("rolling out in waves with a failure budget", () => {
         expect(["r4", "r5"].map((n) => hostState(byName(n)))).toEqual(later);
         heal(byName("r2"));
     });
+
+    it("a host removed from the config is restored by the final update, once every wave's hosts converged", async () => {
+        // r2 (failed above) and the hosts the plain up did not reach converge in their waves; r5 is gone from the config.
+        await stack.setHosts(hosts.slice(0, 4).map((h, i) => entry(h, NAMES[i], 240, 1200)));
+        const r = await up(stack);
+        expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
+        expect(r.stdout).toContain("[up] 3 wave(s): wave 1 (r1), wave 2 (r2 and r3), wave 3 (r4)");
+        expect(r.stdout).toContain("[up] every host converged; applying what belongs to no host");
+        for (const n of ["r1", "r2", "r3", "r4"]) applied(n, 240, 1200);
+        fresh("r5");
+    });
 });
