@@ -6,8 +6,8 @@
  * resources (they depend on the failed one). A host counts as failed when any of its resources failed.
  * Once more hosts failed than `maxFailures`, no later wave starts. Waves without pending changes are
  * skipped, so a re-run continues where the last one stopped (converged hosts are no-ops, failed hosts
- * are tried again). Once every host succeeded, one untargeted update applies what belongs to no host
- * (a removed host's files, the Redis ConfigMap).
+ * are tried again). A host removed from the config is restored in the first wave's update. Once every
+ * host succeeded, one untargeted update applies what belongs to no host (the Redis ConfigMap).
  *
  *   npm run up -- --stack NAME [--yes] [--project-dir DIR]
  *
@@ -69,11 +69,13 @@ async function main(): Promise<number> {
     const preview = new Observed();
     await engineStep("preview", () => stack.preview({ diff: true, onEvent: preview.onEvent, ...shown }));
     const pendingHosts = (wave: string[]) => wave.filter((h) => preview.of(h).some((u) => preview.changed.has(u)));
-    // What belongs to no host of the plan: a host removed from the config (its files are restored), the
-    // Redis ConfigMap.
+    // Hosts removed from the config: their files are restored in the first wave's update (Pulumi refuses
+    // a targeted update that would leave a removed resource depending on a targeted one behind).
     const planned = new Set(plan.waves.flat());
-    const elsewhere = [...preview.changed].filter((u) => !planned.has(hostOf(u, preview.parents) ?? "") && !infra(u));
-    if (plan.waves.every((w) => pendingHosts(w).length === 0) && elsewhere.length === 0) {
+    let removed = [...new Set([...preview.changed].map((u) => hostOf(u, preview.parents)).filter((h): h is string => h !== undefined && !planned.has(h)))];
+    // What belongs to no host (the Redis ConfigMap): one untargeted update once every host converged.
+    const elsewhere = [...preview.changed].filter((u) => hostOf(u, preview.parents) === undefined && !infra(u));
+    if (plan.waves.every((w) => pendingHosts(w).length === 0) && elsewhere.length === 0 && removed.length === 0) {
         say("no changes");
         return 0;
     }
@@ -89,12 +91,14 @@ async function main(): Promise<number> {
     for (const [k, wave] of plan.waves.entries()) {
         const label = `wave ${k + 1}/${total} (${names(wave)})`;
         const pending = pendingHosts(wave);
-        if (pending.length === 0) {
+        const removing = removed;
+        if (pending.length === 0 && removing.length === 0) {
             say(`${label}: no changes`);
             continue;
         }
-        say(`${label}: applying ${names(pending)}`);
-        const targets = wave.flatMap((h) => preview.of(h));
+        say(`${label}: ${[pending.length ? `applying ${names(pending)}` : "", removing.length ? `removing ${names(removing)} (no longer in the config: its files are restored)` : ""].filter(Boolean).join("; ")}`);
+        const targets = [...wave, ...removing].flatMap((h) => preview.of(h));
+        removed = [];
         const run = new Observed();
         // Later waves do not wait for hosts that failed in this run (see HELD_ENV).
         stack.workspace.envVars[HELD_ENV] = [...failed.keys()].join(",");
@@ -104,12 +108,12 @@ async function main(): Promise<number> {
         } catch (e) {
             engineError = errorLines(e) || "pulumi up failed";
         }
-        const waveFailed = [...run.failedHosts()].filter((h) => wave.includes(h));
+        const waveFailed = [...run.failedHosts()].filter((h) => wave.includes(h) || removing.includes(h));
         if (engineError && waveFailed.length === 0) {
             // Not a host's failure (the program, the state, the backend): nothing says which hosts changed.
             throw new Error(`${label} failed, and no host failed in it: ${engineError}${k + 1 < total ? `; not started: ${wavesText(plan.waves, k + 1)}` : ""}`);
         }
-        for (const h of pending) {
+        for (const h of [...pending, ...removing]) {
             const before = run.of(h).filter((u) => run.done.has(u)).map((u) => urnParts(u).name);
             const left = before.length ? ` (changed before the failure, and left so: ${before.join(", ")})` : "";
             if (waveFailed.includes(h)) {
@@ -120,7 +124,7 @@ async function main(): Promise<number> {
                 // it counts against the budget like a failed host.
                 failed.set(h, "the update stopped before its changes ran");
                 say(`  ${h}: NOT APPLIED: the update stopped before its changes ran${left}`);
-            } else say(`  ${h}: applied`);
+            } else say(`  ${h}: ${removing.includes(h) ? "removed" : "applied"}`);
         }
         if (budgetSpent(failed.size, plan.maxFailures) && k + 1 < total) {
             console.error(
@@ -135,7 +139,7 @@ async function main(): Promise<number> {
         return 1;
     }
     if (elsewhere.length) {
-        say("every host converged; applying what belongs to no host");
+        say("every host converged; applying what belongs to no host (the Redis ConfigMap)");
         stack.workspace.envVars[HELD_ENV] = "";
         await engineStep("up", () => stack.up({ diff: true, message: "conntune up: the rest", ...shown }));
     }

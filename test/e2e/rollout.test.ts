@@ -183,14 +183,19 @@ describe.runIf(run)("rolling out in waves with a failure budget", () => {
         heal(byName("r2"));
     });
 
-    it("a host removed from the config is restored by the final update, once every wave's hosts converged", async () => {
-        // r2 (failed above) and the hosts the plain up did not reach converge in their waves; r5 is gone from the config.
-        await stack.setHosts(hosts.slice(0, 4).map((h, i) => entry(h, NAMES[i], 240, 1200)));
+    it("a host removed from the middle of the config is restored in the first wave's update, and the other hosts converge in their waves", async () => {
+        // r3 leaves the fleet; in the state, r5's resources still depend on r3's (the waves of the re-run above).
+        await stack.setHosts(["r1", "r2", "r4", "r5"].map((n) => entry(byName(n), n, 240, 1200)));
         const r = await up(stack);
         expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
-        expect(r.stdout).toContain("[up] 3 wave(s): wave 1 (r1), wave 2 (r2 and r3), wave 3 (r4)");
-        expect(r.stdout).toContain("[up] every host converged; applying what belongs to no host");
-        for (const n of ["r1", "r2", "r3", "r4"]) applied(n, 240, 1200);
-        fresh("r5");
+        expect(r.stdout).toContain("[up] 3 wave(s): wave 1 (r1), wave 2 (r2 and r4), wave 3 (r5)");
+        expect(r.stdout).toContain("[up] wave 1/3 (r1): removing r3 (no longer in the config: its files are restored)");
+        expect(r.stdout).toMatch(/\[up\]\s+r3: removed/);
+        for (const n of ["r1", "r2", "r4", "r5"]) applied(n, 240, 1200);
+        fresh("r3");
+        // The next run has nothing left to do.
+        const again = await up(stack);
+        expect(again.code, `${again.stdout}\n${again.stderr}`).toBe(0);
+        expect(again.stdout).toContain("[up] no changes");
     });
 });
