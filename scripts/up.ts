@@ -69,8 +69,9 @@ async function main(): Promise<number> {
     const preview = new Observed();
     await engineStep("preview", () => stack.preview({ diff: true, onEvent: preview.onEvent, ...shown }));
     const pendingHosts = (wave: string[]) => wave.filter((h) => preview.of(h).some((u) => preview.changed.has(u)));
-    // Hosts removed from the config: their files are restored in the first wave's update (Pulumi refuses
-    // a targeted update that would leave a removed resource depending on a targeted one behind).
+    // Hosts removed from the config: their files are restored from the first wave's update on (Pulumi
+    // refuses a targeted update that would leave behind a removed resource depending on a targeted one,
+    // and keeps a removed resource that an untargeted one still depends on: then the next wave tries).
     const planned = new Set(plan.waves.flat());
     let removed = [...new Set([...preview.changed].map((u) => hostOf(u, preview.parents)).filter((h): h is string => h !== undefined && !planned.has(h)))];
     // What belongs to no host (the Redis ConfigMap): one untargeted update once every host converged.
@@ -119,12 +120,18 @@ async function main(): Promise<number> {
             if (waveFailed.includes(h)) {
                 failed.set(h, run.reason(h));
                 say(`  ${h}: FAILED: ${run.reason(h) || "see the errors above"}${left}`);
+            } else if (removing.includes(h)) {
+                if (run.made(h, preview)) say(`  ${h}: removed`);
+                else {
+                    removed.push(h);
+                    say(`  ${h}: not removed yet (a host of a later wave still depends on it in the state): tried again with the next wave`);
+                }
             } else if (!run.completed(h, preview)) {
                 // The update stopped (an engine error) before this host's changes ran: not applied, and
                 // it counts against the budget like a failed host.
                 failed.set(h, "the update stopped before its changes ran");
                 say(`  ${h}: NOT APPLIED: the update stopped before its changes ran${left}`);
-            } else say(`  ${h}: ${removing.includes(h) ? "removed" : "applied"}`);
+            } else say(`  ${h}: applied`);
         }
         if (budgetSpent(failed.size, plan.maxFailures) && k + 1 < total) {
             console.error(
@@ -138,8 +145,8 @@ async function main(): Promise<number> {
         console.error(`up: every wave ran, but ${failed.size} host(s) failed (${names([...failed.keys()])}), ${within}: fix them and run npm run up again`);
         return 1;
     }
-    if (elsewhere.length) {
-        say("every host converged; applying what belongs to no host (the Redis ConfigMap)");
+    if (elsewhere.length || removed.length) {
+        say(`every host converged; applying what belongs to no host${removed.length ? ` (removing ${names(removed)})` : " (the Redis ConfigMap)"}`);
         stack.workspace.envVars[HELD_ENV] = "";
         await engineStep("up", () => stack.up({ diff: true, message: "conntune up: the rest", ...shown }));
     }

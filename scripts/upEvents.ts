@@ -60,6 +60,14 @@ export class Observed {
         return planned.of(host).filter((u) => planned.changed.has(u) && planned.custom.has(u)).every((u) => this.reached.has(u));
     }
 
+    /**
+     * Whether every change `planned` for `host` was made in this operation (not merely reached: an
+     * untargeted resource that a later host still depends on is kept as it is, not deleted).
+     */
+    made(host: string, planned: Observed): boolean {
+        return planned.of(host).filter((u) => planned.changed.has(u) && planned.custom.has(u)).every((u) => this.done.has(u));
+    }
+
     /** The first lines of a host's error diagnostics, for the report. */
     reason(host: string): string {
         const lines = this.of(host).flatMap((u) => this.errors.get(u) ?? []).flatMap((m) => m.split("\n")).map((l) => l.trim()).filter(Boolean);

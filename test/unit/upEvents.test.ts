@@ -71,4 +71,16 @@ describe("what npm run up reads from the engine events", () => {
         expect(run.completed("a", planned)).toBe(true);
         expect(run.completed("b", planned)).toBe(false);
     });
+
+    it("calls a removal made only when its deletes ran, not when the resources were kept as they are", () => {
+        const planned = new Observed();
+        planned.onEvent(pre("delete", host("gone"), STACK));
+        planned.onEvent(pre("delete", cmd("gone", "sshd"), host("gone"), true));
+        const kept = new Observed();
+        kept.onEvent(outputs("same", cmd("gone", "sshd"), host("gone")));
+        const deleted = new Observed();
+        deleted.onEvent(outputs("delete", cmd("gone", "sshd"), host("gone")));
+        expect(kept.made("gone", planned)).toBe(false);
+        expect(deleted.made("gone", planned)).toBe(true);
+    });
 });
