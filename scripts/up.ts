@@ -6,8 +6,8 @@
  * resources (they depend on the failed one). A host counts as failed when any of its resources failed.
  * Once more hosts failed than `maxFailures`, no later wave starts. Waves without pending changes are
  * skipped, so a re-run continues where the last one stopped (converged hosts are no-ops, failed hosts
- * are tried again). A host removed from the config is restored in the first wave's update. Once every
- * host succeeded, one untargeted update applies what belongs to no host (the Redis ConfigMap).
+ * are tried again). Once every host succeeded, one untargeted update applies what belongs to no host
+ * (the Redis ConfigMap, hosts removed from the config: a removal goes alone, without other host changes).
  *
  *   npm run up -- --stack NAME [--yes] [--project-dir DIR]
  *
@@ -69,11 +69,18 @@ async function main(): Promise<number> {
     const preview = new Observed();
     await engineStep("preview", () => stack.preview({ diff: true, onEvent: preview.onEvent, ...shown }));
     const pendingHosts = (wave: string[]) => wave.filter((h) => preview.of(h).some((u) => preview.changed.has(u)));
-    // Hosts removed from the config: their files are restored from the first wave's update on (Pulumi
-    // refuses a targeted update that would leave behind a removed resource depending on a targeted one,
-    // and keeps a removed resource that an untargeted one still depends on: then the next wave tries).
+    // Hosts removed from the config. A targeted wave cannot restore them: Pulumi refuses a targeted
+    // update that leaves a removed resource depending on a target behind, and targeting the removal
+    // while a later host still depends on it in the state ended in a snapshot integrity error (e2e).
+    // So a removal goes alone, in one untargeted update, when no host has other changes.
     const planned = new Set(plan.waves.flat());
-    let removed = [...new Set([...preview.changed].map((u) => hostOf(u, preview.parents)).filter((h): h is string => h !== undefined && !planned.has(h)))];
+    const removed = [...new Set([...preview.changed].map((u) => hostOf(u, preview.parents)).filter((h): h is string => h !== undefined && !planned.has(h)))];
+    const changing = plan.waves.flatMap((w) => pendingHosts(w));
+    if (removed.length && changing.length) {
+        throw new Error(
+            `${names(removed)}: removed from the config while ${names(changing)} also have changes; a rollout cannot restore a removed host between its waves. Apply the removal alone first (keep the other hosts' config as it is applied, run npm run up: one update restores the removed hosts), then the other changes`,
+        );
+    }
     // What belongs to no host (the Redis ConfigMap): one untargeted update once every host converged.
     const elsewhere = [...preview.changed].filter((u) => hostOf(u, preview.parents) === undefined && !infra(u));
     if (plan.waves.every((w) => pendingHosts(w).length === 0) && elsewhere.length === 0 && removed.length === 0) {
@@ -92,14 +99,12 @@ async function main(): Promise<number> {
     for (const [k, wave] of plan.waves.entries()) {
         const label = `wave ${k + 1}/${total} (${names(wave)})`;
         const pending = pendingHosts(wave);
-        const removing = removed;
-        if (pending.length === 0 && removing.length === 0) {
+        if (pending.length === 0) {
             say(`${label}: no changes`);
             continue;
         }
-        say(`${label}: ${[pending.length ? `applying ${names(pending)}` : "", removing.length ? `removing ${names(removing)} (no longer in the config: its files are restored)` : ""].filter(Boolean).join("; ")}`);
-        const targets = [...wave, ...removing].flatMap((h) => preview.of(h));
-        removed = [];
+        say(`${label}: applying ${names(pending)}`);
+        const targets = wave.flatMap((h) => preview.of(h));
         const run = new Observed();
         // Later waves do not wait for hosts that failed in this run (see HELD_ENV).
         stack.workspace.envVars[HELD_ENV] = [...failed.keys()].join(",");
@@ -109,23 +114,17 @@ async function main(): Promise<number> {
         } catch (e) {
             engineError = errorLines(e) || "pulumi up failed";
         }
-        const waveFailed = [...run.failedHosts()].filter((h) => wave.includes(h) || removing.includes(h));
+        const waveFailed = [...run.failedHosts()].filter((h) => wave.includes(h));
         if (engineError && waveFailed.length === 0) {
             // Not a host's failure (the program, the state, the backend): nothing says which hosts changed.
             throw new Error(`${label} failed, and no host failed in it: ${engineError}${k + 1 < total ? `; not started: ${wavesText(plan.waves, k + 1)}` : ""}`);
         }
-        for (const h of [...pending, ...removing]) {
+        for (const h of pending) {
             const before = run.of(h).filter((u) => run.done.has(u)).map((u) => urnParts(u).name);
             const left = before.length ? ` (changed before the failure, and left so: ${before.join(", ")})` : "";
             if (waveFailed.includes(h)) {
                 failed.set(h, run.reason(h));
                 say(`  ${h}: FAILED: ${run.reason(h) || "see the errors above"}${left}`);
-            } else if (removing.includes(h)) {
-                if (run.made(h, preview)) say(`  ${h}: removed`);
-                else {
-                    removed.push(h);
-                    say(`  ${h}: not removed yet (a host of a later wave still depends on it in the state): tried again with the next wave`);
-                }
             } else if (!run.completed(h, preview)) {
                 // The update stopped (an engine error) before this host's changes ran: not applied, and
                 // it counts against the budget like a failed host.
