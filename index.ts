@@ -5,7 +5,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as path from "node:path";
 import * as k8s from "@pulumi/kubernetes";
-import { budgetOutput, ConfigError, lightenSdkBookkeeping, loadConfig, policyFacts as factsOf, RedisConfigMap, TunedHost } from "./components";
+import { afterWave, budgetOutput, ConfigError, HELD_ENV, heldHosts, lightenSdkBookkeeping, loadConfig, planWaves, policyFacts as factsOf, RedisConfigMap, TunedHost } from "./components";
 
 // Cheap SDK bookkeeping per resource (plain stacks for message-less errors, no debug-log RPCs):
 // see components/sdkBookkeeping.ts; CONNTUNE_SDK_DEBUG=1 turns it off.
@@ -25,7 +25,22 @@ function load() {
 
 const { config, connections, redisPasswords } = load();
 
-const hosts = config.hosts.map((h) => [h.name, new TunedHost(h.name, { config: h, connection: connections[h.name], redisPassword: redisPasswords[h.name] })] as const);
+// Waves (conntune:rollout): each host waits for every resource of the previous wave's hosts, except
+// hosts the wave runner (npm run up) reports failed in this run (see components/rollout/waves.ts).
+const plan = planWaves(config.hosts.map((h) => h.name), config.rollout);
+const failedInThisRun = heldHosts(process.env[HELD_ENV]);
+const built = new Map<string, TunedHost>();
+plan.waves.forEach((wave, k) => {
+    const earlier = k === 0 ? [] : plan.waves[k - 1].filter((n) => !failedInThisRun.has(n)).map((n) => built.get(n)!);
+    for (const name of wave) {
+        const h = config.hosts.find((c) => c.name === name)!;
+        built.set(name, new TunedHost(name, { config: h, connection: connections[name], redisPassword: redisPasswords[name] }, afterWave(earlier)));
+    }
+});
+const hosts = config.hosts.map((h) => [h.name, built.get(h.name)!] as const);
+
+/** The wave plan (conntune:rollout; without it one wave, budget 0): hosts per wave in order and the failure budget; known at preview. */
+export const rollout = { waves: plan.waves, maxFailures: plan.maxFailures };
 
 /** Per host: effective sshd / sysctl / limits / override values read back from the host after the apply. */
 export const effective = Object.fromEntries(hosts.map(([name, t]) => [name, t.outputs]));

@@ -13,6 +13,7 @@ import { limitsSchema } from "./limits/schema";
 import { monitorSchema } from "./monitor/schema";
 import { redisStackSchema } from "./redisConfigMap/schema";
 import { hostRedisSchema } from "./redisHost/schema";
+import { rolloutProblems, rolloutSchema } from "./rollout/schema";
 import { sshdSchema } from "./sshd/schema";
 import { sysctlSchema } from "./sysctl/schema";
 import { overrideSchema } from "./systemdOverride/schema";
@@ -43,8 +44,10 @@ export const stackSchema = z
     .object({
         hosts: z.array(hostSchema).default([]),
         redis: redisStackSchema.optional(),
+        rollout: rolloutSchema.optional(),
     })
     .superRefine((s, ctx) => {
+        if (s.rollout) for (const [field, message] of rolloutProblems(s.rollout, s.hosts.length)) ctx.addIssue({ code: "custom", path: ["rollout", field], message });
         const names = new Set<string>();
         const targets = new Map<string, number>();
         s.hosts.forEach((h, i) => {

@@ -48,3 +48,6 @@ export * from "./budget/libraries";
 export * from "./budget/schema";
 export * from "./budget/budget";
 export * from "./budget/output";
+export * from "./rollout/schema";
+export * from "./rollout/waves";
+export * from "./rollout/order";

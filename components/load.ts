@@ -18,7 +18,8 @@ export interface LoadedStack {
 }
 
 /** The `conntune:` keys conntune reads, besides the secret keys that hosts name. */
-export const TOP_LEVEL_KEYS = ["hosts", "redis", "sshPrivateKey", "sudoPassword"];
+export const TOP_LEVEL_KEYS = ["hosts", "redis", "rollout", "sshPrivateKey", "sudoPassword"];
+const SETTINGS = 3; // TOP_LEVEL_KEYS before the default secret names
 
 /** Keys an older conntune wrote that are ignored now, each with the one-line upgrade note shown while the stack still has it. */
 export const RETIRED_KEYS: Record<string, string> = {
@@ -35,7 +36,7 @@ export function unknownKeyProblems(present: string[], secretNames: string[]): st
         .filter((k) => !known.includes(k) && !(k in RETIRED_KEYS))
         .map((k) => {
             const near = known.filter((o) => distance(o.toLowerCase(), k.toLowerCase()) <= 2);
-            return `conntune:${k}: unknown setting${near.length ? ` (did you mean conntune:${near[0]}?)` : ""}: conntune reads ${TOP_LEVEL_KEYS.slice(0, 2).map((t) => `conntune:${t}`).join(", ")} and the secrets the hosts name (${known.slice(2).filter((t) => t !== HOSTS_FILE_KEY).map((t) => `conntune:${t}`).join(", ")})`;
+            return `conntune:${k}: unknown setting${near.length ? ` (did you mean conntune:${near[0]}?)` : ""}: conntune reads ${[...TOP_LEVEL_KEYS.slice(0, SETTINGS), HOSTS_FILE_KEY].map((t) => `conntune:${t}`).join(", ")} and the secrets the hosts name (${known.slice(SETTINGS).filter((t) => t !== HOSTS_FILE_KEY).map((t) => `conntune:${t}`).join(", ")})`;
         });
 }
 
@@ -76,7 +77,7 @@ export function loadConfig(cfg: pulumi.Config = new pulumi.Config("conntune")): 
         if (r.problem) throw new ConfigError([r.problem]);
         hosts = r.hosts;
     }
-    const config = parseStackConfig({ hosts, redis: cfg.getObject<unknown>("redis") });
+    const config = parseStackConfig({ hosts, redis: cfg.getObject<unknown>("redis"), rollout: cfg.getObject<unknown>("rollout") });
     const problems: string[] = [];
     const connections: Record<string, HostConnection> = {};
     const redisPasswords: Record<string, pulumi.Output<string>> = {};

@@ -199,7 +199,7 @@ const CASES: BadCase[] = [
         problems: [`${H}.redis.clients[0].poolSize: required for redis-py before 8.0: its ConnectionPool's default max_connections is 2**31 = 2,147,483,648 per process, effectively unbounded; set poolSize to the pool's max_connections (seed 000: 10), or version "8.0" or later (default 100)`],
     },
     // top-level keys (conntune:repair of an older conntune is ignored with a warning, never an error)
-    { what: "a misspelt top-level key (conntune:hots)", config: { hots: [host()] }, problems: ["conntune:hots: unknown setting (did you mean conntune:hosts?): conntune reads conntune:hosts, conntune:redis and the secrets the hosts name (conntune:sshPrivateKey, conntune:sudoPassword)"] },
+    { what: "a misspelt top-level key (conntune:hots)", config: { hots: [host()] }, problems: ["conntune:hots: unknown setting (did you mean conntune:hosts?): conntune reads conntune:hosts, conntune:redis, conntune:rollout, conntune:hostsFile and the secrets the hosts name (conntune:sshPrivateKey, conntune:sudoPassword)"] },
 ];
 
 /** Every risky value above, each named in its opt-in: preview accepts it (and still connects nowhere). */

@@ -128,7 +128,7 @@ describe("conntune: keys nothing reads", () => {
         const { unknownKeyProblems } = await import("../../components/load");
         expect(unknownKeyProblems(["hosts", "sshPrivateKey", "deployKey"], ["deployKey"])).toEqual([]);
         const [p] = unknownKeyProblems(["hots"], []);
-        expect(p).toMatch(/^conntune:hots: unknown setting \(did you mean conntune:hosts\?\): conntune reads conntune:hosts, conntune:redis and the secrets the hosts name \(conntune:sshPrivateKey, conntune:sudoPassword\)$/);
+        expect(p).toMatch(/^conntune:hots: unknown setting \(did you mean conntune:hosts\?\): conntune reads conntune:hosts, conntune:redis, conntune:rollout, conntune:hostsFile and the secrets the hosts name \(conntune:sshPrivateKey, conntune:sudoPassword\)$/);
         expect(unknownKeyProblems(["zzzzzz"], [])[0]).not.toContain("did you mean");
     });
 
