@@ -9,7 +9,7 @@
  * are tried again). Once every host succeeded, one untargeted update applies what belongs to no host
  * (the Redis ConfigMap, hosts removed from the config: a removal goes alone, without other host changes).
  *
- *   npm run up -- --stack NAME [--yes] [--project-dir DIR]
+ *   npm run up -- --stack NAME [--yes] [--policy-pack DIR] [--project-dir DIR]
  *
  * Exits 0 only when every host succeeded; 1 when a host failed (the failed hosts and the waves not
  * started are named), 2 for a usage error.
@@ -21,7 +21,7 @@ import { Observed } from "./upEvents";
 import { exitOnError, parseFlags, projectDir, UsageError } from "./cli";
 import { engineStep, openStack, readConfig, shown } from "./engine";
 
-const USAGE = "npm run up -- --stack NAME [--yes] [--project-dir DIR]";
+const USAGE = "npm run up -- --stack NAME [--yes] [--policy-pack DIR] [--project-dir DIR]";
 
 const infra = (urn: string) => {
     const { type } = urnParts(urn);
@@ -54,8 +54,10 @@ function errorLines(e: unknown): string {
 }
 
 async function main(): Promise<number> {
-    const flags = parseFlags({ stack: "string", yes: "boolean", "project-dir": "string" });
+    const flags = parseFlags({ stack: "string", yes: "boolean", "policy-pack": "string", "project-dir": "string" });
     if (!flags.stack) throw new UsageError("--stack is required");
+    // The policy pack (README "Policy pack") runs on the preview and on every wave's update, as with `pulumi up --policy-pack`.
+    const policy = flags["policy-pack"] ? { policyPacks: [flags["policy-pack"]] } : {};
     const stack = await engineStep("stack select", () => openStack(flags.stack!, { workDir: projectDir() }));
     const plan = await wavePlan(stack);
     const total = plan.waves.length;
@@ -67,7 +69,7 @@ async function main(): Promise<number> {
     );
 
     const preview = new Observed();
-    await engineStep("preview", () => stack.preview({ diff: true, onEvent: preview.onEvent, ...shown }));
+    await engineStep("preview", () => stack.preview({ diff: true, onEvent: preview.onEvent, ...policy, ...shown }));
     const pendingHosts = (wave: string[]) => wave.filter((h) => preview.of(h).some((u) => preview.changed.has(u)));
     // Hosts removed from the config. A targeted wave cannot restore them: Pulumi refuses a targeted
     // update that leaves a removed resource depending on a target behind, and targeting the removal
@@ -110,7 +112,7 @@ async function main(): Promise<number> {
         stack.workspace.envVars[HELD_ENV] = [...failed.keys()].join(",");
         let engineError: string | undefined;
         try {
-            await stack.up({ target: targets, continueOnError: true, diff: true, message: `conntune up: ${label}`, onEvent: run.onEvent, ...shown });
+            await stack.up({ target: targets, continueOnError: true, diff: true, message: `conntune up: ${label}`, onEvent: run.onEvent, ...policy, ...shown });
         } catch (e) {
             engineError = errorLines(e) || "pulumi up failed";
         }
@@ -147,7 +149,7 @@ async function main(): Promise<number> {
     if (elsewhere.length || removed.length) {
         say(`every host converged; applying what belongs to no host${removed.length ? ` (removing ${names(removed)})` : " (the Redis ConfigMap)"}`);
         stack.workspace.envVars[HELD_ENV] = "";
-        await engineStep("up", () => stack.up({ diff: true, message: "conntune up: the rest", ...shown }));
+        await engineStep("up", () => stack.up({ diff: true, message: "conntune up: the rest", ...policy, ...shown }));
     }
     say(`done: every host converged`);
     return 0;
