@@ -55,7 +55,11 @@ export function readHostsFile(file: string, dir = process.cwd()): { hosts?: unkn
     }
     let text: string;
     try {
-        text = fs.readFileSync(path.join(dir, file), "utf8");
+        // Inside the project also through links: a link out of it could read any file of this machine into the hosts.
+        const root = fs.realpathSync(dir);
+        const real = fs.realpathSync(path.join(dir, file));
+        if (!real.startsWith(`${root}${path.sep}`)) return { problem: `${field}: ${file} leads out of the project directory (a symbolic link): keep the hosts file inside the project` };
+        text = fs.readFileSync(real, "utf8");
     } catch (e) {
         return { problem: `${field}: cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` };
     }

@@ -21,6 +21,22 @@ describe("conntune:hostsFile", () => {
         expect(readHostsFile(file, dir).problem).toMatch(/^conntune:hostsFile: must be a relative path of a \.json file inside the project directory/);
     });
 
+    it("refuses a link that leads out of the project directory, without reading what it points at", () => {
+        const outside = fs.mkdtempSync(path.join(os.tmpdir(), "conntune-outside-"));
+        try {
+            fs.writeFileSync(path.join(outside, "secret.json"), "-----BEGIN OPENSSH PRIVATE KEY-----");
+            fs.symlinkSync(path.join(outside, "secret.json"), path.join(dir, "linked.json"));
+            fs.symlinkSync(outside, path.join(dir, "linkdir"));
+            for (const f of ["linked.json", "linkdir/secret.json"]) {
+                const r = readHostsFile(f, dir);
+                expect(r.problem).toBe(`conntune:hostsFile: ${f} leads out of the project directory (a symbolic link): keep the hosts file inside the project`);
+                expect(JSON.stringify(r)).not.toContain("BEGIN");
+            }
+        } finally {
+            fs.rmSync(outside, { recursive: true, force: true });
+        }
+    });
+
     it("names a missing file and a file that is not JSON", () => {
         expect(readHostsFile("missing.json", dir).problem).toBe("conntune:hostsFile: cannot read missing.json: ENOENT");
         expect(readHostsFile("broken.json", dir).problem).toMatch(/^conntune:hostsFile: broken\.json is not JSON: /);
