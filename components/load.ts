@@ -56,7 +56,11 @@ export function readHostsFile(file: string, dir = process.cwd()): { hosts?: unkn
     }
     let text: string;
     try {
-        text = fs.readFileSync(path.join(dir, file), "utf8");
+        // Inside the project also through links: a link out of it could read any file of this machine into the hosts.
+        const root = fs.realpathSync(dir);
+        const real = fs.realpathSync(path.join(dir, file));
+        if (!real.startsWith(`${root}${path.sep}`)) return { problem: `${field}: ${file} leads out of the project directory (a symbolic link): keep the hosts file inside the project` };
+        text = fs.readFileSync(real, "utf8");
     } catch (e) {
         return { problem: `${field}: cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` };
     }
@@ -67,12 +71,30 @@ export function readHostsFile(file: string, dir = process.cwd()): { hosts?: unkn
     }
 }
 
+/**
+ * The hosts list of a stack's config as the engine reads it for conntune's commands (`conntune:KEY`
+ * values, objects or JSON text): `conntune:hosts`, or the file `conntune:hostsFile` names in the
+ * project directory `dir`, the way the program reads it. Throws a ConfigError as the program does.
+ */
+export function configuredHosts(config: Record<string, unknown>, dir: string): unknown {
+    const raw = config["conntune:hosts"];
+    const hosts = typeof raw === "string" ? (JSON.parse(raw) as unknown) : raw;
+    const file = config[`conntune:${HOSTS_FILE_KEY}`];
+    if (file === undefined) return hosts;
+    if (hosts !== undefined) throw new ConfigError([HOSTS_FILE_AND_HOSTS]);
+    const r = readHostsFile(String(file), dir);
+    if (r.problem) throw new ConfigError([r.problem]);
+    return r.hosts;
+}
+
+const HOSTS_FILE_AND_HOSTS = `conntune:${HOSTS_FILE_KEY}: must not be set together with conntune:hosts: keep the hosts in one place`;
+
 /** Load and validate `conntune:*` config. Every problem is reported at once, naming the field. */
 export function loadConfig(cfg: pulumi.Config = new pulumi.Config("conntune")): LoadedStack {
     let hosts = cfg.getObject<unknown>("hosts");
     const hostsFile = cfg.get(HOSTS_FILE_KEY);
     if (hostsFile !== undefined) {
-        if (hosts !== undefined) throw new ConfigError([`conntune:${HOSTS_FILE_KEY}: must not be set together with conntune:hosts: keep the hosts in one place`]);
+        if (hosts !== undefined) throw new ConfigError([HOSTS_FILE_AND_HOSTS]);
         const r = readHostsFile(hostsFile);
         if (r.problem) throw new ConfigError([r.problem]);
         hosts = r.hosts;

@@ -81,6 +81,9 @@ describe("Redis maxmemory under a memory limit with an eviction policy", () => {
         [redis({ memoryLimit: "1Gi", maxmemory: "1gb", maxmemoryPolicy: "allkeys-lru" }), ["host a: redis.settings.maxmemory = 1073741824 bytes ≥ memoryLimit 1Gi (1073741824 bytes)"]],
         [redis({ memoryLimit: "1Gi", maxmemory: "512mb", maxmemoryPolicy: "noeviction" }), ["host a: redis.settings.maxmemoryPolicy = noeviction: writes fail once maxmemory is reached; set an eviction policy such as allkeys-lru"]],
         [{ redis: { enabled: false, settings: {} } }, []],
+        // Redis reads maxmemory 0 as "no limit": set, but no bound at all.
+        [redis({ memoryLimit: "1Gi", maxmemory: 0, maxmemoryPolicy: "allkeys-lru" }), ["host a: redis.settings.maxmemory = 0: Redis reads 0 as no limit and grows until the kernel or the container kills it"]],
+        [redis({ memoryLimit: "1Gi", maxmemory: "0gb", maxmemoryPolicy: "allkeys-lru" }), ["host a: redis.settings.maxmemory = 0: Redis reads 0 as no limit and grows until the kernel or the container kills it"]],
     ])("%j → %j", (host, want) => expect(redisMaxmemory(facts(host), undefined)).toEqual(want));
 
     it("holds the ConfigMap too, named by its name", () => {

@@ -95,6 +95,7 @@ export const redisMaxmemory: StackRule = (f) =>
     redisTargets(f).flatMap(({ who, field, r }) => {
         const out: string[] = [];
         if (r.maxmemoryBytes === undefined) out.push(`${who}: ${field}.maxmemory is not set: Redis grows until the kernel or the container kills it`);
+        else if (r.maxmemoryBytes === 0) out.push(`${who}: ${field}.maxmemory = 0: Redis reads 0 as no limit and grows until the kernel or the container kills it`);
         if (r.memoryLimitBytes === undefined) out.push(`${who}: ${field}.memoryLimit is not set: maxmemory must sit under a stated memory limit`);
         else if (r.maxmemoryBytes !== undefined && r.maxmemoryBytes >= r.memoryLimitBytes)
             out.push(`${who}: ${field}.maxmemory = ${r.maxmemoryBytes} bytes ≥ memoryLimit ${r.memoryLimit} (${r.memoryLimitBytes} bytes)`);

@@ -17,6 +17,7 @@
 import { EngineEvent, Stack } from "@pulumi/pulumi/automation";
 import { exitOnError, intFlag, parseFlags, projectDir, UsageError } from "./cli";
 import { engineStep, openStack, readConfig } from "./engine";
+import { configuredHosts } from "../components/load";
 import { clientsLine } from "./live";
 import { configMapNotChecked, HostLive, liveCheck, stackConfigOf } from "./liveCheck";
 import { printable } from "./driftReport";
@@ -26,10 +27,9 @@ const USAGE = "npm run drift -- --stack NAME [--json] [--parallel N] [--repair] 
 
 interface HostEntry { name: string; connection: { host: string; port?: number } }
 
-/** The hosts of the stack's `conntune:hosts` (its config read once), to name rows by host rather than by address (none for a Kubernetes-only stack). */
+/** The hosts of the stack's `conntune:hosts` or `conntune:hostsFile` (its config read once), to name rows by host rather than by address (none for a Kubernetes-only stack). */
 function stackHosts(config: Record<string, unknown>): HostEntry[] {
-    let hosts = config["conntune:hosts"];
-    if (typeof hosts === "string") hosts = JSON.parse(hosts) as unknown;
+    const hosts = configuredHosts(config, projectDir());
     return Array.isArray(hosts) ? (hosts as HostEntry[]).filter((h) => h && typeof h.name === "string" && h.connection) : [];
 }
 
@@ -134,7 +134,7 @@ async function main(): Promise<number> {
     }
     // The live check first (its own SSH logins, read-only): during the refresh, conntune's own reads
     // of Redis (redis-cli CONFIG GET) would count as clients.
-    const parsed = flags["no-live"] ? undefined : stackConfigOf(config);
+    const parsed = flags["no-live"] ? undefined : stackConfigOf(config, projectDir());
     const live: HostLive[] = parsed ? await liveCheck(parsed, config, "drift") : [];
     let { rows, pending, errors } = await check(stack, hosts, parallel);
     const notLive = parsed ? configMapNotChecked(parsed) : undefined;

@@ -62,7 +62,7 @@ export const BACKEND_URL_PASSWORD = "PULUMI_BACKEND_URL holds a password: pulumi
 
 /**
  * Why the backend URL `url` must not be used, or undefined: a password in its user info (e.g.
- * `postgres://user:secret@host/db`). The CLI prints the URL as given when it cannot open the
+ * `postgres://user:secret@host/db`, or `?password=secret`). The CLI prints the URL as given when it cannot open the
  * backend; PostgreSQL's client reads the password from PGPASSWORD or PGPASSFILE instead.
  */
 export function backendUrlProblem(url: string | undefined): string | undefined {
@@ -70,7 +70,10 @@ export function backendUrlProblem(url: string | undefined): string | undefined {
     if (rest === undefined) return undefined;
     const authority = rest.split(/[/?#]/)[0];
     const at = authority.lastIndexOf("@");
-    return at >= 0 && authority.slice(0, at).includes(":") ? BACKEND_URL_PASSWORD : undefined;
+    // The PostgreSQL drivers also take the password as a query parameter (`?password=`).
+    const query = rest.split("#")[0].split("?").slice(1).join("?");
+    const inQuery = query.split("&").some((kv) => kv.split("=")[0].toLowerCase() === "password");
+    return (at >= 0 && authority.slice(0, at).includes(":")) || inQuery ? BACKEND_URL_PASSWORD : undefined;
 }
 
 /** The toolchain's pulumi binary (the first one on the toolchain's PATH). */

@@ -22,8 +22,8 @@ async function main(): Promise<number> {
     if (!stackName) throw new UsageError("--stack is required");
     const stack = await engineStep("stack select", () => openStack(stackName, { workDir: projectDir() }));
     const config = await engineStep("config", () => readConfig(stack));
-    const parsed = stackConfigOf(config);
-    if (parsed.hosts.length === 0) throw new Error(`stack ${stackName} has no hosts (conntune:hosts is empty): nothing to check`);
+    const parsed = stackConfigOf(config, projectDir());
+    if (parsed.hosts.length === 0) throw new Error(`stack ${stackName} has no hosts (conntune:hosts or conntune:hostsFile is empty): nothing to check`);
     const live = await liveCheck(parsed, config, "health");
     const hosts = live.map((l) => hostHealth(l.host, l.probe ?? { clientPeers: [], ssPeers: [], units: [] }, l.findings, l.error));
     const notLive = configMapNotChecked(parsed);

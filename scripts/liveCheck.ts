@@ -3,6 +3,8 @@
  * the declared connection budget. Used by `npm run drift` (Redis only) and `npm run health`.
  */
 import { parseStackConfig, StackConfig } from "../components/config";
+import { configuredHosts } from "../components/load";
+import { REPO } from "./engine";
 import { DeclaredBudget, liveFindings, parseProbe, Probe, probeError } from "./live";
 import { declaredBudgets } from "./liveBudget";
 import { loginOf, probeScript, redisPasswordOf, runProbe } from "./liveProbe";
@@ -17,13 +19,10 @@ export interface HostLive {
     budget?: DeclaredBudget;
 }
 
-/** The stack's config (as readConfig gives it) validated: the hosts and the ConfigMap. */
-export function stackConfigOf(config: Record<string, unknown>): StackConfig {
-    const obj = (k: string) => {
-        const v = config[k];
-        return typeof v === "string" ? (JSON.parse(v) as unknown) : v;
-    };
-    return parseStackConfig({ hosts: obj("conntune:hosts"), redis: obj("conntune:redis") });
+/** The stack's config (as readConfig gives it) validated: the hosts (also from `conntune:hostsFile` in the project `dir`) and the ConfigMap. */
+export function stackConfigOf(config: Record<string, unknown>, dir: string = REPO): StackConfig {
+    const redis = config["conntune:redis"];
+    return parseStackConfig({ hosts: configuredHosts(config, dir), redis: typeof redis === "string" ? (JSON.parse(redis) as unknown) : redis });
 }
 
 /**

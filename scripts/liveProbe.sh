@@ -52,7 +52,8 @@ if [ "$mode" = health ]; then
   monitor=@MONITOR_UNIT@
   if [ -f "/etc/systemd/system/$monitor.timer" ]; then
     echo "monitor_timer $(systemctl is-active "$monitor.timer" 2>/dev/null)"
-    log=$(journalctl -t "$monitor" -o cat --no-pager -n 200 2>/dev/null)
+    # Its own unit's lines, logged by root: any account can log under its identifier (logger -t).
+    log=$(journalctl -t "$monitor" _SYSTEMD_UNIT="$monitor.service" _UID=0 -o cat --no-pager -n 200 2>/dev/null)
     grep -E '^level=' <<<"$log" | tail -n 1 | sed 's/^/monitor_level /'
     grep -E '^latency ' <<<"$log" | tail -n 1 | sed 's/^/monitor_latency /'
   else

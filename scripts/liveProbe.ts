@@ -28,6 +28,16 @@ export function hostKeyMatches(pinned: string, offered: Buffer): boolean {
     return blob !== "" && Buffer.from(blob, "base64").equals(offered);
 }
 
+/**
+ * The host key algorithms to ask the host for: the pinned key's own (an RSA key signs with SHA-2
+ * first), as the provider does (tools/command-provider/dial.go). Left to the client, the host offers
+ * the client's first choice (Ed25519), and a host pinned by another of its keys would never match.
+ */
+export function hostKeyAlgorithms(pinned: string): string[] {
+    const type = pinned.trim().split(/\s+/)[0] ?? "";
+    return type === "ssh-rsa" ? ["rsa-sha2-512", "rsa-sha2-256", "ssh-rsa"] : [type];
+}
+
 /** The probe script for one host: `drift` reads Redis only, `health` also units, the monitor and latency. */
 export function probeScript(h: HostConfig, mode: "drift" | "health"): string {
     const redis = h.redis?.enabled ? h.redis : undefined;
@@ -81,6 +91,7 @@ export async function runProbe(name: string, login: ProbeLogin, script: string, 
             username: login.user,
             privateKey: login.privateKey,
             readyTimeout: 20_000,
+            algorithms: { serverHostKey: hostKeyAlgorithms(login.hostKey) },
             hostVerifier: (key: Buffer) => {
                 keyMismatch = !hostKeyMatches(login.hostKey, key);
                 return !keyMismatch;

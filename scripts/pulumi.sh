@@ -11,7 +11,11 @@ fail() { echo "$*" >&2; exit 1; }
 if [[ "${PULUMI_BACKEND_URL:-}" == *://* ]]; then
   authority=${PULUMI_BACKEND_URL#*://}
   authority=${authority%%[/?#]*}
-  if [[ "$authority" == *@* && "${authority%@*}" == *:* ]]; then
+  query=${PULUMI_BACKEND_URL#*://}
+  query=${query%%#*}
+  [[ "$query" == *\?* ]] && query="&${query#*\?}&" || query=""
+  # The PostgreSQL drivers also take the password as a query parameter (?password=).
+  if [[ ( "$authority" == *@* && "${authority%@*}" == *:* ) || "${query,,}" == *"&password="* ]]; then
     fail "PULUMI_BACKEND_URL holds a password: pulumi prints the backend URL in its errors, so it would reach logs; remove it from the URL and give it in PGPASSWORD (or a PGPASSFILE) instead"
   fi
 fi

@@ -121,6 +121,20 @@ describe("the budget: every pool full, during a rollout, within maxclients minus
         ]);
     });
 
+    it("reads LimitNOFILE SOFT:HARD as Redis does (it raises both to what the hard limit allows, in steps of 16), and the unit's last drop-in", () => {
+        const withOverrides = (...o: Obj[]) => hostWith([goRedis("w", { poolSize: 100, replicas: 10 })], {}, { systemdOverrides: o });
+        const [pair] = budgets(withOverrides({ unit: "redis-server.service", settings: { Service: { LimitNOFILE: "1024:4096" } } }));
+        expect(pair).toMatchObject({ maxclients: 4064, maxclientsFrom: "Redis lowers maxclients 10,000 to LimitNOFILE 1,024:4,096 (Redis raises it to 4,096) − 32 = 4,064: hosts[0].systemdOverrides[0].settings.Service.LimitNOFILE" });
+        // 10,032 wanted: 10,032 − 16 × 565 = 992 is the first step under 1,000, above the soft 512.
+        expect(problems(withOverrides({ unit: "redis-server.service", settings: { Service: { LimitNOFILE: "512:1000" } } }))[0]).toContain("= 1,000 > maxclients 960 (Redis lowers maxclients 10,000 to LimitNOFILE 512:1,000 (Redis raises it to 992) − 32 = 960");
+        // Drop-ins apply in file name order: 90-… after 50-…
+        const [last] = budgets(withOverrides(
+            { unit: "redis-server.service", fileName: "90-nofile.conf", settings: { Service: { LimitNOFILE: 2048 } } },
+            { unit: "redis-server.service", fileName: "50-conntune.conf", settings: { Service: { LimitNOFILE: 65536 } } },
+        ));
+        expect(last).toMatchObject({ maxclients: 2016, maxclientsFrom: expect.stringContaining("hosts[0].systemdOverrides[0].settings.Service.LimitNOFILE") });
+    });
+
     it("refuses a ConfigMap named like a host: the budget output is keyed by target name", () => {
         expect(problems({ ...hostWith([]), redis: { namespace: "redis", name: "cache1", settings: {} } })).toEqual([
             "conntune:redis.name: cache1 is also the name of hosts[0], and the budget output is keyed by target name: rename one",

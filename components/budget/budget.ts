@@ -54,7 +54,7 @@ export interface BudgetTarget {
      * The open-files limit of the Redis service when the stack sets it (a systemdOverride's
      * LimitNOFILE on that unit): Redis lowers maxclients to it minus 32 at start.
      */
-    fdLimit?: { limit: number; path: ConfigPath };
+    fdLimit?: { limit: number; soft?: number; path: ConfigPath };
     /** The host's monitor when it alerts on this Redis's port, with its config path. */
     monitor?: { settings: Pick<MonitorSettings, "healthyMax" | "warningMax" | "leakMax" | "criticalAction">; path: ConfigPath };
 }
@@ -129,14 +129,31 @@ const rel = (path: ConfigPath) => fieldPath(path, "");
 /** Redis keeps 32 descriptors for itself (CONFIG_MIN_RESERVED_FDS) and lowers maxclients to fit its open-files limit. */
 export const REDIS_RESERVED_FDS = 32;
 
+/**
+ * The open files Redis runs with under the limit `soft`:`hard` when it wants `wanted` (maxclients + 32):
+ * at start it raises soft and hard together to `wanted`, else to the largest of wanted − 16, − 32, …
+ * the hard limit allows, never below the soft limit (server.c adjustOpenFilesLimit, as an unprivileged user).
+ */
+export function redisOpenFiles(wanted: number, soft: number, hard: number): number {
+    if (soft >= wanted || hard >= wanted) return wanted;
+    const best = wanted - 16 * Math.ceil((wanted - hard) / 16);
+    return Math.max(best, soft);
+}
+
+/** `LimitNOFILE 1,024`, or `LimitNOFILE 1,024:4,096 (Redis raises it to 4,096)` for a soft:hard pair. */
+function limitText(l: NonNullable<BudgetTarget["fdLimit"]>, files: number): string {
+    return l.soft === undefined || l.soft === l.limit ? `LimitNOFILE ${n(l.limit)}` : `LimitNOFILE ${n(l.soft)}:${n(l.limit)} (Redis raises it to ${n(files)})`;
+}
+
 /** The maxclients Redis really runs with, and the words for it in messages. */
 export function effectiveMaxclients(t: Pick<BudgetTarget, "server" | "fdLimit" | "path">): { value: number; text: string; from: string } {
     const set = t.server.maxclients;
     const configured = set ?? REDIS_SERVER_DEFAULTS.maxclients;
     const from = set === undefined ? "Redis default" : rel([...t.path, "settings", "maxclients"]);
-    if (t.fdLimit && t.fdLimit.limit - REDIS_RESERVED_FDS < configured) {
-        const value = Math.max(t.fdLimit.limit - REDIS_RESERVED_FDS, 1);
-        const why = `Redis lowers maxclients ${n(configured)} to LimitNOFILE ${n(t.fdLimit.limit)} − ${REDIS_RESERVED_FDS} = ${n(value)}: ${rel(t.fdLimit.path)}`;
+    const files = t.fdLimit ? redisOpenFiles(configured + REDIS_RESERVED_FDS, t.fdLimit.soft ?? t.fdLimit.limit, t.fdLimit.limit) : 0;
+    if (t.fdLimit && files - REDIS_RESERVED_FDS < configured) {
+        const value = Math.max(files - REDIS_RESERVED_FDS, 1);
+        const why = `Redis lowers maxclients ${n(configured)} to ${limitText(t.fdLimit, files)} − ${REDIS_RESERVED_FDS} = ${n(value)}: ${rel(t.fdLimit.path)}`;
         return { value, text: `maxclients ${n(value)} (${why})`, from: why };
     }
     return { value: configured, text: set === undefined ? `maxclients ${n(configured)} (Redis default)` : `maxclients ${n(configured)}`, from };
@@ -209,7 +226,9 @@ export function budgetIssues(t: BudgetTarget): { errors: BudgetIssue[]; warnings
     const { value: maxclients, text: maxText } = effectiveMaxclients(t);
     if (t.fdLimit && maxclients < (t.server.maxclients ?? REDIS_SERVER_DEFAULTS.maxclients)) {
         const configured = t.server.maxclients ?? REDIS_SERVER_DEFAULTS.maxclients;
-        warnings.push({ path: t.fdLimit.path, message: `${n(t.fdLimit.limit)} open files: Redis lowers maxclients ${n(configured)} to ${n(t.fdLimit.limit)} − ${REDIS_RESERVED_FDS} = ${n(maxclients)} at start; raise LimitNOFILE to at least ${n(configured + REDIS_RESERVED_FDS)}, or set settings.maxclients to ${n(maxclients)} to say so` });
+        const files = maxclients + REDIS_RESERVED_FDS;
+        const limit = t.fdLimit.soft === undefined || t.fdLimit.soft === t.fdLimit.limit ? `${n(t.fdLimit.limit)} open files` : `${n(t.fdLimit.soft)}:${n(t.fdLimit.limit)} open files (Redis raises it to ${n(files)})`;
+        warnings.push({ path: t.fdLimit.path, message: `${limit}: Redis lowers maxclients ${n(configured)} to ${n(files)} − ${REDIS_RESERVED_FDS} = ${n(maxclients)} at start; raise LimitNOFILE to at least ${n(configured + REDIS_RESERVED_FDS)}, or set settings.maxclients to ${n(maxclients)} to say so` });
     }
     const available = maxclients - t.reserve;
     const lines = t.clients.map((c) => clientLine(c, maxclients));
@@ -375,7 +394,12 @@ export function budgetTargets(config: Pick<StackConfig, "hosts" | "redis">): Bud
         const port = h.redis.settings.port ?? REDIS_SERVER_DEFAULTS.port;
         const m = h.monitor;
         const service = h.redis.service;
-        const o = h.redis.runsOn === undefined ? h.systemdOverrides.findIndex((x) => x.unit === service && /^\d+$/.test(String(x.settings.Service?.LimitNOFILE ?? ""))) : -1;
+        // The unit's drop-ins apply in file name order, the last LimitNOFILE wins: `N` or `SOFT:HARD`.
+        const nofile = (k: number) => /^(\d+)(?::(\d+))?$/.exec(String(h.systemdOverrides[k].settings.Service?.LimitNOFILE ?? "").trim());
+        const o = h.redis.runsOn === undefined
+            ? h.systemdOverrides.map((x, k) => ({ x, k })).filter(({ x }) => x.unit === service && x.settings.Service?.LimitNOFILE !== undefined).sort((a, b) => (a.x.fileName < b.x.fileName ? -1 : a.x.fileName > b.x.fileName ? 1 : 0)).pop()?.k ?? -1
+            : -1;
+        const m0 = o >= 0 ? nofile(o) : null;
         targets.push({
             target: h.name,
             kind: "host",
@@ -385,7 +409,7 @@ export function budgetTargets(config: Pick<StackConfig, "hosts" | "redis">): Bud
             reserve: h.redis.clientsReserve,
             clients: h.redis.clients,
             kernel: hostKernelKeepalive(h.name, i, h.sysctl),
-            ...(o >= 0 ? { fdLimit: { limit: Number(h.systemdOverrides[o].settings.Service!.LimitNOFILE), path: ["hosts", i, "systemdOverrides", o, "settings", "Service", "LimitNOFILE"] } } : {}),
+            ...(m0 ? { fdLimit: { limit: Number(m0[2] ?? m0[1]), ...(m0[2] !== undefined ? { soft: Number(m0[1]) } : {}), path: ["hosts", i, "systemdOverrides", o, "settings", "Service", "LimitNOFILE"] } } : {}),
             ...(m && m.enabled && m.alertPort === port ? { monitor: { settings: m, path: ["hosts", i, "monitor"] } } : {}),
         });
     });

@@ -11,6 +11,8 @@ describe("the backend URL", () => {
         ["postgres://conntune:@db.internal/conntune", true],
         ["postgres://:s3cret@db.internal/conntune", true],
         ["s3://AKIA:s3cret@bucket", true],
+        ["postgres://conntune@db.internal/conntune?sslmode=require&password=s3cret", true],
+        ["postgres://conntune@db.internal/conntune?PASSWORD=s3cret&table=t", true],
         ["postgres://conntune@db.internal:5432/conntune?sslmode=require&table=pulumi_state", false],
         ["postgres://db.internal:5432/conntune?options=a:b@c", false],
         ["postgres://", false],
@@ -25,6 +27,16 @@ describe("the backend URL", () => {
         const r = spawnSync("bash", [path.join(REPO, "scripts/pulumi.sh"), "stack", "ls"], {
             encoding: "utf8",
             env: { ...process.env, PULUMI_BACKEND_URL: "postgres://conntune:pw-never-shown@127.0.0.1:9/conntune" },
+        });
+        expect(r.status).toBe(1);
+        expect(r.stderr.trim()).toBe(BACKEND_URL_PASSWORD);
+        expect(`${r.stdout}${r.stderr}`).not.toContain("pw-never-shown");
+    });
+
+    it("with a password as a query parameter (the PostgreSQL drivers read ?password=) stops `npm run pulumi` too", () => {
+        const r = spawnSync("bash", [path.join(REPO, "scripts/pulumi.sh"), "stack", "ls"], {
+            encoding: "utf8",
+            env: { ...process.env, PULUMI_BACKEND_URL: "postgres://conntune@127.0.0.1:9/conntune?sslmode=disable&password=pw-never-shown" },
         });
         expect(r.status).toBe(1);
         expect(r.stderr.trim()).toBe(BACKEND_URL_PASSWORD);

@@ -173,6 +173,13 @@ describe("the probe script", () => {
         expect(s).toContain("IFS= read -r ct_secret");
     });
 
+    it("reads the monitor's lines only from its own unit run as root: any account can log under its identifier (logger -t), so that alone could forge a HEALTHY level", () => {
+        const s = probeScript(cfg(), "health");
+        const read = s.split("\n").find((l) => l.includes("journalctl"));
+        expect(read).toContain('_SYSTEMD_UNIT="$monitor.service"');
+        expect(read).toContain("_UID=0");
+    });
+
     it("for a Redis on another machine (runsOn) reads only this host's connections to it: no Redis login, no password", () => {
         const s = probeScript(cfg({ redis: { enabled: false, runsOn: "bluefin", settings: { port: 6380 }, clients: [{ name: "ganuda", library: "redis-py", poolSize: 10 }] } }), "drift");
         expect(s).toContain("runs_on='bluefin'");
