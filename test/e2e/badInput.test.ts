@@ -7,6 +7,7 @@
  * host names. No test host is needed: preview opens no connection, and the addresses below are
  * never contacted.
  */
+import { throwawayKeyPair } from "../../lab/keys";
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -18,16 +19,7 @@ import { conntuneProject, dispose, e2eGate, REPO, Stack } from "../../lab/stack"
  * Real keys, made for this file (never used for a login: preview opens no connection): conntune's
  * provider parses the pinned host key and the private key at preview, so stand-ins would be refused.
  */
-const KEYS = (() => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "conntune-badinput-"));
-    try {
-        const made = spawnSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "", "-f", path.join(dir, "k")], { encoding: "utf8" });
-        if (made.status !== 0) throw new Error(`ssh-keygen failed: ${made.stderr}`);
-        return { pub: fs.readFileSync(path.join(dir, "k.pub"), "utf8").trim().split(" ").slice(0, 2).join(" "), priv: fs.readFileSync(path.join(dir, "k"), "utf8") };
-    } finally {
-        fs.rmSync(dir, { recursive: true, force: true });
-    }
-})();
+const KEYS = throwawayKeyPair();
 /** A pinned host key that is well-formed. */
 const KEY = KEYS.pub;
 /** Addresses of a test subnet that nothing here listens on; preview never connects anyway. */

@@ -5,6 +5,7 @@
  * warnings. The errors are in badInput.test.ts. No test host is needed: preview opens no connection,
  * and redfin's address is swapped for a test-subnet address that nothing listens on anyway.
  */
+import { throwawayKeyPair } from "../../lab/keys";
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import { createRequire } from "node:module";
@@ -16,17 +17,7 @@ import { conntuneProject, dispose, e2eGate, REPO, RunResult, Stack } from "../..
 const yaml = createRequire(__filename)("js-yaml") as { load(text: string): { config: Record<string, unknown> } };
 const seedStack = (file: string) => yaml.load(fs.readFileSync(path.join(REPO, file), "utf8")).config;
 
-/** A key pair made for this file: the provider parses the pinned host key and the private key at preview. */
-function keyPair(): { pub: string; priv: string } {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "conntune-budget-"));
-    try {
-        const made = spawnSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "", "-f", path.join(dir, "k")], { encoding: "utf8" });
-        if (made.status !== 0) throw new Error(`ssh-keygen failed: ${made.stderr}`);
-        return { pub: fs.readFileSync(path.join(dir, "k.pub"), "utf8").trim().split(" ").slice(0, 2).join(" "), priv: fs.readFileSync(path.join(dir, "k"), "utf8") };
-    } finally {
-        fs.rmSync(dir, { recursive: true, force: true });
-    }
-}
+const keyPair = throwawayKeyPair;
 
 const toolchain = spawnSync("bash", [path.join(REPO, "scripts", "toolchain.sh"), "--check"], { encoding: "utf8" });
 const run = e2eGate(toolchain.status === 0 ? undefined : "the Pulumi toolchain is not built: run `bash scripts/setup.sh`");

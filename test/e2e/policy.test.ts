@@ -5,6 +5,7 @@
  * stacks (Pulumi.redfin.yaml, Pulumi.k8s.yaml) pass when tagged production. Previews only: no test
  * host is needed, and no address below (nor the seed stacks') is ever contacted.
  */
+import { throwawayKeyPair } from "../../lab/keys";
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -13,16 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { conntuneProject, e2eGate, projectCopy, REPO, Stack } from "../../lab/stack";
 
 /** Real keys made for this file (conntune's provider parses both at preview); never used for a login. */
-const KEYS = (() => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "conntune-policy-"));
-    try {
-        const made = spawnSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "", "-f", path.join(dir, "k")], { encoding: "utf8" });
-        if (made.status !== 0) throw new Error(`ssh-keygen failed: ${made.stderr}`);
-        return { pub: fs.readFileSync(path.join(dir, "k.pub"), "utf8").trim().split(" ").slice(0, 2).join(" "), priv: fs.readFileSync(path.join(dir, "k"), "utf8") };
-    } finally {
-        fs.rmSync(dir, { recursive: true, force: true });
-    }
-})();
+const KEYS = throwawayKeyPair();
 /** Addresses of a test subnet nothing listens on; preview never connects anyway. */
 const ADDR = "10.213.251.2";
 let next = 2;

@@ -6,6 +6,7 @@
  * is needed: preview opens no connection, the address below is never contacted, and the dynamic
  * provider runs on this machine.
  */
+import { throwawayKeyPair } from "../../lab/keys";
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -14,16 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { conntuneProject, dispose, Stack } from "../../lab/stack";
 
 /** Real keys (the provider parses both at preview), never used for a login. */
-const KEYS = (() => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "conntune-start-"));
-    try {
-        const made = spawnSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "", "-f", path.join(dir, "k")], { encoding: "utf8" });
-        if (made.status !== 0) throw new Error(`ssh-keygen failed: ${made.stderr}`);
-        return { pub: fs.readFileSync(path.join(dir, "k.pub"), "utf8").trim().split(" ").slice(0, 2).join(" "), priv: fs.readFileSync(path.join(dir, "k"), "utf8") };
-    } finally {
-        fs.rmSync(dir, { recursive: true, force: true });
-    }
-})();
+const KEYS = throwawayKeyPair();
 const ADDR = "10.213.252.2";
 const HEADER_FILE = "components/core/render.ts";
 const HEADER = "# Managed by conntune: changes made here are overwritten by the next `pulumi up`.";
