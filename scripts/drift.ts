@@ -107,7 +107,7 @@ async function check(stack: Stack, hosts: HostEntry[], parallel: number): Promis
 function formatLive(live: HostLive[], notLive?: string): string {
     const out = ["live check (Redis INFO clients/stats, CLIENT LIST, compared with the declared budget)"];
     for (const l of live) {
-        out.push(`host ${printable(l.host)}: ${l.probe ? printable(clientsLine(l.probe)) : "not read"}`);
+        out.push(`${printable(l.label ?? `host ${l.host}`)}: ${l.probe ? printable(clientsLine(l.probe)) : "not read"}`);
         for (const f of l.findings) out.push(`LIVE: ${printable(f)}`);
         if (l.error) out.push(`ERROR: ${printable(l.error)}`);
     }

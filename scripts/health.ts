@@ -26,7 +26,7 @@ async function main(): Promise<number> {
     if (parsed.hosts.length === 0) throw new Error(`stack ${stackName} has no hosts (conntune:hosts or conntune:hostsFile is empty): nothing to check`);
     const live = await liveCheck(parsed, config, "health");
     const hosts = live.map((l) => hostHealth(l.host, l.probe ?? { clientPeers: [], ssPeers: [], units: [] }, l.findings, l.error));
-    const notLive = configMapNotChecked(parsed);
+    const notLive = configMapNotChecked(parsed, "health");
     if (flags.json) {
         console.log(JSON.stringify({ stack: stackName, healthy: hosts.every((h) => h.problems.length === 0), hosts: Object.fromEntries(live.map((l, i) => [l.host, { probe: l.probe, findings: l.findings, problems: hosts[i].problems, ...(l.error ? { error: l.error } : {}) }])), ...(notLive ? { notChecked: [notLive] } : {}) }, null, 2));
     } else {

@@ -6,7 +6,9 @@ import { parseStackConfig, StackConfig } from "../components/config";
 import { configuredHosts } from "../components/load";
 import { REPO } from "./engine";
 import { DeclaredBudget, liveFindings, parseProbe, Probe, probeError } from "./live";
-import { declaredBudgets } from "./liveBudget";
+import { declaredBudget, declaredBudgets } from "./liveBudget";
+import { readRedis } from "./liveRedis";
+import { stackBudgets } from "../components/budget/budget";
 import { loginOf, probeScript, redisPasswordOf, runProbe } from "./liveProbe";
 
 /** What the live check found on one host. */
@@ -17,6 +19,8 @@ export interface HostLive {
     /** Why the check of this host is incomplete (login, host key, Redis refused the probe). */
     error?: string;
     budget?: DeclaredBudget;
+    /** How the report names it when it is not a host (`redis ConfigMap NS/NAME at ADDRESS`). */
+    label?: string;
 }
 
 /** The stack's config (as readConfig gives it) validated: the hosts (also from `conntune:hostsFile` in the project `dir`) and the ConfigMap. */
@@ -32,7 +36,8 @@ export function stackConfigOf(config: Record<string, unknown>, dir: string = REP
 export async function liveCheck(stack: StackConfig, config: Record<string, unknown>, mode: "drift" | "health"): Promise<HostLive[]> {
     const budgets = declaredBudgets(stack);
     const hosts = stack.hosts.filter((h) => mode === "health" || h.redis?.enabled || h.redis?.runsOn !== undefined);
-    return Promise.all(
+    const configMap = mode === "drift" && stack.redis?.liveCheck ? [configMapLive(stack, config)] : [];
+    const checked = Promise.all(
         hosts.map(async (h): Promise<HostLive> => {
             const budget = budgets.get(h.name);
             try {
@@ -45,10 +50,37 @@ export async function liveCheck(stack: StackConfig, config: Record<string, unkno
             }
         }),
     );
+    return [...(await checked), ...(await Promise.all(configMap))];
 }
 
-/** The line for a ConfigMap target (k8s stack): it has no host to log in to. */
-export function configMapNotChecked(stack: StackConfig): string | undefined {
-    if (!stack.redis) return undefined;
-    return `redis ConfigMap ${stack.redis.namespace}/${stack.redis.name}: not checked live (a ConfigMap has no host conntune logs in to; check its pods with redis-cli INFO clients)`;
+/**
+ * The ConfigMap's Redis read at `conntune:redis.liveCheck.address` from this machine (its clients
+ * compared with `conntune:redis.clients`, as a host's Redis is): a failure makes the check incomplete.
+ */
+export async function configMapLive(stack: StackConfig, config: Record<string, unknown>, timeoutMs = 10_000): Promise<HostLive> {
+    const r = stack.redis!;
+    const lc = r.liveCheck!;
+    const target = `redis ConfigMap ${r.namespace}/${r.name} at ${lc.address}`;
+    const b = Object.values(stackBudgets(stack)).find((x) => x.kind === "configmap");
+    const budget = b && b.clients.length > 0 ? declaredBudget(b) : undefined;
+    const base = { host: r.name, label: target, budget };
+    try {
+        let password = "";
+        if (lc.passwordSecret) {
+            const v = config[`conntune:${lc.passwordSecret}`];
+            if (typeof v !== "string") return { ...base, findings: [], error: `${target}: conntune:${lc.passwordSecret} (redis.liveCheck.passwordSecret) is not set: cannot read Redis for the live check` };
+            password = v;
+        }
+        const probe = parseProbe(await readRedis(lc.address, password, timeoutMs));
+        return { ...base, probe, findings: liveFindings(target, probe, budget), error: probeError(target, probe) };
+    } catch (e) {
+        return { ...base, findings: [], error: `${target}: cannot read Redis: ${e instanceof Error ? e.message : String(e)} (is the address reachable from this machine, e.g. a running kubectl port-forward?)` };
+    }
+}
+
+/** The line for a ConfigMap target (k8s stack) that is not read live: no `liveCheck` address (or health, which reads hosts only). */
+export function configMapNotChecked(stack: StackConfig, mode: "drift" | "health" = "drift"): string | undefined {
+    if (!stack.redis || (mode === "drift" && stack.redis.liveCheck)) return undefined;
+    if (stack.redis.liveCheck) return `redis ConfigMap ${stack.redis.namespace}/${stack.redis.name}: not checked by health (npm run drift reads it at ${stack.redis.liveCheck.address})`;
+    return `redis ConfigMap ${stack.redis.namespace}/${stack.redis.name}: not checked live (a ConfigMap has no host conntune logs in to): set conntune:redis.liveCheck.address to HOST:PORT this machine reaches (e.g. a kubectl port-forward to the service) to compare its clients with the budget`;
 }

@@ -16,6 +16,19 @@ export const workloadSettings = {
     awaitRollout: setting(z.boolean().default(true), { allowed: "boolean", reason: "live mode: wait for the rollout the checksum change starts (false: return once patched)" }),
 };
 
+/** Where `npm run drift` / `npm run health` reach the ConfigMap's Redis from: `conntune:redis.liveCheck`. */
+export const liveCheckSettings = {
+    address: setting(
+        z.string().regex(/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+):([1-9][0-9]{0,4})$/, "must be HOST:PORT (e.g. 127.0.0.1:6379, [::1]:6379)").refine((a) => Number(a.slice(a.lastIndexOf(":") + 1)) <= 65535, { message: "must have a port 1-65535" }),
+        { allowed: "`HOST:PORT` (`[IPv6]:PORT`)", reason: "the Redis as the machine running drift reaches it (a `kubectl port-forward` to the service, or an address the pipeline can reach)" },
+    ),
+    passwordSecret: setting(z.string().regex(/^[A-Za-z][A-Za-z0-9_-]*$/, "must be a config key name (letters, digits, _ and -)").optional(), {
+        allowed: "a config key name",
+        shownDefault: "no AUTH",
+        reason: "the stack secret (`conntune:NAME`) holding the Redis password: sent with AUTH, never in argv or output",
+    }),
+};
+
 /** The Redis ConfigMap: `conntune:redis`. */
 export const redisStackSettings = {
     mode: setting(z.enum(["render", "live"], { error: "must be 'render' or 'live'" }).default("render"), {
@@ -45,6 +58,12 @@ export const redisStackSettings = {
         allowed: "`{ kind, name, awaitRollout }`",
         reason: "its pod template gets the annotation `conntune.io/redis-config-checksum` (a `StatefulSetPatch`), so a config change rolls the pods",
         nested: workloadSettings,
+    }),
+    liveCheck: setting(z.object(shape(liveCheckSettings)).strict().optional(), {
+        allowed: "`{ address, passwordSecret }`",
+        shownDefault: "not checked live",
+        reason: "the live check of drift/health connects to this Redis directly (INFO clients/stats, CLIENT LIST) and compares with the declared clients",
+        nested: liveCheckSettings,
     }),
     settings: setting(redisSettingsSchema, { allowed: "the Redis settings above", shownDefault: "—", reason: "seed 003's redis.conf" }),
     ...budgetSettings,
