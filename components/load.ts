@@ -131,7 +131,7 @@ export function loadConfig(cfg: pulumi.Config = new pulumi.Config("conntune")): 
         };
     });
     const present = Object.keys(pulumi.runtime.allConfig()).filter((k) => k.startsWith("conntune:")).map((k) => k.slice("conntune:".length));
-    problems.push(...unknownKeyProblems(present, config.hosts.flatMap((h) => [h.connection.privateKeySecret, ...(h.connection.sudoPasswordSecret ? [h.connection.sudoPasswordSecret] : []), ...(h.redis?.auth ? [h.redis.auth.passwordSecret] : [])])));
+    problems.push(...unknownKeyProblems(present, config.hosts.flatMap((h) => [h.connection.privateKeySecret, ...(h.connection.sudoPasswordSecret ? [h.connection.sudoPasswordSecret] : []), ...(h.redis?.auth ? [h.redis.auth.passwordSecret] : [])]).concat(config.redis?.liveCheck?.passwordSecret ? [config.redis.liveCheck.passwordSecret] : [])));
     if (problems.length) throw new ConfigError(problems);
     for (const k of present.filter((p) => p in RETIRED_KEYS)) void pulumi.log.warn(RETIRED_KEYS[k]);
     return { config, connections, redisPasswords };

@@ -44,7 +44,7 @@ function failure(text: string, hostName: (hint: HostHint) => string): Record<str
 }
 
 /** One refresh preview (of the resources `target` names, else of the whole stack). */
-async function preview(stack: Stack, parallel: number, hostName: (hint: HostHint) => string, target?: string[]): Promise<Result> {
+async function preview(stack: Stack, parallel: number, hostName: (hint: HostHint) => string, target?: string[], refresh = true): Promise<Result> {
     const events: EventLike[] = [];
     // The engine's own error messages (e.g. a provider's reason) reach only the event stream.
     const diagnostics: string[] = [];
@@ -54,7 +54,7 @@ async function preview(stack: Stack, parallel: number, hostName: (hint: HostHint
         if (d?.severity === "error") diagnostics.push(`error: ${d.message.replace(/\u001b\[[0-9;]*m/g, "").trim()}`);
     };
     try {
-        await stack.preview({ refresh: true, diff: true, parallel, onEvent, ...(target ? { target } : {}) });
+        await stack.preview({ refresh, diff: true, parallel, onEvent, ...(target ? { target } : {}) });
     } catch (e) {
         // What the refresh found before the preview failed is still drift.
         const text = [e instanceof Error ? e.message : String(e), ...diagnostics].join("\n");
@@ -85,10 +85,10 @@ async function resourcesByHost(stack: Stack, hostName: (hint: HostHint) => strin
  * The refresh preview of the whole stack; when it fails (a host cannot be read), one targeted refresh
  * preview per host, so every reachable host still gets its rows and only the failing one an error.
  */
-async function check(stack: Stack, hosts: HostEntry[], parallel: number): Promise<Result> {
+async function check(stack: Stack, hosts: HostEntry[], parallel: number, refresh = true): Promise<Result> {
     const known = hosts.map((h) => ({ name: h.name, host: h.connection.host, port: h.connection.port ?? 22 }));
     const hostName = (hint: HostHint) => hostOf(known, hint);
-    const whole = await preview(stack, parallel, hostName);
+    const whole = await preview(stack, parallel, hostName, undefined, refresh);
     if (Object.keys(whole.errors).length === 0) return whole;
     const groups = await resourcesByHost(stack, hostName);
     if (groups.size < 2) return whole;
@@ -116,6 +116,15 @@ function formatLive(live: HostLive[], notLive?: string): string {
     return out.join("\n");
 }
 
+/** The stack config validated, or undefined when it is invalid (the preview then names the problem). */
+function stackConfigOfSafe(config: Record<string, unknown>) {
+    try {
+        return stackConfigOf(config, projectDir());
+    } catch {
+        return undefined;
+    }
+}
+
 async function main(): Promise<number> {
     const flags = parseFlags({ stack: "string", json: "boolean", parallel: "string", repair: "boolean", "no-live": "boolean", "project-dir": "string" });
     const stackName = flags.stack;
@@ -136,7 +145,11 @@ async function main(): Promise<number> {
     // of Redis (redis-cli CONFIG GET) would count as clients.
     const parsed = flags["no-live"] ? undefined : stackConfigOf(config, projectDir());
     const live: HostLive[] = parsed ? await liveCheck(parsed, config, "drift") : [];
-    let { rows, pending, errors } = await check(stack, hosts, parallel);
+    // A render-mode ConfigMap stack manages only files for a GitOps tool: there is no cluster to
+    // refresh from (the provider refuses), so its check is the program's pending changes alone.
+    const redisMode = parsed?.redis?.mode ?? (stackConfigOfSafe(config)?.redis?.mode);
+    const refresh = !(hosts.length === 0 && redisMode === "render");
+    let { rows, pending, errors } = await check(stack, hosts, parallel, refresh);
     const notLive = parsed ? configMapNotChecked(parsed) : undefined;
     let refused: string | undefined;
     if (flags.repair && rows.length && Object.keys(errors).length === 0) {
@@ -146,7 +159,7 @@ async function main(): Promise<number> {
         } else {
             const log = (s: string) => (json ? process.stderr : process.stdout).write(s);
             await stack.up({ refresh: true, diff: true, parallel, message: "conntune drift repair", onOutput: log });
-            ({ rows, pending, errors } = await check(stack, hosts, parallel));
+            ({ rows, pending, errors } = await check(stack, hosts, parallel, refresh));
         }
     }
     // Rows of a host the config does not name (a cluster's objects, or a host left out of the config) are still shown.

@@ -68,7 +68,7 @@ describe.runIf(run)("the ConfigMap's Redis read live by npm run drift (conntune:
     beforeAll(async () => {
         dir = fs.mkdtempSync(path.join(os.tmpdir(), "conntune-livecm-"));
         port = await freePort();
-        const p = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "", "--appendonly", "no", "--requirepass", password, "--daemonize", "no"], { stdio: ["ignore", "pipe", "pipe"] });
+        const p = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "", "--appendonly", "no", "--requirepass", password, "--maxclients", "100", "--daemonize", "no"], { stdio: ["ignore", "pipe", "pipe"] });
         redis = p;
         let out = "";
         p.stdout!.on("data", (d) => (out += d));
