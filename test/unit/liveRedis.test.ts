@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { liveFindings, parseProbe } from "../../scripts/live";
 import { encodeCommand, parseReply, probeText, redisExchange, RespError, splitAddress } from "../../scripts/liveRedis";
 import { redisStackSchema } from "../../components/redisConfigMap/schema";
+import { configMapLive, configMapNotChecked, stackConfigOf } from "../../scripts/liveCheck";
 
 const b = (s: string) => Buffer.from(s);
 
@@ -125,5 +126,28 @@ describe("conntune:redis.liveCheck", () => {
         const r = redisStackSchema.safeParse({ ...base, liveCheck });
         expect(r.success).toBe(false);
         expect(JSON.stringify(r.error?.issues)).toContain(message);
+    });
+});
+
+describe("the ConfigMap target in the live check", () => {
+    const cm = (liveCheck?: Record<string, unknown>) => stackConfigOf({ "conntune:redis": { namespace: "redis", name: "cm", settings: {}, clients: [{ name: "api", library: "generic", poolSize: 2 }], clientsReserve: 1, ...(liveCheck ? { liveCheck } : {}) } });
+
+    it("without liveCheck it says how to enable the live check; with it, drift reads it and health says drift does", () => {
+        expect(configMapNotChecked(cm())).toBe(
+            "redis ConfigMap redis/cm: not checked live (a ConfigMap has no host conntune logs in to): set conntune:redis.liveCheck.address to HOST:PORT this machine reaches (e.g. a kubectl port-forward to the service) to compare its clients with the budget",
+        );
+        expect(configMapNotChecked(cm({ address: "127.0.0.1:6379" }))).toBeUndefined();
+        expect(configMapNotChecked(cm({ address: "127.0.0.1:6379" }), "health")).toContain("not checked by health (npm run drift reads it at 127.0.0.1:6379)");
+    });
+
+    it("a password secret missing from the stack is an error naming the key (nothing is sent)", async () => {
+        const l = await configMapLive(cm({ address: "127.0.0.1:1", passwordSecret: "redisPassword" }), {});
+        expect(l.error).toBe("redis ConfigMap redis/cm at 127.0.0.1:1: conntune:redisPassword (redis.liveCheck.passwordSecret) is not set: cannot read Redis for the live check");
+        expect(l.budget).toEqual({ clients: [{ name: "api", maxConnections: 2, arithmetic: "2 × 1" }], reserve: 1, maxclients: expect.any(Number) });
+    });
+
+    it("an address that refuses makes the check incomplete and says what to check", async () => {
+        const l = await configMapLive(cm({ address: "127.0.0.1:1" }), {});
+        expect(l.error).toMatch(/^redis ConfigMap redis\/cm at 127\.0\.0\.1:1: cannot read Redis: ECONNREFUSED 127\.0\.0\.1:1 \(is the address reachable from this machine, e\.g\. a running kubectl port-forward\?\)$/);
     });
 });
