@@ -10,7 +10,7 @@
  */
 import { exitOnError, parseFlags, projectDir, UsageError } from "./cli";
 import { engineStep, openStack, readConfig } from "./engine";
-import { formatHealth, hostHealth } from "./live";
+import { formatHealth, hostHealth, redisHealth } from "./live";
 import { configMapNotChecked, liveCheck, stackConfigOf } from "./liveCheck";
 import { printable } from "./driftReport";
 
@@ -23,10 +23,10 @@ async function main(): Promise<number> {
     const stack = await engineStep("stack select", () => openStack(stackName, { workDir: projectDir() }));
     const config = await engineStep("config", () => readConfig(stack));
     const parsed = stackConfigOf(config, projectDir());
-    if (parsed.hosts.length === 0) throw new Error(`stack ${stackName} has no hosts (conntune:hosts or conntune:hostsFile is empty): nothing to check`);
+    if (parsed.hosts.length === 0 && !parsed.redis?.liveCheck) throw new Error(`stack ${stackName} has no hosts (conntune:hosts or conntune:hostsFile is empty): nothing to check`);
     const live = await liveCheck(parsed, config, "health");
-    const hosts = live.map((l) => hostHealth(l.host, l.probe ?? { clientPeers: [], ssPeers: [], units: [] }, l.findings, l.error));
-    const notLive = configMapNotChecked(parsed, "health");
+    const hosts = live.map((l) => l.label ? redisHealth(l.host, l.label, l.probe, l.findings, l.error) : hostHealth(l.host, l.probe ?? { clientPeers: [], ssPeers: [], units: [] }, l.findings, l.error));
+    const notLive = configMapNotChecked(parsed);
     if (flags.json) {
         console.log(JSON.stringify({ stack: stackName, healthy: hosts.every((h) => h.problems.length === 0), hosts: Object.fromEntries(live.map((l, i) => [l.host, { probe: l.probe, findings: l.findings, problems: hosts[i].problems, ...(l.error ? { error: l.error } : {}) }])), ...(notLive ? { notChecked: [notLive] } : {}) }, null, 2));
     } else {

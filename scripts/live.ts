@@ -197,6 +197,8 @@ export function clientsLine(p: Probe): string {
 /** One host's health (seed 001's "System Health Check"): its lines and whether it is healthy. */
 export interface HostHealth {
     host: string;
+    /** The heading when it is not a host (`redis ConfigMap NS/NAME at ADDRESS`). */
+    label?: string;
     lines: string[];
     problems: string[];
 }
@@ -241,11 +243,19 @@ export function hostHealth(host: string, p: Probe, findings: string[], error?: s
     return { host, lines, problems };
 }
 
+/** The health of a ConfigMap's Redis read at its `liveCheck` address: its clients and the budget findings (no host, units or monitor). */
+export function redisHealth(name: string, label: string, p: Probe | undefined, findings: string[], error?: string): HostHealth {
+    const lines = [`Connections: Redis: ${p ? clientsLine(p) : "not read"}`, ...findings.map((f) => `Budget: ${f}`)];
+    if (p && findings.length === 0 && !error) lines.push("Budget: within the declared budget (or none declared)");
+    if (error) lines.push(`ERROR: ${error}`);
+    return { host: name, label, lines, problems: [...findings, ...(error ? [error] : [])] };
+}
+
 /** The report of every host, seed 001's heading first, and the verdict line. */
 export function formatHealth(hosts: HostHealth[]): string {
     const out = ["=== System Health Check ==="];
     for (const h of hosts) {
-        out.push("", `host ${h.host}`, ...h.lines.map((l) => `  ${l}`));
+        out.push("", h.label ?? `host ${h.host}`, ...h.lines.map((l) => `  ${l}`));
         out.push(h.problems.length ? `  UNHEALTHY: ${h.problems.join("; ")}` : "  HEALTHY");
     }
     const bad = hosts.filter((h) => h.problems.length);

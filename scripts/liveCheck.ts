@@ -36,7 +36,7 @@ export function stackConfigOf(config: Record<string, unknown>, dir: string = REP
 export async function liveCheck(stack: StackConfig, config: Record<string, unknown>, mode: "drift" | "health"): Promise<HostLive[]> {
     const budgets = declaredBudgets(stack);
     const hosts = stack.hosts.filter((h) => mode === "health" || h.redis?.enabled || h.redis?.runsOn !== undefined);
-    const configMap = mode === "drift" && stack.redis?.liveCheck ? [configMapLive(stack, config)] : [];
+    const configMap = stack.redis?.liveCheck ? [configMapLive(stack, config)] : [];
     const checked = Promise.all(
         hosts.map(async (h): Promise<HostLive> => {
             const budget = budgets.get(h.name);
@@ -78,9 +78,8 @@ export async function configMapLive(stack: StackConfig, config: Record<string, u
     }
 }
 
-/** The line for a ConfigMap target (k8s stack) that is not read live: no `liveCheck` address (or health, which reads hosts only). */
-export function configMapNotChecked(stack: StackConfig, mode: "drift" | "health" = "drift"): string | undefined {
-    if (!stack.redis || (mode === "drift" && stack.redis.liveCheck)) return undefined;
-    if (stack.redis.liveCheck) return `redis ConfigMap ${stack.redis.namespace}/${stack.redis.name}: not checked by health (npm run drift reads it at ${stack.redis.liveCheck.address})`;
+/** The line for a ConfigMap target (k8s stack) that is not read live: no `liveCheck` address. */
+export function configMapNotChecked(stack: StackConfig): string | undefined {
+    if (!stack.redis || stack.redis.liveCheck) return undefined;
     return `redis ConfigMap ${stack.redis.namespace}/${stack.redis.name}: not checked live (a ConfigMap has no host conntune logs in to): set conntune:redis.liveCheck.address to HOST:PORT this machine reaches (e.g. a kubectl port-forward to the service) to compare its clients with the budget`;
 }

@@ -26,8 +26,8 @@ function freePort(): Promise<number> {
     });
 }
 
-function drift(stack: Stack): { code: number | null; out: string } {
-    const r = spawnSync("npx", ["tsx", path.join(REPO, "scripts/drift.ts"), "--stack", stack.name, "--project-dir", stack.projectDir], { env: stack.env, encoding: "utf8", cwd: REPO, timeout: 300_000 });
+function drift(stack: Stack, name: "drift" | "health" = "drift"): { code: number | null; out: string } {
+    const r = spawnSync("npx", ["tsx", path.join(REPO, `scripts/${name}.ts`), "--stack", stack.name, "--project-dir", stack.projectDir], { env: stack.env, encoding: "utf8", cwd: REPO, timeout: 300_000 });
     return { code: r.status, out: `${r.stdout}\n${r.stderr}` };
 }
 
@@ -115,6 +115,11 @@ describe.runIf(run)("the ConfigMap's Redis read live by npm run drift (conntune:
         expect(r.out).toContain(`LIVE: ${target}: 5 connected clients > declared budget 3 (clients: api 2 × 1 + reserve 1); most from 127.0.0.1 (5)`);
         expect(r.code, r.out).toBe(1);
         expect(r.out).not.toContain(password);
+        const h = drift(stack, "health");
+        expect(h.out).toContain(`${target}\n  Connections: Redis: 5 connected clients`);
+        expect(h.out).toContain(`  Budget: ${target}: 5 connected clients > declared budget 3`);
+        expect(h.code, h.out).toBe(1);
+        expect(h.out).not.toContain(password);
     }, 300_000);
 
     it("within the budget: exit 0, no finding", async () => {

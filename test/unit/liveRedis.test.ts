@@ -4,7 +4,7 @@
  */
 import * as net from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
-import { liveFindings, parseProbe } from "../../scripts/live";
+import { formatHealth, liveFindings, parseProbe, redisHealth } from "../../scripts/live";
 import { encodeCommand, parseReply, probeText, redisExchange, RespError, splitAddress } from "../../scripts/liveRedis";
 import { redisStackSchema } from "../../components/redisConfigMap/schema";
 import { configMapLive, configMapNotChecked, stackConfigOf } from "../../scripts/liveCheck";
@@ -132,12 +132,11 @@ describe("conntune:redis.liveCheck", () => {
 describe("the ConfigMap target in the live check", () => {
     const cm = (liveCheck?: Record<string, unknown>) => stackConfigOf({ "conntune:redis": { namespace: "redis", name: "cm", settings: {}, clients: [{ name: "api", library: "generic", poolSize: 2 }], clientsReserve: 1, ...(liveCheck ? { liveCheck } : {}) } });
 
-    it("without liveCheck it says how to enable the live check; with it, drift reads it and health says drift does", () => {
+    it("without liveCheck it says how to enable the live check; with it, there is no such line", () => {
         expect(configMapNotChecked(cm())).toBe(
             "redis ConfigMap redis/cm: not checked live (a ConfigMap has no host conntune logs in to): set conntune:redis.liveCheck.address to HOST:PORT this machine reaches (e.g. a kubectl port-forward to the service) to compare its clients with the budget",
         );
         expect(configMapNotChecked(cm({ address: "127.0.0.1:6379" }))).toBeUndefined();
-        expect(configMapNotChecked(cm({ address: "127.0.0.1:6379" }), "health")).toContain("not checked by health (npm run drift reads it at 127.0.0.1:6379)");
     });
 
     it("a password secret missing from the stack is an error naming the key (nothing is sent)", async () => {
@@ -149,5 +148,16 @@ describe("the ConfigMap target in the live check", () => {
     it("an address that refuses makes the check incomplete and says what to check", async () => {
         const l = await configMapLive(cm({ address: "127.0.0.1:1" }), {});
         expect(l.error).toMatch(/^redis ConfigMap redis\/cm at 127\.0\.0\.1:1: cannot read Redis: ECONNREFUSED 127\.0\.0\.1:1 \(is the address reachable from this machine, e\.g\. a running kubectl port-forward\?\)$/);
+    });
+});
+
+describe("the ConfigMap's Redis in npm run health", () => {
+    it("is headed by the ConfigMap and its address, with its clients and budget findings; a finding makes it UNHEALTHY", () => {
+        const p = parseProbe(probeText([3, "connected_clients:6\r\n", "rejected_connections:0\r\n", ["maxclients", "100"], "id=1 addr=127.0.0.1:5 fd=1\nid=2 addr=127.0.0.1:6 fd=2\n"]));
+        const h = redisHealth("cm", "redis ConfigMap redis/cm at 127.0.0.1:6379", p, ["too many"]);
+        expect(formatHealth([h])).toBe(
+            ["=== System Health Check ===", "", "redis ConfigMap redis/cm at 127.0.0.1:6379", "  Connections: Redis: 5 connected clients (blocked 0, rejected 0, maxclients 100); by peer: 127.0.0.1 2", "  Budget: too many", "  UNHEALTHY: too many", "", "UNHEALTHY: cm"].join("\n"),
+        );
+        expect(redisHealth("cm", "x", p, []).lines).toContain("Budget: within the declared budget (or none declared)");
     });
 });
