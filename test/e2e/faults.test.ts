@@ -3,6 +3,8 @@
  * on one stack at once: the second is refused by the state lock. (Invalid configs rejected at
  * preview: badInput.test.ts.)
  */
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { capability, hostExec, startHost, stopHosts, TestHost } from "../../lab/hosts/harness";
 import { dispose, e2eGate, hostStack, Stack } from "../../lab/stack";
@@ -38,15 +40,35 @@ describe.runIf(run)("faults through the real CLI", () => {
     it("refuses a second concurrent up on the same stack (state lock)", async () => {
         if (!h) throw new Error("no test host");
         await stack.setHosts([{ name: "web1", connection: { host: h.address, user: "root", hostKey: h.hostKey }, sysctl: { keyPolicy: { "net.netfilter.nf_conntrack_max": "skip" } }, limits: { soft: 4096, hard: 16384 } }]);
-        const first = stack.up([], true);
-        await new Promise((r) => setTimeout(r, 2500));
-        const second = stack.up([], true);
-        // Whichever takes the lock first applies; the other is refused (on a slow machine the order can flip).
-        const results = await Promise.all([first, second]);
-        const ok = results.filter((r) => r.code === 0);
-        const refused = results.filter((r) => r.code !== 0);
-        expect(ok, JSON.stringify(results.map((r) => r.stderr))).toHaveLength(1);
-        expect(refused).toHaveLength(1);
-        expect(`${refused[0].stdout}${refused[0].stderr}`).toMatch(/locked/i);
+        // The first up holds the stack's lock (a file in the backend naming its pid): it is paused while
+        // it does, so that the second surely meets the lock however fast an up is (a no-op takes ~1 s).
+        const locks = path.join(stack.backendDir, ".pulumi", "locks");
+        const lockHolder = (): number | undefined => {
+            const files = fs.existsSync(locks) ? (fs.readdirSync(locks, { recursive: true }) as string[]).filter((f) => f.endsWith(".json")) : [];
+            for (const f of files) {
+                const pid = (JSON.parse(fs.readFileSync(path.join(locks, f), "utf8")) as { pid?: number }).pid;
+                if (pid) return pid;
+            }
+            return undefined;
+        };
+        let done = false;
+        const first = stack.up([], true).finally(() => (done = true));
+        let holder: number | undefined;
+        for (let i = 0; i < 600 && !done && holder === undefined; i++) {
+            holder = lockHolder();
+            if (holder === undefined) await new Promise((r) => setTimeout(r, 20));
+        }
+        expect(holder, "the first up took the stack's lock").toBeDefined();
+        process.kill(holder!, "SIGSTOP");
+        let second;
+        try {
+            second = await stack.up([], true);
+        } finally {
+            process.kill(holder!, "SIGCONT");
+        }
+        expect(second.code).not.toBe(0);
+        expect(`${second.stdout}${second.stderr}`).toMatch(/locked/i);
+        const r = await first;
+        expect(r.code, r.stderr).toBe(0);
     });
 });
