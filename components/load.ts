@@ -89,17 +89,31 @@ export function configuredHosts(config: Record<string, unknown>, dir: string): u
 
 const HOSTS_FILE_AND_HOSTS = `conntune:${HOSTS_FILE_KEY}: must not be set together with conntune:hosts: keep the hosts in one place`;
 
+/**
+ * The validated stack config from its `conntune:` keys (values as objects or JSON text, as the
+ * Automation API's readConfig gives them): the one place that assembles hosts (inline or from
+ * `conntune:hostsFile` in the project `dir`), the ConfigMap and the rollout for the schema. The
+ * program, `npm run up`, drift and health all read the stack through it.
+ */
+export function stackConfigOf(config: Record<string, unknown>, dir: string): StackConfig {
+    const value = (key: string) => {
+        const v = config[`conntune:${key}`];
+        return typeof v === "string" ? (JSON.parse(v) as unknown) : v;
+    };
+    return parseStackConfig({ hosts: configuredHosts(config, dir), redis: value("redis"), rollout: value("rollout") });
+}
+
 /** Load and validate `conntune:*` config. Every problem is reported at once, naming the field. */
 export function loadConfig(cfg: pulumi.Config = new pulumi.Config("conntune")): LoadedStack {
-    let hosts = cfg.getObject<unknown>("hosts");
-    const hostsFile = cfg.get(HOSTS_FILE_KEY);
-    if (hostsFile !== undefined) {
-        if (hosts !== undefined) throw new ConfigError([HOSTS_FILE_AND_HOSTS]);
-        const r = readHostsFile(hostsFile);
-        if (r.problem) throw new ConfigError([r.problem]);
-        hosts = r.hosts;
-    }
-    const config = parseStackConfig({ hosts, redis: cfg.getObject<unknown>("redis"), rollout: cfg.getObject<unknown>("rollout") });
+    const config = stackConfigOf(
+        {
+            "conntune:hosts": cfg.getObject<unknown>("hosts"),
+            [`conntune:${HOSTS_FILE_KEY}`]: cfg.get(HOSTS_FILE_KEY),
+            "conntune:redis": cfg.getObject<unknown>("redis"),
+            "conntune:rollout": cfg.getObject<unknown>("rollout"),
+        },
+        process.cwd(),
+    );
     const problems: string[] = [];
     const connections: Record<string, HostConnection> = {};
     const redisPasswords: Record<string, pulumi.Output<string>> = {};

@@ -19,7 +19,8 @@ import { exitOnError, intFlag, parseFlags, projectDir, UsageError } from "./cli"
 import { engineStep, openStack, readConfig } from "./engine";
 import { configuredHosts } from "../components/load";
 import { clientsLine } from "./live";
-import { configMapNotChecked, HostLive, liveCheck, stackConfigOf } from "./liveCheck";
+import { configMapNotChecked, HostLive, liveCheck } from "./liveCheck";
+import { stackConfigOf } from "../components/load";
 import { printable } from "./driftReport";
 import { driftExitCode, driftReport, EventLike, FileDrift, formatTable, HostHint, hostOf, PendingChange, verdict } from "./driftReport";
 

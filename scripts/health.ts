@@ -11,7 +11,8 @@
 import { exitOnError, parseFlags, projectDir, UsageError } from "./cli";
 import { engineStep, openStack, readConfig } from "./engine";
 import { formatHealth, hostHealth, redisHealth } from "./live";
-import { configMapNotChecked, liveCheck, stackConfigOf } from "./liveCheck";
+import { configMapNotChecked, liveCheck } from "./liveCheck";
+import { stackConfigOf } from "../components/load";
 import { printable } from "./driftReport";
 
 const USAGE = "npm run health -- --stack NAME [--json] [--project-dir DIR]";

@@ -2,9 +2,8 @@
  * The live check of a stack's hosts: the probe on every host (in parallel), parsed, compared with
  * the declared connection budget. Used by `npm run drift` (Redis only) and `npm run health`.
  */
-import { parseStackConfig, StackConfig } from "../components/config";
-import { configuredHosts } from "../components/load";
-import { REPO } from "./engine";
+import { StackConfig } from "../components/config";
+import { stackConfigOf } from "../components/load";
 import { DeclaredBudget, liveFindings, parseProbe, Probe, probeError } from "./live";
 import { declaredBudget, declaredBudgets } from "./liveBudget";
 import { readRedis } from "./liveRedis";
@@ -23,11 +22,6 @@ export interface HostLive {
     label?: string;
 }
 
-/** The stack's config (as readConfig gives it) validated: the hosts (also from `conntune:hostsFile` in the project `dir`) and the ConfigMap. */
-export function stackConfigOf(config: Record<string, unknown>, dir: string = REPO): StackConfig {
-    const redis = config["conntune:redis"];
-    return parseStackConfig({ hosts: configuredHosts(config, dir), redis: typeof redis === "string" ? (JSON.parse(redis) as unknown) : redis });
-}
 
 /**
  * Probe the hosts of `stack` (drift: those with Redis on the host; health: all of them) and compare.

@@ -16,7 +16,8 @@
  */
 import * as readline from "node:readline/promises";
 import { CommandError, Stack } from "@pulumi/pulumi/automation";
-import { budgetSpent, ConfigError, HELD_ENV, hostOf, names, parseStackConfig, planWaves, urnParts, WavePlan, wavesText } from "../components";
+import { budgetSpent, ConfigError, HELD_ENV, hostOf, names, planWaves, urnParts, WavePlan, wavesText } from "../components";
+import { stackConfigOf } from "../components/load";
 import { Observed } from "./upEvents";
 import { exitOnError, parseFlags, projectDir, UsageError } from "./cli";
 import { engineStep, openStack, readConfig, shown } from "./engine";
@@ -32,7 +33,7 @@ const infra = (urn: string) => {
 async function wavePlan(stack: Stack): Promise<WavePlan> {
     const raw = await engineStep("config", () => readConfig(stack));
     try {
-        const config = parseStackConfig({ hosts: raw["conntune:hosts"], redis: raw["conntune:redis"], rollout: raw["conntune:rollout"] });
+        const config = stackConfigOf(raw, projectDir());
         return planWaves(config.hosts.map((h) => h.name), config.rollout);
     } catch (e) {
         if (e instanceof ConfigError) throw new Error(e.message);

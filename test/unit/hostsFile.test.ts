@@ -4,7 +4,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { readHostsFile } from "../../components/load";
-import { stackConfigOf } from "../../scripts/liveCheck";
+import { stackConfigOf } from "../../components/load";
 
 describe("conntune:hostsFile", () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "conntune-hostsfile-"));

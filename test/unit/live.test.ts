@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { allowed, budgetText, formatHealth, hostHealth, liveFindings, parseProbe, peerOf, probeError } from "../../scripts/live";
 import { hostKeyMatches, probeCommand, probeScript } from "../../scripts/liveProbe";
-import { stackConfigOf } from "../../scripts/liveCheck";
+import { stackConfigOf as stackConfigIn } from "../../components/load";
+const stackConfigOf = (c: Record<string, unknown>) => stackConfigIn(c, process.cwd());
 
 const client = (id: number, addr: string, cmd = "get") => `id=${id} addr=${addr} laddr=10.0.0.2:6379 fd=8 name= age=3 idle=0 flags=N db=0 cmd=${cmd} user=default resp=2`;
 

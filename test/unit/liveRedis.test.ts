@@ -7,7 +7,9 @@ import { afterEach, describe, expect, it } from "vitest";
 import { formatHealth, liveFindings, parseProbe, redisHealth } from "../../scripts/live";
 import { encodeCommand, parseReply, probeText, redisExchange, RespError, splitAddress } from "../../scripts/liveRedis";
 import { redisStackSchema } from "../../components/redisConfigMap/schema";
-import { configMapLive, configMapNotChecked, stackConfigOf } from "../../scripts/liveCheck";
+import { stackConfigOf as stackConfigIn } from "../../components/load";
+import { configMapLive, configMapNotChecked } from "../../scripts/liveCheck";
+const stackConfigOf = (c: Record<string, unknown>) => stackConfigIn(c, process.cwd());
 
 const b = (s: string) => Buffer.from(s);
 
