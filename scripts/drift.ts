@@ -144,11 +144,13 @@ async function main(): Promise<number> {
     }
     // The live check first (its own SSH logins, read-only): during the refresh, conntune's own reads
     // of Redis (redis-cli CONFIG GET) would count as clients.
-    const parsed = flags["no-live"] ? undefined : stackConfigOf(config, projectDir());
+    const valid = stackConfigOfSafe(config);
+    // An invalid config stops the live check with its problems (stackConfigOf throws them).
+    const parsed = flags["no-live"] ? undefined : (valid ?? stackConfigOf(config, projectDir()));
     const live: HostLive[] = parsed ? await liveCheck(parsed, config, "drift") : [];
     // A render-mode ConfigMap stack manages only files for a GitOps tool: there is no cluster to
     // refresh from (the provider refuses), so its check is the program's pending changes alone.
-    const redisMode = parsed?.redis?.mode ?? (stackConfigOfSafe(config)?.redis?.mode);
+    const redisMode = valid?.redis?.mode;
     const refresh = !(hosts.length === 0 && redisMode === "render");
     let { rows, pending, errors } = await check(stack, hosts, parallel, refresh);
     const notLive = parsed ? configMapNotChecked(parsed) : undefined;
