@@ -221,7 +221,7 @@ function filesOf(outputs: Record<string, unknown>, host: string): { paths: Files
     };
 }
 
-/** The stack's checkpoint file (the file backend's whole state) and its resource count. */
+/** The stack's checkpoint file (the file backend's whole state) and its resource count; a copy goes into the directory BENCH_KEEP_STATE when set. */
 function stateOf(backendDir: string): { bytes: number; resources: number } {
     const found: string[] = [];
     const walk = (d: string) => {
@@ -234,6 +234,7 @@ function stateOf(backendDir: string): { bytes: number; resources: number } {
     walk(path.join(backendDir, ".pulumi"));
     if (found.length !== 1) throw new Error(`expected one checkpoint file in ${backendDir}, found ${found.length}`);
     const text = fs.readFileSync(found[0], "utf8");
+    if (process.env.BENCH_KEEP_STATE) fs.copyFileSync(found[0], path.join(process.env.BENCH_KEEP_STATE, `state-${path.basename(found[0])}`));
     const d = JSON.parse(text) as { checkpoint: { latest?: { resources?: unknown[] } } };
     return { bytes: Buffer.byteLength(text), resources: d.checkpoint.latest?.resources?.length ?? 0 };
 }
