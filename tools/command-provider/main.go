@@ -51,6 +51,21 @@ const resourceIDPlaceholder = "@CT_RESOURCE_ID@"
 // Inputs of command:remote:Command; a change to any of them updates the resource, `triggers` replaces it.
 var inputKeys = []string{"addPreviousOutputInEnv", "connection", "create", "delete", "environment", "logging", "stdin", "triggers", "update"}
 
+// scriptKeys are the inputs that are not echoed into the outputs (upstream echoes every input): the
+// engine keeps a resource's inputs in the state anyway, so in the outputs conntune's packed scripts
+// were stored twice, and the file backend rewrites the whole state at every step. Whatever needs a
+// script reads it from the inputs (Delete: the request's old inputs).
+var scriptKeys = []resource.PropertyKey{"create", "update", "delete"}
+
+// outputsOf is the state a create or update records: the inputs without the scripts.
+func outputsOf(inputs resource.PropertyMap) resource.PropertyMap {
+	out := inputs.Copy()
+	for _, k := range scriptKeys {
+		delete(out, k)
+	}
+	return out
+}
+
 func main() {
 	err := provider.Main("command", func(host *provider.HostClient) (pulumirpc.ResourceProviderServer, error) {
 		return &server{host: host}, nil
@@ -129,7 +144,10 @@ func (s *server) Diff(_ context.Context, req *pulumirpc.DiffRequest) (*pulumirpc
 	if err != nil {
 		return nil, err
 	}
-	if len(olds) == 0 { // state written without old inputs: compare against the outputs (a superset)
+	// State written without old inputs: compare against the outputs. Those of this provider hold no
+	// scripts, so a command with scripts shows them as changed and is updated (its create runs again):
+	// a script change is never missed.
+	if len(olds) == 0 {
 		if olds, err = plugin.UnmarshalProperties(req.GetOlds(), marshal); err != nil {
 			return nil, err
 		}
@@ -245,13 +263,29 @@ func (s *server) Update(ctx context.Context, req *pulumirpc.UpdateRequest) (*pul
 	return &pulumirpc.UpdateResponse{Properties: out}, nil
 }
 
+// Delete runs the `delete` script of the resource's last inputs (the request's old inputs); the
+// outputs stand in for them when the engine sends none (only outputs written by an earlier conntune
+// hold the scripts).
 func (s *server) Delete(ctx context.Context, req *pulumirpc.DeleteRequest) (*emptypb.Empty, error) {
 	state, err := plugin.UnmarshalProperties(req.GetProperties(), marshal)
 	if err != nil {
 		return nil, err
 	}
-	if c, _ := str(state, "delete"); c != "" {
-		if _, err := s.run(ctx, req.GetUrn(), req.GetId(), state, "delete", state, false); err != nil {
+	inputs, err := plugin.UnmarshalProperties(req.GetOldInputs(), marshal)
+	if err != nil {
+		return nil, err
+	}
+	if len(inputs) == 0 {
+		if _, hasCreate := state["create"]; !hasCreate && len(state) > 0 {
+			// Outputs of this provider and no old inputs (a Pulumi CLI older than the DeleteRequest's
+			// old_inputs): the delete script is unknown, and going on would leave the host unrestored
+			// while the resource leaves the state.
+			return nil, fmt.Errorf("delete of %s: the Pulumi engine sent no old inputs, so the delete command is unknown (this provider keeps the scripts in the inputs only): run the update with conntune's Pulumi CLI (npm run pulumi)", resource.URN(req.GetUrn()).Name())
+		}
+		inputs = state
+	}
+	if c, _ := str(inputs, "delete"); c != "" {
+		if _, err := s.run(ctx, req.GetUrn(), req.GetId(), inputs, "delete", state, false); err != nil {
 			return nil, err
 		}
 	}
@@ -278,12 +312,13 @@ func newID() string {
 	return hex.EncodeToString(b)
 }
 
-// run executes the named command of `inputs` and returns the new state (inputs + stdout/stderr).
+// run executes the named command of `inputs` and returns the new state (the inputs without the
+// scripts, with stdout/stderr). olds are the previous outputs (an update's or a delete's).
 func (s *server) run(ctx context.Context, urn string, id string, inputs resource.PropertyMap, which string, olds resource.PropertyMap, preview bool) (*structpb.Struct, error) {
 	if sp := opentracing.SpanFromContext(ctx); sp != nil {
 		sp.SetTag("pulumi.urn", urn)
 	}
-	state := inputs.Copy()
+	state := outputsOf(inputs)
 	if preview {
 		state["stdout"] = resource.MakeComputed(resource.NewStringProperty(""))
 		state["stderr"] = resource.MakeComputed(resource.NewStringProperty(""))

@@ -24,7 +24,8 @@ type envSSHD struct {
 	mu     sync.Mutex
 	envs   []map[string]string
 	cmds   []string
-	ended  chan string // "signal TERM" / "closed" for a sleeping command
+	ended  chan string             // "signal TERM" / "closed" for a sleeping command
+	reply  func(cmd string) string // what a command prints (default: "ran CMD")
 }
 
 func (f *envSSHD) serve(conn net.Conn, cfg *ssh.ServerConfig) {
@@ -66,7 +67,11 @@ func (f *envSSHD) serve(conn net.Conn, cfg *ssh.ServerConfig) {
 						continue // until the client closes the channel
 					}
 					go func() {
-						fmt.Fprintf(ch, "ran %s\n", c.Command)
+						if f.reply != nil {
+							fmt.Fprint(ch, f.reply(c.Command))
+						} else {
+							fmt.Fprintf(ch, "ran %s\n", c.Command)
+						}
 						_, _ = ch.SendRequest("exit-status", false, ssh.Marshal(struct{ Status uint32 }{0}))
 						_ = ch.Close()
 					}()

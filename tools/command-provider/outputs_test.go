@@ -1,0 +1,216 @@
+package main
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource/plugin"
+	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
+	"google.golang.org/protobuf/types/known/structpb"
+)
+
+const testURN = "urn:pulumi:s::p::command:remote:Command::web1-sysctl-file-apply"
+
+// managedFileInputs are inputs shaped like conntune's managed-file command.
+func managedFileInputs() resource.PropertyMap {
+	return commandInputs(map[string]any{
+		"create":                 "bash -c x conntune a b @CT_RESOURCE_ID@ @CT_OP@",
+		"update":                 "again",
+		"delete":                 "restore",
+		"stdin":                  "a = 1\n",
+		"logging":                "stderr",
+		"triggers":               []any{"/etc/sysctl.d/90-conntune.conf"},
+		"addPreviousOutputInEnv": false,
+	})
+}
+
+// oldStyle is the state an earlier conntune's provider recorded: every input echoed, stdout, stderr.
+func oldStyle(in resource.PropertyMap, stdout string) resource.PropertyMap {
+	out := in.Copy()
+	out["stdout"], out["stderr"] = resource.NewStringProperty(stdout), resource.NewStringProperty("")
+	return out
+}
+
+func props(t *testing.T, m resource.PropertyMap) *structpb.Struct {
+	t.Helper()
+	s, err := plugin.MarshalProperties(m, marshal)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func unprops(t *testing.T, s *structpb.Struct) resource.PropertyMap {
+	t.Helper()
+	m, err := plugin.UnmarshalProperties(s, marshal)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func TestCreateUpdateAndPreviewRecordEveryInputButTheScripts(t *testing.T) {
+	f := newEnvSSHD()
+	f.use(t)
+	in := managedFileInputs()
+	s := &server{}
+	preview, err := s.run(context.Background(), testURN, "abc", in, "create", nil, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, st := range map[string]resource.PropertyMap{
+		"create":                       runState(t, "create", in, nil),
+		"update of an old-style state": runState(t, "update", in, oldStyle(in, "ct:a=1")),
+		"preview":                      unprops(t, preview),
+	} {
+		for _, k := range scriptKeys {
+			if _, ok := st[k]; ok {
+				t.Errorf("%s: the outputs hold %s", name, k)
+			}
+		}
+		for _, k := range []resource.PropertyKey{"connection", "stdin", "logging", "triggers", "addPreviousOutputInEnv"} {
+			if !st[k].DeepEquals(in[k]) {
+				t.Errorf("%s: output %s = %v, want the input %v", name, k, st[k], in[k])
+			}
+		}
+		if _, ok := st["stdout"]; !ok {
+			t.Errorf("%s: no stdout", name)
+		}
+	}
+}
+
+func TestDeleteRunsTheDeleteScriptOfTheOldInputs(t *testing.T) {
+	f := newEnvSSHD()
+	f.use(t)
+	in := managedFileInputs()
+	out := outputsOf(in)
+	out["stdout"] = resource.NewStringProperty("ct:a=1")
+	s := &server{}
+	if _, err := s.Delete(context.Background(), &pulumirpc.DeleteRequest{Urn: testURN, Id: "abc", Properties: props(t, out), OldInputs: props(t, in)}); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(f.cmds, ";") != "restore" {
+		t.Fatalf("commands run: %q", f.cmds)
+	}
+}
+
+func TestDeleteOfAnOldStyleStateWithoutOldInputsRunsTheScriptOfTheOutputs(t *testing.T) {
+	f := newEnvSSHD()
+	f.use(t)
+	s := &server{}
+	if _, err := s.Delete(context.Background(), &pulumirpc.DeleteRequest{Urn: testURN, Id: "abc", Properties: props(t, oldStyle(managedFileInputs(), "ct:a=1"))}); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(f.cmds, ";") != "restore" {
+		t.Fatalf("commands run: %q", f.cmds)
+	}
+}
+
+func TestDeleteWithoutOldInputsOfOutputsWithoutScriptsFailsInsteadOfForgettingTheRestore(t *testing.T) {
+	f := newEnvSSHD()
+	f.use(t)
+	out := outputsOf(managedFileInputs())
+	out["stdout"] = resource.NewStringProperty("ct:a=1")
+	s := &server{}
+	_, err := s.Delete(context.Background(), &pulumirpc.DeleteRequest{Urn: testURN, Id: "abc", Properties: props(t, out)})
+	if err == nil || !strings.Contains(err.Error(), "sent no old inputs") {
+		t.Fatalf("err = %v", err)
+	}
+	if len(f.cmds) != 0 || f.dials.Load() != 0 {
+		t.Fatalf("commands run: %q", f.cmds)
+	}
+}
+
+// hostShows makes the fake host answer the read operation with this file content.
+func hostShows(f *envSSHD, content string) {
+	f.reply = func(cmd string) string {
+		if !strings.HasSuffix(cmd, " read") {
+			return "not a read: " + cmd + "\n"
+		}
+		return "ct-content:" + b64(content) + "\nct:a=1\n"
+	}
+}
+
+// refreshDiff is the diff the engine computes for a refresh step (non-legacy refresh diff): the
+// provider's Diff of the refreshed state against the inputs before the refresh.
+func refreshDiff(t *testing.T, s *server, req *pulumirpc.ReadRequest, resp *pulumirpc.ReadResponse) *pulumirpc.DiffResponse {
+	t.Helper()
+	d, err := s.Diff(context.Background(), &pulumirpc.DiffRequest{Urn: testURN, Id: "abc", OldInputs: resp.GetInputs(), Olds: resp.GetProperties(), News: req.GetInputs()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func TestARefreshOfOldStyleOutputsOnACleanHostChangesNothing(t *testing.T) {
+	f := newEnvSSHD()
+	hostShows(f, "a = 1\n")
+	f.use(t)
+	in := managedFileInputs()
+	req := &pulumirpc.ReadRequest{Urn: testURN, Id: "abc", Inputs: props(t, in), Properties: props(t, oldStyle(in, "ct:a=1"))}
+	s := &server{}
+	resp, err := s.Read(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(f.cmds) != 1 {
+		t.Fatalf("commands run: %q", f.cmds)
+	}
+	if !unprops(t, resp.GetProperties()).DeepEquals(oldStyle(in, "ct:a=1")) || !unprops(t, resp.GetInputs()).DeepEquals(in) {
+		t.Fatalf("the refresh changed the state:\n%v\n%v", resp.GetProperties(), resp.GetInputs())
+	}
+	if d := refreshDiff(t, s, req, resp); d.GetChanges() != pulumirpc.DiffResponse_DIFF_NONE || len(d.GetDiffs()) != 0 {
+		t.Fatalf("refresh diff %v %v", d.GetChanges(), d.GetDiffs())
+	}
+}
+
+func TestARefreshOfOldStyleOutputsShowsTheHostsChangeAndNotTheScripts(t *testing.T) {
+	f := newEnvSSHD()
+	hostShows(f, "a = 2\n")
+	f.use(t)
+	in := managedFileInputs()
+	old := oldStyle(in, "ct:a=1")
+	req := &pulumirpc.ReadRequest{Urn: testURN, Id: "abc", Inputs: props(t, in), Properties: props(t, old)}
+	s := &server{}
+	resp, err := s.Read(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := unprops(t, resp.GetProperties())
+	for _, k := range scriptKeys {
+		if !got[k].DeepEquals(old[k]) {
+			t.Errorf("output %s changed: %v", k, got[k])
+		}
+	}
+	if stdin, _ := str(got, "stdin"); stdin != "a = 2\n" {
+		t.Fatalf("stdin %q", stdin)
+	}
+	if d := refreshDiff(t, s, req, resp); strings.Join(d.GetDiffs(), ",") != "stdin" {
+		t.Fatalf("refresh diff %v", d.GetDiffs())
+	}
+}
+
+func TestARefreshOfNewOutputsPutsNoScriptIntoThem(t *testing.T) {
+	f := newEnvSSHD()
+	hostShows(f, "a = 2\n")
+	f.use(t)
+	in := managedFileInputs()
+	out := outputsOf(in)
+	out["stdout"] = resource.NewStringProperty("ct:a=1")
+	s := &server{}
+	resp, err := s.Read(context.Background(), &pulumirpc.ReadRequest{Urn: testURN, Id: "abc", Inputs: props(t, in), Properties: props(t, out)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := unprops(t, resp.GetProperties())
+	for _, k := range scriptKeys {
+		if _, ok := got[k]; ok {
+			t.Errorf("the refreshed outputs hold %s", k)
+		}
+	}
+	if stdin, _ := str(got, "stdin"); stdin != "a = 2\n" {
+		t.Fatalf("stdin %q", stdin)
+	}
+}
