@@ -6,6 +6,7 @@
  * on the same refresh preview (exit 0 clean, 1 drift, 2 error).
  */
 import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { addGatewayUnit, capability, hostExec, startHost, startHosts, stopHosts, TestHost } from "../../lab/hosts/harness";
@@ -212,6 +213,35 @@ describe.runIf(run)("drift through pulumi refresh", () => {
         } finally {
             await stack.run(["config", "rm", "conntune:repair", "--stack", stack.name]);
         }
+    });
+
+    it("a state whose outputs still hold the scripts (an earlier provider's) shows no drift, a no-op up stays one, and destroy restores the host", async () => {
+        // Put the state back as the provider before issue 14 wrote it: every input echoed into the outputs.
+        type Res = { type: string; inputs: Record<string, unknown>; outputs: Record<string, unknown> };
+        const exported = JSON.parse((await stack.run(["stack", "export", "--stack", stack.name])).stdout) as { deployment: { resources: Res[] } };
+        const commands = exported.deployment.resources.filter((r) => r.type === "command:remote:Command");
+        expect(commands.length).toBe(FILES.length);
+        for (const r of commands) {
+            expect(Object.keys(r.outputs), "this provider's outputs hold no script").not.toContain("create");
+            expect(Object.keys(r.inputs)).toContain("delete");
+            for (const k of ["create", "update", "delete"]) if (k in r.inputs) r.outputs[k] = r.inputs[k];
+        }
+        const file = path.join(stack.backendDir, "old-style-state.json");
+        fs.writeFileSync(file, JSON.stringify(exported));
+        await stack.run(["stack", "import", "--file", file, "--stack", stack.name]);
+        const s = stamps();
+        expect(noChanges(await previewRefresh())).toBe(true);
+        const r = drift();
+        expect(r.code, r.stdout + r.stderr).toBe(0);
+        expect(r.stdout).toContain("no drift");
+        const before = logins();
+        const up = await stack.up();
+        expect(noChanges(up.stdout), up.stdout).toBe(true);
+        expect(logins() - before, "a no-op up opens no SSH connection").toBe(0);
+        expect(stamps()).toEqual(s);
+        await stack.destroy();
+        expect(stamps()).toEqual(Object.fromEntries(FILES.map((f) => [f, "missing"])));
+        expect(hostExec(h, "sshd -T | grep ^clientaliveinterval; sysctl -n net.ipv4.tcp_keepalive_time")).toBe("clientaliveinterval 0\n7200\n");
     });
 });
 
