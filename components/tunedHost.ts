@@ -84,6 +84,8 @@ export class TunedHost extends pulumi.ComponentResource {
             ])
             .apply(([s, sy, sw, l, ov, rd, mo]) => ({ sshd: s, sysctl: sy, sysctlWarnings: sw, limits: l, overrides: ov, redis: rd, monitor: mo }));
         this.files = files;
-        this.registerOutputs({ outputs: this.outputs, files: this.files });
+        // Registered outputs are stored in the state, which the file backend rewrites at every step:
+        // these two are the stack outputs `effective` and `files` of this host already (2 kB per host).
+        this.registerOutputs({});
     }
 }

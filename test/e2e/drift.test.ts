@@ -215,7 +215,7 @@ describe.runIf(run)("drift through pulumi refresh", () => {
         }
     });
 
-    it("a state whose outputs still hold the scripts (an earlier provider's) shows no drift, a no-op up stays one, and destroy restores the host", async () => {
+    it("a state whose outputs still hold the scripts (an earlier provider's) and the host component's outputs shows no drift, a no-op up stays one, and destroy restores the host", async () => {
         // Put the state back as the provider before issue 14 wrote it: every input echoed into the outputs.
         type Res = { type: string; inputs: Record<string, unknown>; outputs: Record<string, unknown> };
         const exported = JSON.parse((await stack.run(["stack", "export", "--stack", stack.name])).stdout) as { deployment: { resources: Res[] } };
@@ -226,6 +226,11 @@ describe.runIf(run)("drift through pulumi refresh", () => {
             expect(Object.keys(r.inputs)).toContain("delete");
             for (const k of ["create", "update", "delete"]) if (k in r.inputs) r.outputs[k] = r.inputs[k];
         }
+        // …and the host component's outputs as the program before issue 14 registered them (its stack outputs again).
+        const stackOutputs = exported.deployment.resources.find((r) => r.type === "pulumi:pulumi:Stack")!.outputs as Record<string, Record<string, unknown>>;
+        const host = exported.deployment.resources.find((r) => r.type === "conntune:host:TunedHost")!;
+        expect(host.outputs ?? {}).toEqual({});
+        host.outputs = { outputs: stackOutputs.effective.web1, files: stackOutputs.files.web1 };
         const file = path.join(stack.backendDir, "old-style-state.json");
         fs.writeFileSync(file, JSON.stringify(exported));
         await stack.run(["stack", "import", "--file", file, "--stack", stack.name]);
