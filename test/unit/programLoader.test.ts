@@ -91,15 +91,18 @@ describe("the SDK modules program.js defers (they must survive an SDK upgrade)",
         expect(r.runner).toEqual([loader.V8_HOOKS, ...loader.TRACING].map((d) => d.request));
     });
 
-    it("loads @pulumi/pulumi without the Automation API, the closure serializer, arborist, TypeScript or @pulumi/kubernetes", () => {
+    it("loads @pulumi/pulumi and zod without the Automation API, the closure serializer, arborist, TypeScript, @pulumi/kubernetes or zod's locales", () => {
         const r = node(
             REPO,
             `const l = require("./program.js"); l.deferSdkModules(); require("@pulumi/pulumi"); require("@pulumi/command");
+const z = require("zod"); const message = z.object({ a: z.enum(["x", "y"]) }).safeParse({ a: "q" }).error.issues[0].message;
 // A deferred module is one stand-in entry; a loaded one is many files.
 const real = (s) => Object.keys(require.cache).filter((k) => k.includes(s)).length > 1;
-console.log(JSON.stringify({ automation: real("/@pulumi/pulumi/automation/"), arborist: real("/@npmcli/arborist/"), typescript: real("/node_modules/typescript/"), kubernetes: real("/@pulumi/kubernetes/") }));`,
+console.log(JSON.stringify({ automation: real("/@pulumi/pulumi/automation/"), arborist: real("/@npmcli/arborist/"), typescript: real("/node_modules/typescript/"), kubernetes: real("/@pulumi/kubernetes/"),
+  zodLocales: Object.keys(require.cache).some((k) => k.endsWith("/zod/v4/locales/de.cjs")), message }));`,
         );
-        expect(r).toEqual({ automation: false, arborist: false, typescript: false, kubernetes: false });
+        // zod's English messages still load (directly, not through its locales index).
+        expect(r).toEqual({ automation: false, arborist: false, typescript: false, kubernetes: false, zodLocales: false, message: 'Invalid option: expected one of "x"|"y"' });
     });
 
     it("still gives the real modules on first use: Automation API, closure serialization, code paths, Kubernetes, tracing", async () => {
@@ -123,10 +126,11 @@ const add = (x) => x + base;
         configMap: typeof require("@pulumi/kubernetes").core.v1.ConfigMap,
         tracer: provider instanceof NodeTracerProvider && typeof provider.register,
         span: typeof require("@pulumi/pulumi/cmd/run/tracing").newSpan("x").end,
+        zodLocale: typeof require("zod").locales.de,
     }));
 })();`,
         );
-        expect(r).toEqual({ workspace: "function", closure: true, codePaths: "function", configMap: "function", tracer: "function", span: "function" });
+        expect(r).toEqual({ workspace: "function", closure: true, codePaths: "function", configMap: "function", tracer: "function", span: "function", zodLocale: "function" });
     });
 
     it("leaves a module alone when it no longer has the shape relied on (it then loads as it ships)", () => {
