@@ -52,7 +52,9 @@ if (program && program.endsWith(".js")) {
                 // Required as a library (program.js runs the program only under Pulumi's runner,
                 // which sets this variable again from --monitor).
                 delete process.env.PULUMI_NODEJS_MONITOR;
-                require(file).deferRunnerModules(pwd, { tracing: Boolean(flag("tracing") || process.env.TRACEPARENT) });
+                const loader = require(file);
+                loader.deferRunnerModules(pwd, { tracing: Boolean(flag("tracing") || process.env.TRACEPARENT) });
+                loader.sortSourceMapsNatively?.(pwd);
             } catch {
                 // Nothing deferred: the runner starts as it ships.
             }

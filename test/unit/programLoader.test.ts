@@ -133,6 +133,31 @@ const add = (x) => x + base;
         expect(r).toEqual({ workspace: "function", closure: true, codePaths: "function", configMap: "function", tracer: "function", span: "function", zodLocale: "function" });
     });
 
+    it("sorts source maps natively with the very same result (every mapping of the SDK's and gRPC's source maps)", () => {
+        const script = (native: boolean) => `const l = require("./program.js");
+const done = ${native} ? l.sortSourceMapsNatively() : false;
+const path = require("path"), fs = require("fs"), crypto = require("crypto");
+const support = path.dirname(require.resolve("source-map-support", { paths: [path.dirname(require.resolve("@pulumi/pulumi/package.json"))] }));
+const { SourceMapConsumer } = require(require.resolve("source-map", { paths: [support] }));
+const maps = [];
+for (const dir of ["@pulumi/pulumi/runtime", "@pulumi/pulumi/cmd/run", "@pulumi/pulumi", "@grpc/grpc-js/build/src"]) {
+    const abs = path.join("node_modules", dir);
+    for (const f of fs.readdirSync(abs).filter((f) => f.endsWith(".js.map")).sort()) maps.push(path.join(abs, f));
+}
+const h = crypto.createHash("sha256");
+for (const m of maps) {
+    const c = new SourceMapConsumer(fs.readFileSync(m, "utf8"));
+    h.update(m).update(JSON.stringify([c._generatedMappings, c._originalMappings]));
+    c.eachMapping((x) => h.update(JSON.stringify(c.originalPositionFor({ line: x.generatedLine, column: x.generatedColumn }))));
+}
+console.log(JSON.stringify({ done, maps: maps.length, hash: h.digest("hex") }));`;
+        const stock = node(REPO, script(false));
+        const native = node(REPO, script(true));
+        expect(native.done).toBe(true);
+        expect(stock.maps).toBeGreaterThan(50);
+        expect(native).toEqual({ ...stock, done: true });
+    });
+
     it("leaves a module alone when it no longer has the shape relied on (it then loads as it ships)", () => {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "conntune-defer-"));
         try {
