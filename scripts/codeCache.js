@@ -63,16 +63,30 @@ function prune(dir) {
     }
 }
 
-/** `require` as Node gives it to a module (lib/internal/modules/helpers makeRequireFunction). */
-function requireFor(mod) {
-    const require = (id) => mod.require(id);
-    require.resolve = (request, options) => Module._resolveFilename(request, mod, false, options);
-    require.resolve.paths = (request) => Module._resolveLookupPaths(request, mod);
-    require.main = process.mainModule;
-    require.extensions = Module._extensions;
-    require.cache = Module._cache;
-    return require;
-}
+/**
+ * The two functions that are on the stack while a module runs (its `_compile` and its `require`),
+ * compiled under a `node:` name: a stack trace through them then looks like one through Node's own
+ * loader. That matters beyond looks: @pulumi/pulumi records every frame of a resource's creation
+ * that is not `node:` in the state (each resource's stackTrace), so frames named after this file
+ * would change the state of every resource a module creates while it loads (conntune's program).
+ */
+const TRAMPOLINE = `(function (compileWith, original, Module, dirname) {
+    // As Node's makeRequireFunction (lib/internal/modules/helpers).
+    function requireFor(mod) {
+        const require = function require(id) { return mod.require(id); };
+        require.resolve = function resolve(request, options) { return Module._resolveFilename(request, mod, false, options); };
+        require.resolve.paths = function paths(request) { return Module._resolveLookupPaths(request, mod); };
+        require.main = process.mainModule;
+        require.extensions = Module._extensions;
+        require.cache = Module._cache;
+        return require;
+    }
+    return function _compile(content, filename, format) {
+        const fn = compileWith(content, filename, format);
+        if (!fn) return Reflect.apply(original, this, [content, filename, format]);
+        return Reflect.apply(fn, this.exports, [this.exports, requireFor(this), this, filename, dirname(filename)]);
+    };
+})`;
 
 /** Where the entry for the module `filename` with the source text `content` is kept in `dir`. */
 const entryFile = (dir, filename, content) => path.join(dir, sha(FORMAT, process.version, process.arch, filename, content).toString("hex"));
@@ -95,8 +109,9 @@ function enableCodeCache(dir) {
     const original = Module.prototype._compile;
     const prefix = Module.wrap("\0").split("\0")[0];
 
-    Module.prototype._compile = function (content, filename, format) {
-        if ((format !== undefined && format !== "commonjs") || typeof content !== "string" || content.startsWith("#!")) return original.call(this, content, filename, format);
+    /** The module's compiled wrapper, or undefined where Node compiles it itself. */
+    const compileWith = (content, filename, format) => {
+        if ((format !== undefined && format !== "commonjs") || typeof content !== "string" || content.startsWith("#!")) return undefined;
         const file = entryFile(dir, filename, content);
         let cachedData;
         try {
@@ -116,7 +131,7 @@ function enableCodeCache(dir) {
             });
         } catch {
             // A syntax error (or an ES module): Node compiles it and reports it in its own words.
-            return original.call(this, content, filename, format);
+            return undefined;
         }
         if (cachedData && !script.cachedDataRejected) stats.hits++;
         else {
@@ -124,9 +139,10 @@ function enableCodeCache(dir) {
             stats.misses++;
             pending.push({ file, script });
         }
-        const fn = script.runInThisContext({ displayErrors: true });
-        return Reflect.apply(fn, this.exports, [this.exports, requireFor(this), this, filename, path.dirname(filename)]);
+        return script.runInThisContext({ displayErrors: true });
     };
+    const makeCompile = vm.runInThisContext(TRAMPOLINE, { filename: "node:conntune/code-cache" });
+    Module.prototype._compile = makeCompile(compileWith, original, Module, path.dirname);
 
     process.once("exit", () => {
         if (!pending.length) return;
@@ -135,11 +151,16 @@ function enableCodeCache(dir) {
             prune(dir);
             for (const { file, script } of pending) {
                 const tmp = `${file}.${process.pid}.tmp`;
-                fs.writeFileSync(tmp, entryOf(script.createCachedData()));
-                fs.renameSync(tmp, file);
+                try {
+                    fs.writeFileSync(tmp, entryOf(script.createCachedData()));
+                    fs.renameSync(tmp, file);
+                } catch (e) {
+                    fs.rmSync(tmp, { force: true });
+                    throw e;
+                }
             }
         } catch {
-            // A read-only node_modules: the next run compiles again.
+            // A read-only node_modules (or a full disk): the next run compiles again.
         }
     });
     enabled = { stats };

@@ -93,6 +93,21 @@ exports.value = { stack, self: this === module.exports, file: __filename, dirnam
         }
     });
 
+    it("adds no frame of its own to a stack trace taken while a module loads, as @pulumi/pulumi records it in the state", () => {
+        // Resource.callsites: the file, line and column of each frame, none for `node:` frames.
+        const sdk = "/^\\s*at .* \\((?<file>.*):(?<line>[0-9]+):(?<column>[0-9]+)\\)$/";
+        fs.writeFileSync(
+            path.join(dir, "lib.js"),
+            `Error.stackTraceLimit = Infinity;
+exports.value = new Error().stack.split("\\n").slice(1).map((f) => { const g = ${sdk}.exec(f)?.groups; return g && !g.file.startsWith("node:") ? \`\${g.file}:\${g.line}\` : "-"; });
+`,
+        );
+        const plain = run("./main.js", cache, { CONNTUNE_CODE_CACHE: "0" }).out as string[];
+        expect(plain).toContain(`${path.join(dir, "main.js")}:1`);
+        expect(run().out).toEqual(plain);
+        expect(run().out).toEqual(plain);
+    });
+
     it("leaves a syntax error to Node, which names the file and line", () => {
         fs.writeFileSync(path.join(dir, "lib.js"), `exports.value = (;\n`);
         const script = `require(${JSON.stringify(CODE_CACHE)}).enableCodeCache(${JSON.stringify(cache)}); require("./main.js");`;
