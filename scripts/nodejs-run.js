@@ -43,6 +43,8 @@ if (program && program.endsWith(".js")) {
     }
     if (text.includes("@conntune-program-loader")) {
         delete process.env.PULUMI_NODEJS_TYPESCRIPT;
+        // Every module from here on (the runner, gRPC, the program) compiles from V8's code cache.
+        require("./codeCache").enableCodeCache(path.join(path.dirname(file), "node_modules", ".cache", "conntune-v8"));
         if (process.env.CONNTUNE_PROGRAM_EAGER !== "1") {
             // The V8 hooks' inspector session opens on first use; without tracing, the OpenTelemetry
             // SDK the runner loads for it is never used (program.js, deferRunnerModules).
@@ -50,7 +52,9 @@ if (program && program.endsWith(".js")) {
                 // Required as a library (program.js runs the program only under Pulumi's runner,
                 // which sets this variable again from --monitor).
                 delete process.env.PULUMI_NODEJS_MONITOR;
-                require(file).deferRunnerModules(pwd, { tracing: Boolean(flag("tracing") || process.env.TRACEPARENT) });
+                const loader = require(file);
+                loader.deferRunnerModules(pwd, { tracing: Boolean(flag("tracing") || process.env.TRACEPARENT) });
+                loader.sortSourceMapsNatively?.(pwd);
             } catch {
                 // Nothing deferred: the runner starts as it ships.
             }

@@ -2,7 +2,8 @@
  * How `pulumi` starts the conntune program (program.js, scripts/nodejs-run.js), through the real CLI:
  * it always runs the sources as they are (an edit shows in the very next preview: no build step,
  * nothing stale), it starts without ts-node and without the SDK modules a run does not use, and a
- * dynamic provider (the SDK's closure serializer, deferred by program.js) still works. No test host
+ * dynamic provider (the SDK's closure serializer, deferred by program.js) still works; the modules
+ * come from a V8 code cache that a run fills and never trusts blindly. No test host
  * is needed: preview opens no connection, the address below is never contacted, and the dynamic
  * provider runs on this machine.
  */
@@ -66,6 +67,61 @@ describe("the conntune program as pulumi starts it", () => {
         } finally {
             fs.writeFileSync(index, source);
         }
+    });
+});
+
+describe("the V8 code cache of a run's modules (scripts/codeCache.js) in real runs", () => {
+    let stack: Stack;
+    let cacheDir: string;
+    /** The SDK module every run loads, and its entry in the cache. */
+    let sdkModule: string;
+    let sdkEntry: string;
+
+    /** Each entry's name, size and modification time. */
+    const listing = () =>
+        fs
+            .readdirSync(cacheDir)
+            .filter((n) => !n.endsWith(".tmp"))
+            .map((n) => {
+                const st = fs.statSync(path.join(cacheDir, n));
+                return `${n} ${st.size} ${st.mtimeMs}`;
+            })
+            .sort();
+
+    beforeAll(async () => {
+        stack = new Stack(conntuneProject(), "e2e-program-codecache");
+        await stack.init();
+        await stack.setConfig("conntune:sshPrivateKey", KEYS.priv, true);
+        await stack.setHosts([{ name: "web1", connection: { host: ADDR, hostKey: KEYS.pub }, sysctl: { settings: { "net.ipv4.tcp_keepalive_time": 600 } } }]);
+        cacheDir = path.join(stack.projectDir, "node_modules", ".cache", "conntune-v8");
+        sdkModule = fs.realpathSync(path.join(stack.projectDir, "node_modules", "@pulumi", "pulumi", "runtime", "resource.js"));
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        const { entryFile } = require("../../scripts/codeCache.js") as { entryFile: (dir: string, file: string, content: string) => string };
+        sdkEntry = entryFile(cacheDir, sdkModule, fs.readFileSync(sdkModule, "utf8"));
+    });
+
+    afterAll(async () => {
+        await dispose(stack);
+    });
+
+    it("writes a missing entry in the run that compiled the module, and a run with every entry present writes none", async () => {
+        fs.rmSync(sdkEntry, { force: true });
+        await stack.preview();
+        expect(fs.existsSync(sdkEntry)).toBe(true);
+        const before = listing();
+        expect(before.length).toBeGreaterThan(100);
+        await stack.preview();
+        expect(listing()).toEqual(before);
+    });
+
+    it("previews as before with a corrupt entry, and rewrites it", async () => {
+        const good = fs.readFileSync(sdkEntry);
+        const bad = Buffer.from(good);
+        bad[bad.length - 16] ^= 0xff;
+        fs.writeFileSync(sdkEntry, bad);
+        expect((await stack.preview()).stdout).toContain("net.ipv4.tcp_keepalive_time");
+        expect(fs.readFileSync(sdkEntry).equals(bad)).toBe(false);
+        expect(fs.readFileSync(sdkEntry).length).toBeGreaterThan(32);
     });
 });
 

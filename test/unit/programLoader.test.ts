@@ -91,15 +91,18 @@ describe("the SDK modules program.js defers (they must survive an SDK upgrade)",
         expect(r.runner).toEqual([loader.V8_HOOKS, ...loader.TRACING].map((d) => d.request));
     });
 
-    it("loads @pulumi/pulumi without the Automation API, the closure serializer, arborist, TypeScript or @pulumi/kubernetes", () => {
+    it("loads @pulumi/pulumi and zod without the Automation API, the closure serializer, arborist, TypeScript, @pulumi/kubernetes or zod's locales", () => {
         const r = node(
             REPO,
             `const l = require("./program.js"); l.deferSdkModules(); require("@pulumi/pulumi"); require("@pulumi/command");
+const z = require("zod"); const message = z.object({ a: z.enum(["x", "y"]) }).safeParse({ a: "q" }).error.issues[0].message;
 // A deferred module is one stand-in entry; a loaded one is many files.
 const real = (s) => Object.keys(require.cache).filter((k) => k.includes(s)).length > 1;
-console.log(JSON.stringify({ automation: real("/@pulumi/pulumi/automation/"), arborist: real("/@npmcli/arborist/"), typescript: real("/node_modules/typescript/"), kubernetes: real("/@pulumi/kubernetes/") }));`,
+console.log(JSON.stringify({ automation: real("/@pulumi/pulumi/automation/"), arborist: real("/@npmcli/arborist/"), typescript: real("/node_modules/typescript/"), kubernetes: real("/@pulumi/kubernetes/"),
+  zodLocales: Object.keys(require.cache).some((k) => k.endsWith("/zod/v4/locales/de.cjs")), message }));`,
         );
-        expect(r).toEqual({ automation: false, arborist: false, typescript: false, kubernetes: false });
+        // zod's English messages still load (directly, not through its locales index).
+        expect(r).toEqual({ automation: false, arborist: false, typescript: false, kubernetes: false, zodLocales: false, message: 'Invalid option: expected one of "x"|"y"' });
     });
 
     it("still gives the real modules on first use: Automation API, closure serialization, code paths, Kubernetes, tracing", async () => {
@@ -123,10 +126,36 @@ const add = (x) => x + base;
         configMap: typeof require("@pulumi/kubernetes").core.v1.ConfigMap,
         tracer: provider instanceof NodeTracerProvider && typeof provider.register,
         span: typeof require("@pulumi/pulumi/cmd/run/tracing").newSpan("x").end,
+        zodLocale: typeof require("zod").locales.de,
     }));
 })();`,
         );
-        expect(r).toEqual({ workspace: "function", closure: true, codePaths: "function", configMap: "function", tracer: "function", span: "function" });
+        expect(r).toEqual({ workspace: "function", closure: true, codePaths: "function", configMap: "function", tracer: "function", span: "function", zodLocale: "function" });
+    });
+
+    it("sorts source maps natively with the very same result (every mapping of the SDK's and gRPC's source maps)", () => {
+        const script = (native: boolean) => `const l = require("./program.js");
+const done = ${native} ? l.sortSourceMapsNatively() : false;
+const path = require("path"), fs = require("fs"), crypto = require("crypto");
+const support = path.dirname(require.resolve("source-map-support", { paths: [path.dirname(require.resolve("@pulumi/pulumi/package.json"))] }));
+const { SourceMapConsumer } = require(require.resolve("source-map", { paths: [support] }));
+const maps = [];
+for (const dir of ["@pulumi/pulumi/runtime", "@pulumi/pulumi/cmd/run", "@pulumi/pulumi", "@grpc/grpc-js/build/src"]) {
+    const abs = path.join("node_modules", dir);
+    for (const f of fs.readdirSync(abs).filter((f) => f.endsWith(".js.map")).sort()) maps.push(path.join(abs, f));
+}
+const h = crypto.createHash("sha256");
+for (const m of maps) {
+    const c = new SourceMapConsumer(fs.readFileSync(m, "utf8"));
+    h.update(m).update(JSON.stringify([c._generatedMappings, c._originalMappings]));
+    c.eachMapping((x) => h.update(JSON.stringify(c.originalPositionFor({ line: x.generatedLine, column: x.generatedColumn }))));
+}
+console.log(JSON.stringify({ done, maps: maps.length, hash: h.digest("hex") }));`;
+        const stock = node(REPO, script(false));
+        const native = node(REPO, script(true));
+        expect(native.done).toBe(true);
+        expect(stock.maps).toBeGreaterThan(50);
+        expect(native).toEqual({ ...stock, done: true });
     });
 
     it("leaves a module alone when it no longer has the shape relied on (it then loads as it ships)", () => {
