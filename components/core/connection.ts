@@ -90,6 +90,12 @@ function shWord(text: string): string {
 }
 
 /**
+ * Packed scripts by their text: every host of a fleet runs the same few scripts (one per kind of
+ * file and operation), so each is compressed once per program, not once per host.
+ */
+const packedScripts = new Map<string, string>();
+
+/**
  * The script as one shell word that the login shell unpacks: gzip + base64. The command text is
  * stored in the stack state twice per command (inputs and outputs) and the file backend rewrites the
  * whole state at every step of an update, so its size is paid hundreds of times: packed, a 10 kB
@@ -97,8 +103,12 @@ function shWord(text: string): string {
  * host cannot unpack it (no base64 or gzip), the command fails saying so: never an empty script.
  */
 export function packScript(script: string): string {
-    // Fixed header (no mtime), so the same script always packs to the same text: no spurious diffs.
-    const packed = gzipSync(Buffer.from(script, "utf8"), { level: 9 }).toString("base64");
+    let packed = packedScripts.get(script);
+    if (packed === undefined) {
+        // Fixed header (no mtime), so the same script always packs to the same text: no spurious diffs.
+        packed = gzipSync(Buffer.from(script, "utf8"), { level: 9 }).toString("base64");
+        packedScripts.set(script, packed);
+    }
     return `"$(echo ${packed} | base64 -d | gzip -dc || echo 'echo "conntune: cannot unpack the command: base64 and gzip are needed on the host" >&2; exit 127')"`;
 }
 
