@@ -22,13 +22,21 @@ export interface HostConnection {
     sudoPassword?: pulumi.Input<string>;
 }
 
+/**
+ * The private key as a secret, one Output per connection (every file of a host shares it): each
+ * Output costs the SDK a score of promises, paid per file of every host in a big fleet.
+ */
+const secretKeys = new WeakMap<HostConnection, pulumi.Output<string>>();
+
 /** The @pulumi/command connection block. Fails fast on an unreachable host instead of retrying for minutes. */
 export function commandConnection(c: HostConnection): command.types.input.remote.ConnectionArgs {
+    let privateKey = secretKeys.get(c);
+    if (privateKey === undefined) secretKeys.set(c, (privateKey = pulumi.secret(c.privateKey)));
     return {
         host: c.host,
         port: c.port,
         user: c.user,
-        privateKey: pulumi.secret(c.privateKey),
+        privateKey,
         hostKey: c.hostKey,
         dialErrorLimit: 3,
         perDialTimeout: 10,
@@ -116,8 +124,8 @@ export function packScript(script: string): string {
  * stdin for a command run through `asRoot`: the sudo password line first when sudo runs with one
  * (asRoot reads exactly that line). Without sudo nothing reads a password line, so none is sent.
  */
-export function rootStdin(c: Pick<HostConnection, "sudo" | "sudoPassword">, content: pulumi.Input<string>): pulumi.Output<string> {
-    if (!c.sudo || c.sudoPassword === undefined) return pulumi.output(content);
+export function rootStdin(c: Pick<HostConnection, "sudo" | "sudoPassword">, content: pulumi.Input<string>): pulumi.Input<string> {
+    if (!c.sudo || c.sudoPassword === undefined) return content;
     return pulumi.secret(pulumi.all([c.sudoPassword, content]).apply(([pw, body]) => `${passwordLine(pw)}\n${body}`));
 }
 

@@ -53,11 +53,11 @@ export function claimPath(c: Pick<HostConnection, "host" | "port">, path: string
 export class ManagedFile {
     /** Effective values read back from the host after the apply (`ct:key=value` lines of verify). */
     public readonly values: pulumi.Output<Record<string, string>>;
-    /** Warnings printed by the hooks (e.g. skipped keys). */
-    public readonly warnings: pulumi.Output<string[]>;
     public readonly path: string;
     /** The remote command that applies (and on destroy restores) the file. */
     public readonly command: command.remote.Command;
+    private readonly stdout: pulumi.Output<string>;
+    private warningLines?: pulumi.Output<string[]>;
 
     constructor(name: string, args: ManagedFileArgs, opts: { parent: pulumi.Resource; dependsOn?: pulumi.Resource[] }) {
         claimPath(args.connection, args.spec.path, name);
@@ -99,10 +99,20 @@ export class ManagedFile {
         // The provider redacts that password from stdout (the command reads it by SECRET_LINE_READ),
         // so the derived values may be plain, unless the file content is itself secret: then the
         // content's secrecy passes on to them.
-        const contentSecrecy = pulumi.output(args.content).apply(() => "");
-        const stdout = pulumi.all([pulumi.unsecret(cmd.stdout), contentSecrecy]).apply(([out]) => out);
+        // Plain text content (the usual case) has no secrecy to pass on. Every Output costs the SDK a
+        // score of promises per file of every host, so none is made that changes nothing.
+        const content = args.content;
+        const stdout =
+            typeof content === "string"
+                ? pulumi.unsecret(cmd.stdout)
+                : pulumi.all([pulumi.unsecret(cmd.stdout), pulumi.output(content).apply(() => "")]).apply(([out]) => out);
+        this.stdout = stdout;
         this.values = stdout.apply(parseValues);
-        this.warnings = stdout.apply(parseWarnings);
         this.path = args.spec.path;
+    }
+
+    /** Warnings printed by the hooks (e.g. skipped keys); made on first use (only some kinds have any). */
+    get warnings(): pulumi.Output<string[]> {
+        return (this.warningLines ??= this.stdout.apply(parseWarnings));
     }
 }
