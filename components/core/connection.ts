@@ -22,13 +22,21 @@ export interface HostConnection {
     sudoPassword?: pulumi.Input<string>;
 }
 
+/**
+ * The private key as a secret, one Output per connection (every file of a host shares it): each
+ * Output costs the SDK a score of promises, paid per file of every host in a big fleet.
+ */
+const secretKeys = new WeakMap<HostConnection, pulumi.Output<string>>();
+
 /** The @pulumi/command connection block. Fails fast on an unreachable host instead of retrying for minutes. */
 export function commandConnection(c: HostConnection): command.types.input.remote.ConnectionArgs {
+    let privateKey = secretKeys.get(c);
+    if (privateKey === undefined) secretKeys.set(c, (privateKey = pulumi.secret(c.privateKey)));
     return {
         host: c.host,
         port: c.port,
         user: c.user,
-        privateKey: pulumi.secret(c.privateKey),
+        privateKey,
         hostKey: c.hostKey,
         dialErrorLimit: 3,
         perDialTimeout: 10,
@@ -90,6 +98,12 @@ function shWord(text: string): string {
 }
 
 /**
+ * Packed scripts by their text: every host of a fleet runs the same few scripts (one per kind of
+ * file and operation), so each is compressed once per program, not once per host.
+ */
+const packedScripts = new Map<string, string>();
+
+/**
  * The script as one shell word that the login shell unpacks: gzip + base64. The command text is
  * stored in the stack state twice per command (inputs and outputs) and the file backend rewrites the
  * whole state at every step of an update, so its size is paid hundreds of times: packed, a 10 kB
@@ -97,8 +111,12 @@ function shWord(text: string): string {
  * host cannot unpack it (no base64 or gzip), the command fails saying so: never an empty script.
  */
 export function packScript(script: string): string {
-    // Fixed header (no mtime), so the same script always packs to the same text: no spurious diffs.
-    const packed = gzipSync(Buffer.from(script, "utf8"), { level: 9 }).toString("base64");
+    let packed = packedScripts.get(script);
+    if (packed === undefined) {
+        // Fixed header (no mtime), so the same script always packs to the same text: no spurious diffs.
+        packed = gzipSync(Buffer.from(script, "utf8"), { level: 9 }).toString("base64");
+        packedScripts.set(script, packed);
+    }
     return `"$(echo ${packed} | base64 -d | gzip -dc || echo 'echo "conntune: cannot unpack the command: base64 and gzip are needed on the host" >&2; exit 127')"`;
 }
 
@@ -106,8 +124,8 @@ export function packScript(script: string): string {
  * stdin for a command run through `asRoot`: the sudo password line first when sudo runs with one
  * (asRoot reads exactly that line). Without sudo nothing reads a password line, so none is sent.
  */
-export function rootStdin(c: Pick<HostConnection, "sudo" | "sudoPassword">, content: pulumi.Input<string>): pulumi.Output<string> {
-    if (!c.sudo || c.sudoPassword === undefined) return pulumi.output(content);
+export function rootStdin(c: Pick<HostConnection, "sudo" | "sudoPassword">, content: pulumi.Input<string>): pulumi.Input<string> {
+    if (!c.sudo || c.sudoPassword === undefined) return content;
     return pulumi.secret(pulumi.all([c.sudoPassword, content]).apply(([pw, body]) => `${passwordLine(pw)}\n${body}`));
 }
 

@@ -6,6 +6,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
+import { internalTracesOff } from "../sdkBookkeeping";
 import { machineKey } from "./machineKey";
 import { asRoot, commandConnection, HostConnection, rootStdin } from "./connection";
 import { applyScript, deleteScript, FileSpec, parseValues, parseWarnings } from "./managedFileScript";
@@ -52,11 +53,11 @@ export function claimPath(c: Pick<HostConnection, "host" | "port">, path: string
 export class ManagedFile {
     /** Effective values read back from the host after the apply (`ct:key=value` lines of verify). */
     public readonly values: pulumi.Output<Record<string, string>>;
-    /** Warnings printed by the hooks (e.g. skipped keys). */
-    public readonly warnings: pulumi.Output<string[]>;
     public readonly path: string;
     /** The remote command that applies (and on destroy restores) the file. */
     public readonly command: command.remote.Command;
+    private readonly stdout: pulumi.Output<string>;
+    private warningLines?: pulumi.Output<string[]>;
 
     constructor(name: string, args: ManagedFileArgs, opts: { parent: pulumi.Resource; dependsOn?: pulumi.Resource[] }) {
         claimPath(args.connection, args.spec.path, name);
@@ -64,37 +65,54 @@ export class ManagedFile {
         // The apply script reads a secret line of its own (CT_STDIN_SECRET, e.g. the Redis password): declared for redaction.
         const secretLines = spec.vars?.CT_STDIN_SECRET === 1 ? 1 : 0;
         const apply = asRoot(args.connection, applyScript(spec), secretLines);
-        const cmd = new command.remote.Command(
-            `${name}-apply`,
-            {
-                connection: commandConnection(args.connection),
-                // No separate `update`: the provider runs `create` for an update too (as upstream
-                // does), and the script is stored once instead of twice in every checkpoint.
-                create: apply,
-                delete: asRoot(args.connection, deleteScript(args.spec), secretLines),
-                stdin: rootStdin(args.connection, args.content),
-                logging: "stderr",
-                // The scripts never read PULUMI_COMMAND_STDOUT/STDERR: no env requests to the host for them.
-                addPreviousOutputInEnv: false,
-                // A new path is a new file: the old command's delete puts the old file's original back.
-                triggers: [args.spec.path],
-            },
-            {
-                parent: opts.parent,
-                dependsOn: opts.dependsOn,
-                deleteBeforeReplace: args.deleteBeforeReplace,
-                aliases: [{ parent: pulumi.createUrn(name, "conntune:host:ManagedFile", opts.parent) }],
-            },
-        );
+        // The SDK's internal traces cost a tenth of a big preview's CPU and are never shown (sdkBookkeeping.ts).
+        const restore = internalTracesOff();
+        let cmd: command.remote.Command;
+        try {
+            cmd = new command.remote.Command(
+                `${name}-apply`,
+                {
+                    connection: commandConnection(args.connection),
+                    // No separate `update`: the provider runs `create` for an update too (as upstream
+                    // does), and the script is stored once instead of twice in every checkpoint.
+                    create: apply,
+                    delete: asRoot(args.connection, deleteScript(args.spec), secretLines),
+                    stdin: rootStdin(args.connection, args.content),
+                    logging: "stderr",
+                    // The scripts never read PULUMI_COMMAND_STDOUT/STDERR: no env requests to the host for them.
+                    addPreviousOutputInEnv: false,
+                    // A new path is a new file: the old command's delete puts the old file's original back.
+                    triggers: [args.spec.path],
+                },
+                {
+                    parent: opts.parent,
+                    dependsOn: opts.dependsOn,
+                    deleteBeforeReplace: args.deleteBeforeReplace,
+                    aliases: [{ parent: pulumi.createUrn(name, "conntune:host:ManagedFile", opts.parent) }],
+                },
+            );
+        } finally {
+            restore();
+        }
         this.command = cmd;
         // stdout is secret whenever stdin is, and stdin is secret when it carries the sudo password.
         // The provider redacts that password from stdout (the command reads it by SECRET_LINE_READ),
         // so the derived values may be plain, unless the file content is itself secret: then the
         // content's secrecy passes on to them.
-        const contentSecrecy = pulumi.output(args.content).apply(() => "");
-        const stdout = pulumi.all([pulumi.unsecret(cmd.stdout), contentSecrecy]).apply(([out]) => out);
+        // Plain text content (the usual case) has no secrecy to pass on. Every Output costs the SDK a
+        // score of promises per file of every host, so none is made that changes nothing.
+        const content = args.content;
+        const stdout =
+            typeof content === "string"
+                ? pulumi.unsecret(cmd.stdout)
+                : pulumi.all([pulumi.unsecret(cmd.stdout), pulumi.output(content).apply(() => "")]).apply(([out]) => out);
+        this.stdout = stdout;
         this.values = stdout.apply(parseValues);
-        this.warnings = stdout.apply(parseWarnings);
         this.path = args.spec.path;
+    }
+
+    /** Warnings printed by the hooks (e.g. skipped keys); made on first use (only some kinds have any). */
+    get warnings(): pulumi.Output<string[]> {
+        return (this.warningLines ??= this.stdout.apply(parseWarnings));
     }
 }

@@ -49,6 +49,17 @@ const INCLUDE = /^\s*# include: (.+)$/;
  * include may name (e.g. the login probe, shared by several kinds); `subs` replace `@NAME@` tokens.
  */
 export function shellFile(dir: string, file: string, snippets: Record<string, string> = {}, subs: Record<string, string> = {}): ShellFile {
+    // Every host of a fleet reads the same hooks files: parsed and checked once per program.
+    const key = JSON.stringify([path.join(dir, file), snippets, subs]);
+    let parsed = parsedFiles.get(key);
+    if (parsed === undefined) parsedFiles.set(key, (parsed = parse(dir, file, snippets, subs)));
+    return parsed;
+}
+
+/** Parsed files by path, snippets and substitutions (a ShellFile is immutable). */
+const parsedFiles = new Map<string, ShellFile>();
+
+function parse(dir: string, file: string, snippets: Record<string, string>, subs: Record<string, string>): ShellFile {
     const text = read(dir, file, subs);
     const defs = new Map<string, string>();
     const bodies = new Map<string, string[]>();

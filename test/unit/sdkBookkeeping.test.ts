@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { afterEach, describe, expect, it } from "vitest";
-import { lightenSdkBookkeeping } from "../../components";
+import { lightenSdkBookkeeping, internalTracesOff } from "../../components";
 
 const original = { prepare: Error.prepareStackTrace, debug: pulumi.log.debug };
 const mapped = Object.assign((err: Error) => `MAPPED ${err.message}`, {}) as unknown as typeof Error.prepareStackTrace;
@@ -19,6 +19,39 @@ describe("lightenSdkBookkeeping", () => {
         // Twice is the same as once: no formatter wrapped around another.
         lightenSdkBookkeeping({});
         expect(new Error("boom").stack).toBe("MAPPED boom");
+    });
+
+    it("keeps no trace on the SDK's internal promises (only the leak report under PULUMI_DEBUG_PROMISE_LEAKS prints it)", () => {
+        lightenSdkBookkeeping({});
+        function debuggablePromise(): string | undefined {
+            return new Error().stack;
+        }
+        expect(debuggablePromise()).toBe("Error");
+        // A resource's own trace (its source position) keeps its frames.
+        expect(new Error().stack).toMatch(/^Error\n    at .*sdkBookkeeping\.test\.ts:\d+:\d+/);
+    });
+
+    it("captures no frames while a resource is made, except where the SDK raises the limit for the resource's own trace", () => {
+        lightenSdkBookkeeping({});
+        const limit = Error.stackTraceLimit;
+        const restore = internalTracesOff();
+        const internal = new Error().stack;
+        Error.stackTraceLimit = Number.POSITIVE_INFINITY;
+        const own = new Error().stack;
+        Error.stackTraceLimit = 0;
+        restore();
+        const made = { internal, own };
+        expect(made.internal).toBe("Error");
+        expect(made.own).toMatch(/^Error\n    at .*sdkBookkeeping\.test\.ts:\d+:\d+/);
+        expect(Error.stackTraceLimit).toBe(limit);
+    });
+
+    it("captures frames as usual with CONNTUNE_SDK_DEBUG=1", () => {
+        lightenSdkBookkeeping({ CONNTUNE_SDK_DEBUG: "1" });
+        const restore = internalTracesOff();
+        const stack = new Error().stack;
+        restore();
+        expect(stack).toMatch(/^Error.*\n    at /);
     });
 
     it("drops debug-level SDK logs and nothing else", async () => {
