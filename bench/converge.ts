@@ -33,6 +33,7 @@ import { layout, LogicalHost, slotFileName, startFleet, stopFleet } from "../lab
 import { conntuneProject, LabStack, REPO } from "../lab/stack";
 import { exitOnError, intFlag, parseFlags, UsageError } from "../scripts/cli";
 import { pulumiBinary } from "../scripts/engine";
+import { CpuSplit, cpuReading, cpuSplit, liveProcessSeconds } from "./cpu";
 import { FixedCost, fixedCost, fixedCostReport, median } from "./fixedCost";
 
 const USAGE = "npm run bench -- [--sizes 1,10,25,50] [--reps 1] [--real-hosts 10] [--parallel 64] [--forks 10] [--preview-hosts 1000] [--preview-only] [--report-only] [--conntune-only] [--skip-checkpoints] [--out DIR]";
@@ -44,6 +45,8 @@ type Tool = "conntune" | "ansible";
 
 interface Measure {
     seconds: number;
+    /** CPU seconds of the run: the controller tree, the test hosts, the whole machine (bench/cpu.ts). */
+    cpu?: CpuSplit;
     /** SSH logins per host (mean over the hosts). */
     logins: number;
     /** Files whose modification time changed on the first host. */
@@ -97,19 +100,27 @@ function mtimes(h: TestHost, files: string[]): string[] {
     return hostExec(h, files.map((f) => `stat -c %Y.%X ${f} 2>/dev/null || echo none`).join("; ")).trim().split("\n");
 }
 
-/** `hosts` are the real hosts; `logical` the number of hosts the tool manages on them (logins are per logical host). */
-async function measure(hosts: TestHost[], files: string[], work: () => Promise<void>, logical = hosts.length): Promise<Measure> {
+/**
+ * `hosts` are the real hosts; `logical` the number of hosts the tool manages on them (logins are per
+ * logical host); `orphans` the CPU seconds of the tool's processes that the controller did not wait
+ * for, read right after the work (Ansible's ssh ControlPersist masters).
+ */
+async function measure(hosts: TestHost[], files: string[], work: () => Promise<void>, logical = hosts.length, orphans?: () => number): Promise<Measure> {
     const before = logins(hosts);
     const mBefore = files.length ? mtimes(hosts[0], files) : [];
+    const inits = hosts.map((h) => h.leaderPid);
+    const c0 = cpuReading(inits);
     const t0 = process.hrtime.bigint();
     await work();
     const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+    const cpu = cpuSplit(c0, cpuReading(inits), orphans?.() ?? 0);
     await new Promise((r) => setTimeout(r, 500)); // journald gets sshd's last lines
     const after = logins(hosts);
     const mAfter = files.length ? mtimes(hosts[0], files) : [];
     const perHost = after.map((a, i) => a - before[i]);
     return {
         seconds,
+        cpu,
         logins: perHost.reduce((a, b) => a + b, 0) / logical,
         filesTouched: mAfter.filter((m, i) => m.split(".")[0] !== mBefore[i].split(".")[0]).length,
     };
@@ -155,10 +166,22 @@ export interface OpStats {
     total: number;
     /** Resources the program registered. */
     resources: number;
-    /** Per kind of managed file: provider Create/Update durations (s). */
-    ops: Record<string, { count: number; median: number; max: number }>;
+    /** Per kind of managed file: provider Create/Update durations (s), and its login probes (lockout guard, limits check) when it made any. */
+    ops: Record<string, { count: number; median: number; max: number; probe?: ProbeStats }>;
     /** SSH connections the provider opened (one per host and login, shared by its commands). */
     dials: { count: number; median: number };
+}
+
+/** The login probes of one kind's operations (the provider's span tags conntune.probe_*). */
+export interface ProbeStats {
+    /** Operations that made a probe. */
+    count: number;
+    /** Median seconds from the script's request to the answer. */
+    median: number;
+    max: number;
+    /** TCP connects the probes made, and how many of them failed (e.g. refused while sshd re-executes after a reload). */
+    connects: number;
+    failedConnects: number;
 }
 
 /** Where an update's time went, from its trace: program start, provider operations, the rest. */
@@ -171,6 +194,7 @@ function opDurations(traceFile: string): OpStats {
     // conntune's provider tags its spans with the resource's URN and the time of any SSH dial.
     const ops_ = spans.filter((s) => s.svc === "command" && /ResourceProvider\/(Create|Update)$/.test(s.name) && s.attrs["pulumi.urn"]);
     const byKind = new Map<string, number[]>();
+    const probes = new Map<string, { ms: number[]; connects: number; failed: number }>();
     const dials: number[] = [];
     for (const c of ops_) {
         const name = c.attrs["pulumi.urn"].split("::").pop() ?? "";
@@ -179,11 +203,23 @@ function opDurations(traceFile: string): OpStats {
         list.push(c.end - c.start);
         byKind.set(kind, list);
         if (c.attrs["conntune.ssh_dial_ms"]) dials.push(Number(c.attrs["conntune.ssh_dial_ms"]) / 1000);
+        if (c.attrs["conntune.probe_ms"]) {
+            const p = probes.get(kind) ?? { ms: [], connects: 0, failed: 0 };
+            p.ms.push(Number(c.attrs["conntune.probe_ms"]) / 1000);
+            p.connects += Number(c.attrs["conntune.probe_connects"] ?? 0);
+            p.failed += Number(c.attrs["conntune.probe_failed_connects"] ?? 0);
+            probes.set(kind, p);
+        }
     }
     const ops: OpStats["ops"] = {};
     for (const [k, v] of byKind) {
         v.sort((a, b) => a - b);
         ops[k] = { count: v.length, median: v[Math.floor(v.length / 2)], max: v[v.length - 1] };
+        const p = probes.get(k);
+        if (p) {
+            p.ms.sort((a, b) => a - b);
+            ops[k].probe = { count: p.ms.length, median: p.ms[Math.floor(p.ms.length / 2)], max: p.ms[p.ms.length - 1], connects: p.connects, failedConnects: p.failed };
+        }
     }
     const firstReg = Math.min(...regs.map((r) => r.start));
     const firstOp = creates.length ? Math.min(...creates.map((c) => c.start)) : firstReg;
@@ -393,7 +429,7 @@ async function runAnsible(n: number, maxReal: number, forks: number, before: Hos
         const run = async (phase: Phase, files: HostFiles) => {
             writeVars(files);
             fs.writeFileSync(path.join(dir, "ansible.cfg"), cfg(phase));
-            const m = await measure(real, paths, () => ansiblePlaybook(dir, [playbook]), hosts.length);
+            const m = await measure(real, paths, () => ansiblePlaybook(dir, [playbook]), hosts.length, () => liveProcessSeconds(`${dir}/cp-${phase}`));
             // Close this run's master connections (ControlPersist) before the next run.
             for (const h of hosts) {
                 try {
@@ -555,6 +591,33 @@ function slope(rs: SizeResult[], f: (r: SizeResult) => number, from = 0, to = rs
 
 const fmt = (x: number, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : "n/a");
 
+/** The CPU split of every measured run (bench/cpu.ts): where the seconds of CPU went. */
+function cpuReport(rs: SizeResult[]): string[] {
+    const rows: string[] = [];
+    const cores = os.cpus().length;
+    for (const r of rs) {
+        for (const p of PHASES) {
+            for (const [tool, m] of [["conntune", r.conntune[p]], ["Ansible", r.ansible[p]]] as const) {
+                const c = m.cpu;
+                if (!c) continue;
+                const rest = c.machine - c.controller - c.hosts;
+                rows.push(`| ${r.hosts} | ${p} | ${tool} | ${fmt(m.seconds)} | ${fmt(c.controller)} | ${fmt(c.hosts)} | ${fmt(rest)} | ${fmt(c.machine)} | ${fmt((c.machine / (m.seconds * cores)) * 100, 0)} % | ${fmt(c.controller / r.hosts, 2)} | ${fmt(c.hosts / r.hosts, 2)} |`);
+            }
+        }
+    }
+    if (!rows.length) return [];
+    return [
+        "",
+        "## Where the CPU goes",
+        "",
+        `CPU seconds (user + system) of each run: the controller (the benchmark process and every process it waited for: the pulumi CLI, language host, Node program and plugins; ansible-playbook, its Python workers and ssh clients, plus its ssh ControlPersist masters read live at the end), the test hosts (every process in their PID namespaces: sshd and its logins, the scripts, systemd; own time and that of reaped children), the rest of the machine (other work on it, and kernel time no process is charged with, e.g. network softirqs), and the whole machine (/proc/stat). Busy: the machine's CPU seconds over wall time × ${cores} cores.`,
+        "",
+        "| hosts | phase | tool | wall s | controller CPU s | test hosts CPU s | rest of machine s | machine CPU s | machine busy | controller s/host | test hosts s/host |",
+        "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        ...rows,
+    ];
+}
+
 /** What a logical host shares with its real host (the same text goes into the README). */
 export const SHARED = [
     "A logical host is one sshd port of a real test host (22, 2201, 2202, …) with its own conntune file names (`-l<slot>` before `.conf`: sshd drop-in, sysctl file, limits.d file, unit drop-in; every kind lets the name be set, the system.conf.d drop-in too, but DefaultLimitNOFILE is PID 1's and is left out here). It has its own SSH connection in the provider (one per host:port), its own logins, its own files and its own resources in the state.",
@@ -597,6 +660,7 @@ function report(rs: SizeResult[], extra: { engine: number; login: number; parall
         lines.push(`| ${r.hosts} | preview (changes pending) | ${fmt(r.conntune.preview.seconds)} | – | – | ${fmt(r.conntune.preview.logins)} | – | – |`);
         lines.push(`| ${r.hosts} | preview (nothing to do) | ${fmt(r.conntune.previewNoop.seconds)} | – | – | ${fmt(r.conntune.previewNoop.logins)} | – | – |`);
     }
+    lines.push(...cpuReport(rs));
     if (rs.length > 1) {
         const last = rs.length - 1;
         lines.push("", `## Marginal cost per added host (slopes, same run)`, "");
@@ -657,7 +721,7 @@ function report(rs: SizeResult[], extra: { engine: number; login: number; parall
             const o = r.opSeconds?.[p];
             if (!o) continue;
             const ops = Object.entries(o.ops)
-                .map(([k, v]) => `${k} ${v.count}× median ${fmt(v.median, 2)} s (max ${fmt(v.max, 2)})`)
+                .map(([k, v]) => `${k} ${v.count}× median ${fmt(v.median, 2)} s (max ${fmt(v.max, 2)}${v.probe ? `; its login probe median ${fmt(v.probe.median, 2)} s, max ${fmt(v.probe.max, 2)}, ${v.probe.failedConnects} of ${v.probe.connects} TCP connects failed` : ""})`)
                 .join("; ");
             const dial = o.dials.count ? ` SSH connections opened: ${o.dials.count} (median handshake + login ${fmt(o.dials.median, 2)} s).` : "";
             lines.push(`- ${r.hosts} host(s), ${p} (${fmt(o.total)} s, ${o.resources} resources): CLI start → first resource registered ${fmt(o.programStart)} s; provider operations ${fmt(o.commands)} s; outputs and state ${fmt(o.finish)} s.${ops ? ` Per operation (an SSH channel + the script, in the provider): ${ops}.` : ""}${dial}`);

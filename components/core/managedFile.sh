@@ -27,7 +27,7 @@ ct_check_dir() {
   local p
   [ -e "$ct_dir" ] || return 0
   [ "$(realpath -e -- "$ct_dir" 2>/dev/null)" = "$ct_dir" ] || { echo "$ct_dir is reached through a symbolic link: conntune writes only through real directories" >&2; return 1; }
-  p=$(dirname -- "$ct_dir")
+  p=${ct_dir%/*}; p=${p:-/}
   [ "$(stat -c %u -- "$p")" = 0 ] && [ -z "$(find "$p" -maxdepth 0 -perm /022 ! -perm -1000)" ] || { echo "$p can be written by another account than root, which could swap $ct_dir for a link: conntune does not write in $ct_dir" >&2; return 1; }
 }
 ct_stage() { # $1 = source file ("-": stdin), $2 = mode, $3 = owner:group, $4 = file whose mtime to keep
@@ -36,7 +36,7 @@ ct_stage() { # $1 = source file ("-": stdin), $2 = mode, $3 = owner:group, $4 = 
   ct_check_dir || return 1
   d=$(mktemp -d "$ct_dir/.conntune-new.XXXXXX") || { echo "cannot create a temp directory in $ct_dir" >&2; return 1; }
   CT_STAGES+=("$d")
-  if ! { cd -- "$d" && [[ "$(stat -c %u:%a .)" =~ ^$(id -u):2?700$ ]] && [ -z "$(ls -A)" ] && [ "$(stat -c %d:%i ..)" = "$(stat -L -c %d:%i "$ct_dir")" ] && [ "$(pwd -P)" = "$d" ]; }; then
+  if ! { cd -- "$d" && [[ "$(stat -c %u:%a .)" =~ ^$EUID:2?700$ ]] && [ -z "$(ls -A)" ] && [ "$(stat -c %d:%i ..)" = "$(stat -L -c %d:%i "$ct_dir")" ] && [ "$(pwd -P)" = "$d" ]; }; then
     cd /; echo "the temp directory $d was replaced while in use: does another account write in $ct_dir?" >&2; return 1
   fi
   if [ "$1" != - ] && [ -L "$1" ]; then
@@ -76,7 +76,8 @@ ct_script_header() {
   fail() { echo "conntune: $*" >&2; exit 1; }
   # The read operation writes nothing at all, not even conntune's own state directory.
   [ "$CT_OP" = read ] || { mkdir -p "$CT_STATE/originals" "$CT_STATE/madedirs" && chmod 700 "$CT_STATE"; } || fail "cannot create $CT_STATE"
-  ct_dir=$(dirname "$CT_PATH")
+  # Forks are what a script costs on a busy host: paths are checked absolute and normalized (assertSafePath).
+  ct_dir=${CT_PATH%/*}; ct_dir=${ct_dir:-/}
   CT_STAGES=()
   # include: ct_check_dir ct_stage ct_commit ct_put_back ct_record ct_cleanup_stages
 }
@@ -129,7 +130,9 @@ ct_script_apply() {
     [ -d "$ct_left" ] && [ ! -L "$ct_left" ] && [[ "$(stat -c %u:%a -- "$ct_left")" =~ ^0:2?700$ ]] && [ -n "$(find "$ct_left" -maxdepth 0 -mmin +10)" ] || continue
     case "$(ls -A -- "$ct_left")" in ""|f) rm -f -- "$ct_left/f"; rmdir -- "$ct_left" ;; esac
   done 2>/dev/null
-  find "$CT_STATE" -mindepth 1 -maxdepth 1 \( -name 'prev.*' -o -name 'record.*' \) -mmin +10 -exec rm -rf -- {} + 2>/dev/null
+  if compgen -G "$CT_STATE/prev.*" >/dev/null || compgen -G "$CT_STATE/record.*" >/dev/null; then
+    find "$CT_STATE" -mindepth 1 -maxdepth 1 \( -name 'prev.*' -o -name 'record.*' \) -mmin +10 -exec rm -rf -- {} + 2>/dev/null
+  fi
   PREV=""
   cleanup() {
     local rc=$?
@@ -146,7 +149,7 @@ ct_script_apply() {
   CT_SECRET=""
   if [ "${CT_STDIN_SECRET:-0}" = 1 ]; then IFS= read -r CT_SECRET || fail "the secret line on stdin is missing"; fi
   # The file keeps the owner and group of the one it replaces (Debian's redis.conf is redis:redis); a new one is root's.
-  if [ -f "$CT_PATH" ] && [ ! -L "$CT_PATH" ]; then ct_owner=$(stat -c %u:%g -- "$CT_PATH"); else ct_owner="$(id -u):$(id -g)"; fi
+  if [ -f "$CT_PATH" ] && [ ! -L "$CT_PATH" ]; then ct_owner=$(stat -c %u:%g -- "$CT_PATH"); else ct_owner="$EUID:$(id -g)"; fi
   ct_stage - "$CT_MODE" "$ct_owner" || fail "could not receive the file content into $ct_dir"
   pf_out=$(ct_preflight 2>&1) || fail "preflight for $CT_PATH failed: $pf_out"
   [ -n "$pf_out" ] && printf '%s\n' "$pf_out"

@@ -1,6 +1,6 @@
 /**
  * SshdHardening: a drop-in under /etc/ssh/sshd_config.d/ that kills idle SSH sessions (seed 000),
- * validated with `sshd -t` on the whole config, reloaded (never restarted), guarded against lockout
+ * validated with `sshd -T` (sshd's config test) on the whole config, reloaded (never restarted), guarded against lockout
  * by a fresh login, and verified with `sshd -T`. What it writes: sshdKind (kind.ts).
  */
 import * as pulumi from "@pulumi/pulumi";

@@ -1,7 +1,8 @@
 # shellcheck shell=bash
-# sshd drop-in: the host side (see hooks.ts for the variables). Validated with `sshd -t` on a temp
-# copy of the whole config, reloaded (never restarted) behind the lockout guard, read back with
-# `sshd -T`. Each hook_NAME body is one FileHooks step; `# include:` lines take in the helpers.
+# sshd drop-in: the host side (see hooks.ts for the variables). Validated with `sshd -T` (sshd's
+# config test, as `sshd -t`, printing the effective values) on a temp copy of the whole config,
+# reloaded (never restarted) behind the lockout guard, read back with `sshd -T`. Each hook_NAME body
+# is one FileHooks step; `# include:` lines take in the helpers.
 
 ct_sshd_config_with() { # $1 = candidate drop-in; prints the path of a full temp config that uses it
   local t; t=$(mktemp -d) || return 1
@@ -12,16 +13,23 @@ ct_sshd_config_with() { # $1 = candidate drop-in; prints the path of a full temp
   echo "$t"
 }
 
-ct_sshd_effective() { # $1 = config file; prints "ct:keyword=value" for wanted keywords, fails naming shadowing files
-  local out bad=0 kw want got files
-  out=$(sshd -T -f "$1" 2>&1) || { echo "$out"; return 1; }
+ct_sshd_effective() { # $1 = config file; prints "ct:keyword=value" for wanted keywords, fails (1) naming shadowing files, or (2) with sshd's error
+  # sshd -T is sshd's config test (what sshd -t checks, and it fails the same way) that also prints
+  # the effective values: one run does both. Its output is read once, without a process per keyword.
+  local out bad=0 kw want got files k v
+  local -A eff=()
+  out=$(sshd -T -f "$1" 2>&1) || { echo "$out"; return 2; }
+  while read -r k v; do
+    k=${k,,}
+    [ -n "$k" ] && [ -z "${eff[$k]+set}" ] && eff[$k]=$v
+  done <<<"$out"
   IFS=';' read -ra pairs <<<"$CT_SSHD_WANT"
   for p in "${pairs[@]}"; do
     kw=${p%% *}; want=${p#* }
-    got=$(awk -v k="$kw" 'tolower($1)==k { $1=""; sub(/^ /,""); print; exit }' <<<"$out")
+    got=${eff[$kw]-}
     echo "ct:$kw=$got"
     case ";$CT_SSHD_CHECK;" in *";$kw;"*) ;; *) continue ;; esac
-    if [ "$(tr 'A-Z' 'a-z' <<<"$got")" != "$(tr 'A-Z' 'a-z' <<<"$want")" ]; then
+    if [ "${got,,}" != "${want,,}" ]; then
       # shellcheck disable=SC1087 # $kw is a plain word: the [ after it opens a bracket expression
       files=$(grep -il "^[[:space:]]*$kw[[:space:]]" /etc/ssh/sshd_config /etc/ssh/sshd_config.d/*.conf 2>/dev/null | grep -vx "$CT_PATH" | tr '\n' ' ')
       echo "$kw: wanted '$want' but sshd uses '$got'; set first by: ${files:-the main config or a Match block} (sshd keeps the first value it reads: rename conntune's drop-in to sort before it, or remove the key there)"
@@ -51,9 +59,10 @@ hook_preflight() {
 hook_validate() {
   # include: ct_sshd_config_with ct_sshd_effective
   t=$(ct_sshd_config_with "$NEW") || exit 1
-  out=$(sshd -t -f "$t/sshd_config" 2>&1) || { rm -rf "$t"; echo "sshd -t rejects the new drop-in: $out"; exit 1; }
-  out=$(ct_sshd_effective "$t/sshd_config") || { rm -rf "$t"; echo "$out" | grep -v '^ct:'; exit 1; }
+  out=$(ct_sshd_effective "$t/sshd_config"); rc=$?
   rm -rf "$t"
+  [ "$rc" != 2 ] || { echo "sshd -T rejects the new drop-in: $out"; exit 1; }
+  [ "$rc" = 0 ] || { grep -v '^ct:' <<<"$out"; exit 1; }
 }
 
 hook_activate() {

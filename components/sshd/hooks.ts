@@ -7,7 +7,7 @@ import { LOGIN_PROBE } from "../core/loginProbe";
 import type { FileHooks } from "../core/managedFileScript";
 import { shellFile } from "../core/shellFile";
 
-/** Validate with `sshd -t`, reload behind the lockout guard, read back with `sshd -T`. */
+/** Validate with `sshd -T` (the config test of `sshd -t`, with the effective values), reload behind the lockout guard, read back with `sshd -T`. */
 export function sshdHooks(): FileHooks {
     return shellFile(__dirname, "hooks.sh", { login_probe: LOGIN_PROBE }).hooks();
 }

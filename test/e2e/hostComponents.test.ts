@@ -138,7 +138,7 @@ describe.runIf(run)("host components refuse what would break a host", () => {
         await stack.setHosts(sshdOnly({ extra: { NoSuchKeyword: "yes" } }));
         const r = await stack.up([], true);
         expect(r.code).not.toBe(0);
-        expect(`${r.stdout}${r.stderr}`).toMatch(/sshd -t rejects the new drop-in/);
+        expect(`${r.stdout}${r.stderr}`).toMatch(/sshd -T rejects the new drop-in/);
         expect(hostExec(h, "ls /etc/ssh/sshd_config.d/")).toBe("");
         expect(await sshRun(h, "echo still-in")).toBe("still-in");
     });

@@ -179,6 +179,7 @@ func dial(ctx context.Context, c resource.PropertyMap) (*ssh.Client, error) {
 	for {
 		attempt++
 		conn, err := dialNet(ctx, addr, ds.perDial)
+		noteConnect(ctx, err)
 		if err == nil {
 			return handshake(ctx, conn, addr, user, cfg, ds.perDial)
 		}

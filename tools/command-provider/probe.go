@@ -24,6 +24,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/opentracing/opentracing-go"
 	"golang.org/x/crypto/ssh"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
@@ -51,11 +52,13 @@ type probeFilter struct {
 	mu     sync.Mutex
 	part   []byte
 	wg     sync.WaitGroup
+	tally  *probeTally
 }
 
 func newProbeFilter(ctx context.Context, conn resource.PropertyMap, next io.Writer) *probeFilter {
-	pctx, cancel := context.WithCancel(ctx)
-	return &probeFilter{ctx: pctx, cancel: cancel, conn: conn, next: next, answer: answerProbe}
+	tally := &probeTally{}
+	pctx, cancel := context.WithCancel(context.WithValue(ctx, tallyKey{}, tally))
+	return &probeFilter{ctx: pctx, cancel: cancel, conn: conn, next: next, answer: answerProbe, tally: tally}
 }
 
 func (f *probeFilter) Write(p []byte) (int, error) {
@@ -93,6 +96,7 @@ func (f *probeFilter) close() {
 	f.mu.Unlock()
 	f.cancel()
 	f.wg.Wait()
+	f.tally.tag(f.ctx)
 }
 
 // probeTarget names the address the login went to, as the stack has it: host:port.
@@ -115,6 +119,7 @@ func probeCommand(fifo, nonce string) string {
 func answerProbe(ctx context.Context, conn resource.PropertyMap, fifo, nonce string) {
 	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
 	defer cancel()
+	defer noteProbe(ctx, time.Now())
 	var err error
 	for attempt := 1; attempt <= probeAttempts; attempt++ {
 		if err = freshLogin(ctx, conn, probeCommand(fifo, nonce)); err == nil || ctx.Err() != nil {
@@ -212,4 +217,51 @@ func atoiOr(s string, def int) int {
 		return n
 	}
 	return def
+}
+
+// probeTally counts what the probes of one command cost, for the trace (`pulumi up --otel-traces`,
+// read by the benchmark): their time, and their TCP connects (dial retries included; a connect
+// refused right after an sshd reload costs a backoff pause).
+type probeTally struct {
+	mu               sync.Mutex
+	probes           int
+	time             time.Duration
+	connects, failed int
+}
+
+type tallyKey struct{}
+
+// noteConnect records one TCP connect made under a probe's context (no-op elsewhere).
+func noteConnect(ctx context.Context, err error) {
+	if t, _ := ctx.Value(tallyKey{}).(*probeTally); t != nil {
+		t.mu.Lock()
+		t.connects++
+		if err != nil {
+			t.failed++
+		}
+		t.mu.Unlock()
+	}
+}
+
+// noteProbe records one probe's time, from the request to the answer.
+func noteProbe(ctx context.Context, started time.Time) {
+	if t, _ := ctx.Value(tallyKey{}).(*probeTally); t != nil {
+		t.mu.Lock()
+		t.probes++
+		t.time += time.Since(started)
+		t.mu.Unlock()
+	}
+}
+
+// tag puts the tally on the operation's span (nothing when the command made no probe).
+func (t *probeTally) tag(ctx context.Context) {
+	sp := opentracing.SpanFromContext(ctx)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if sp == nil || t.probes == 0 {
+		return
+	}
+	sp.SetTag("conntune.probe_ms", t.time.Milliseconds())
+	sp.SetTag("conntune.probe_connects", t.connects)
+	sp.SetTag("conntune.probe_failed_connects", t.failed)
 }

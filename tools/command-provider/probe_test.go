@@ -3,9 +3,15 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
+	"io"
 	"strings"
 	"sync"
 	"testing"
+	"time"
+
+	"github.com/opentracing/opentracing-go"
+	"github.com/opentracing/opentracing-go/mocktracer"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 )
@@ -66,5 +72,33 @@ func TestProbeCommandAndTarget(t *testing.T) {
 	}
 	if got := oneLine("a\nb\r\x00c"); got != "a b  c" {
 		t.Fatalf("oneLine %q", got)
+	}
+}
+
+func TestProbeFilterTagsTheOperationSpanWithWhatItsProbesCost(t *testing.T) {
+	tracer := mocktracer.New()
+	sp := tracer.StartSpan("op")
+	ctx := opentracing.ContextWithSpan(context.Background(), sp)
+	f := newProbeFilter(ctx, resource.PropertyMap{}, io.Discard)
+	f.answer = func(ctx context.Context, _ resource.PropertyMap, _, _ string) {
+		defer noteProbe(ctx, time.Now().Add(-1500*time.Millisecond))
+		noteConnect(ctx, errors.New("connection refused"))
+		noteConnect(ctx, nil)
+	}
+	_, _ = f.Write([]byte("conntune-login-request v1 /run/conntune-login.1.AbCd1234/fifo 0123456789abcdef0123456789abcdef\n"))
+	f.close()
+	tags := sp.(*mocktracer.MockSpan).Tags()
+	if tags["conntune.probe_connects"] != 2 || tags["conntune.probe_failed_connects"] != 1 {
+		t.Fatalf("tags %v", tags)
+	}
+	if ms, _ := tags["conntune.probe_ms"].(int64); ms < 1500 || ms > 5000 {
+		t.Fatalf("probe_ms %v", tags["conntune.probe_ms"])
+	}
+	// A command without probes adds no tags.
+	sp2 := tracer.StartSpan("op2")
+	g := newProbeFilter(opentracing.ContextWithSpan(context.Background(), sp2), resource.PropertyMap{}, io.Discard)
+	g.close()
+	if len(sp2.(*mocktracer.MockSpan).Tags()) != 0 {
+		t.Fatalf("tags without a probe: %v", sp2.(*mocktracer.MockSpan).Tags())
 	}
 }
