@@ -16,11 +16,16 @@ afterAll(() => temps.forEach((d) => fs.rmSync(d, { recursive: true, force: true 
 interface Machine {
     /** An installed official CLI on PATH, and whether its `plugin install` succeeds. */
     cli?: { version: string; download: "works" | "fails" };
+    /** More environment for the step. */
+    env?: Record<string, string>;
+    /** Runs on the temp dir before the step (e.g. an earlier cache). */
+    before?: (dir: string) => void;
 }
 
 function run(m: Machine) {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "conntune-toolchain-"));
     temps.push(dir);
+    m.before?.(dir);
     const fake = path.join(dir, "bin");
     const calls = path.join(dir, "calls.log");
     fs.mkdirSync(fake);
@@ -58,6 +63,7 @@ function run(m: Machine) {
             HOME: dir,
             CONNTUNE_CACHE: path.join(dir, "cache"),
             CONNTUNE_PROVIDER_DIR: path.join(dir, "provider"),
+            ...m.env,
         },
     });
     const log = fs.existsSync(calls) ? fs.readFileSync(calls, "utf8") : "";
@@ -99,5 +105,23 @@ describe("the toolchain step on a user's machine", () => {
         const r = run({ cli: { version: "3.100.0", download: "works" } });
         expect(r.stderr).toContain("is older than 3.259.0: building 3.259.0 instead");
         expect(r.calls).not.toMatch(/^pulumi plugin install/m);
+    });
+
+    it("turns the CLI's automatic debug log off in conntune's PULUMI_HOME (a file where the CLI would make its directory), and keeps it with CONNTUNE_PULUMI_LOGS=1", () => {
+        const logs = (dir: string) => path.join(dir, "cache/pulumi-home/logs");
+        const earlier = (dir: string) => {
+            fs.mkdirSync(logs(dir), { recursive: true });
+            fs.writeFileSync(path.join(logs(dir), "pulumi-20261130T000000-1-up.log"), "x");
+        };
+        const off = run({ cli: { version: "3.300.0", download: "works" }, before: earlier });
+        expect(off.status, off.stderr).toBe(0);
+        expect(fs.lstatSync(logs(off.dir)).isFile()).toBe(true);
+        expect(fs.readFileSync(logs(off.dir), "utf8")).toContain("CONNTUNE_PULUMI_LOGS=1");
+        expect(off.stderr).toContain("the Pulumi CLI's automatic log: off");
+
+        const on = run({ cli: { version: "3.300.0", download: "works" }, env: { CONNTUNE_PULUMI_LOGS: "1" }, before: earlier });
+        expect(on.status, on.stderr).toBe(0);
+        expect(fs.lstatSync(logs(on.dir)).isDirectory()).toBe(true);
+        expect(fs.readdirSync(logs(on.dir))).toEqual(["pulumi-20261130T000000-1-up.log"]);
     });
 });
