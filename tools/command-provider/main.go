@@ -57,11 +57,22 @@ var inputKeys = []string{"addPreviousOutputInEnv", "connection", "create", "dele
 // script reads it from the inputs (Delete: the request's old inputs).
 var scriptKeys = []resource.PropertyKey{"create", "update", "delete"}
 
-// outputsOf is the state a create or update records: the inputs without the scripts.
+// movedDelete stands in the outputs for a delete script, which this provider reads from the inputs
+// only. A provider from before that change (e.g. an older checkout's, built by `npm run rollback --
+// --program`) runs the delete it finds in the outputs and, finding none, would report the delete done
+// and leave the host unrestored: this one fails such a delete loudly, naming the way out. This
+// provider never runs it (see Delete).
+const movedDelete = `echo "conntune: this command was recorded by a newer conntune command provider, which keeps its delete script in the inputs only: delete it with that provider (npm run pulumi from a current checkout); nothing was restored" >&2; exit 1`
+
+// outputsOf is the state a create or update records: the inputs without the scripts (the delete
+// script's place holds movedDelete).
 func outputsOf(inputs resource.PropertyMap) resource.PropertyMap {
 	out := inputs.Copy()
 	for _, k := range scriptKeys {
 		delete(out, k)
+	}
+	if d, _ := str(inputs, "delete"); d != "" {
+		out["delete"] = resource.NewStringProperty(movedDelete)
 	}
 	return out
 }
@@ -265,7 +276,7 @@ func (s *server) Update(ctx context.Context, req *pulumirpc.UpdateRequest) (*pul
 
 // Delete runs the `delete` script of the resource's last inputs (the request's old inputs); the
 // outputs stand in for them when the engine sends none (only outputs written by an earlier conntune
-// hold the scripts).
+// hold the scripts; this provider's hold movedDelete in place of one).
 func (s *server) Delete(ctx context.Context, req *pulumirpc.DeleteRequest) (*emptypb.Empty, error) {
 	state, err := plugin.UnmarshalProperties(req.GetProperties(), marshal)
 	if err != nil {
@@ -276,10 +287,10 @@ func (s *server) Delete(ctx context.Context, req *pulumirpc.DeleteRequest) (*emp
 		return nil, err
 	}
 	if len(inputs) == 0 {
-		if _, hasCreate := state["create"]; !hasCreate && len(state) > 0 {
+		if d, _ := str(state, "delete"); d == movedDelete {
 			// Outputs of this provider and no old inputs (a Pulumi CLI older than the DeleteRequest's
 			// old_inputs): the delete script is unknown, and going on would leave the host unrestored
-			// while the resource leaves the state.
+			// while the resource leaves the state. (Outputs without any delete had none to run.)
 			return nil, fmt.Errorf("delete of %s: the Pulumi engine sent no old inputs, so the delete command is unknown (this provider keeps the scripts in the inputs only): run the update with conntune's Pulumi CLI (npm run pulumi)", resource.URN(req.GetUrn()).Name())
 		}
 		inputs = state

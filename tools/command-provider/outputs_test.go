@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"os/exec"
 	"strings"
 	"testing"
 
@@ -66,7 +67,7 @@ func TestCreateUpdateAndPreviewRecordEveryInputButTheScripts(t *testing.T) {
 		"preview":                      unprops(t, preview),
 	} {
 		for _, k := range scriptKeys {
-			if _, ok := st[k]; ok {
+			if holdsScript(st, k) {
 				t.Errorf("%s: the outputs hold %s", name, k)
 			}
 		}
@@ -206,11 +207,71 @@ func TestARefreshOfNewOutputsPutsNoScriptIntoThem(t *testing.T) {
 	}
 	got := unprops(t, resp.GetProperties())
 	for _, k := range scriptKeys {
-		if _, ok := got[k]; ok {
+		if holdsScript(got, k) {
 			t.Errorf("the refreshed outputs hold %s", k)
 		}
 	}
 	if stdin, _ := str(got, "stdin"); stdin != "a = 2\n" {
 		t.Fatalf("stdin %q", stdin)
+	}
+}
+
+// holdsScript: the outputs carry the script k itself (movedDelete in delete's place is no script).
+func holdsScript(m resource.PropertyMap, k resource.PropertyKey) bool {
+	if v, ok := m[k]; !ok || v.IsNull() {
+		return false
+	}
+	s, _ := str(m, string(k))
+	return !(k == "delete" && s == movedDelete)
+}
+
+// An older conntune provider (e.g. the one `npm run rollback -- --program` builds for an earlier
+// revision) runs the delete it finds in the outputs, and reported success when there was none, leaving
+// the host unrestored. What it finds now fails, saying why and what to do.
+func TestAnOlderProviderRunningTheOutputsDeleteFailsLoudly(t *testing.T) {
+	out := outputsOf(managedFileInputs())
+	d, _ := str(out, "delete")
+	if d != movedDelete {
+		t.Fatalf("outputs' delete = %q", d)
+	}
+	cmd := exec.Command("bash", "-c", d)
+	msg, err := cmd.CombinedOutput()
+	if err == nil || !strings.Contains(string(msg), "recorded by a newer conntune command provider") || !strings.Contains(string(msg), "nothing was restored") {
+		t.Fatalf("err %v, output %q", err, msg)
+	}
+	noDelete := managedFileInputs()
+	delete(noDelete, "delete")
+	if _, ok := outputsOf(noDelete)["delete"]; ok {
+		t.Fatal("a command without a delete script got one in its outputs")
+	}
+}
+
+func TestDeleteWithoutOldInputsOfACommandWithoutDeleteRunsNothing(t *testing.T) {
+	f := newEnvSSHD()
+	f.use(t)
+	in := managedFileInputs()
+	delete(in, "delete")
+	out := outputsOf(in)
+	out["stdout"] = resource.NewStringProperty("ct:a=1")
+	s := &server{}
+	if _, err := s.Delete(context.Background(), &pulumirpc.DeleteRequest{Urn: testURN, Id: "abc", Properties: props(t, out)}); err != nil {
+		t.Fatal(err)
+	}
+	if len(f.cmds) != 0 {
+		t.Fatalf("commands run: %q", f.cmds)
+	}
+}
+
+func TestDeleteWithoutOldInputsOfAnOldStyleDeleteOnlyCommandRunsIt(t *testing.T) {
+	f := newEnvSSHD()
+	f.use(t)
+	old := oldStyle(managedFileInputs(), "")
+	delete(old, "create")
+	s := &server{}
+	if _, err := s.Delete(context.Background(), &pulumirpc.DeleteRequest{Urn: testURN, Id: "abc", Properties: props(t, old)}); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(f.cmds, ";") != "restore" {
+		t.Fatalf("commands run: %q", f.cmds)
 	}
 }
