@@ -249,23 +249,37 @@ main() {
 # The Pulumi CLI (since v3.2xx) writes an encrypted debug log of every command into
 # $PULUMI_HOME/logs, holding each resource's inputs several times over: conntune's packed scripts,
 # about 45 KB a host. Measured here on a 200-host preview: 10.5–10.9 s and 17.3 CPU seconds with
-# it, 7.1–9.0 s and 11.1–14.3 without; about 50 MB of log per preview. It is for Pulumi's own support, not read by
-# conntune (the engine's events and the stack's history are its record). So conntune's own
-# PULUMI_HOME holds a file named `logs` (this note) where the CLI would make the directory: the CLI
-# finds it unusable, notes "automatic logging unavailable" in its (unwritten) debug output and goes
-# on, as it does on a read-only home. CONNTUNE_PULUMI_LOGS=1 (at setup) keeps the directory.
+# it, 7.1–9.0 s and 11.1–14.3 without; about 50 MB of log per preview. It is for Pulumi's own
+# support, not read by conntune (the engine's events and the stack's history are its record). So
+# conntune's own PULUMI_HOME holds a file named `logs` (a note) where the CLI would make the
+# directory: the CLI finds it unusable, notes "automatic logging unavailable" in its (unwritten)
+# debug output and goes on, as it does on a read-only home.
+#   CONNTUNE_PULUMI_LOGS=1  turns the log on for this cache (a directory marked as kept, left alone
+#                           by later runs until CONNTUNE_PULUMI_LOGS=0)
+#   CONNTUNE_PULUMI_LOGS=0  turns it off again (the kept logs go)
+#   unset                   leaves that choice; a cache without it gets the note (off), and a logs
+#                           directory the CLI made before conntune turned the log off is removed.
+# Never fatal: the log is a cost, not a function.
 automatic_log() {
-  local d="$PULUMI_HOME/logs"
-  if [ "${CONNTUNE_PULUMI_LOGS:-0}" = 1 ]; then
-    if [ -f "$d" ] && [ ! -L "$d" ]; then rm -f -- "$d"; log "the Pulumi CLI's automatic log: on (CONNTUNE_PULUMI_LOGS=1; in $d)"; fi
+  local d="$PULUMI_HOME/logs" keep="$PULUMI_HOME/logs/.conntune-keep" want=${CONNTUNE_PULUMI_LOGS:-}
+  if [ -L "$d" ]; then log "the Pulumi CLI's automatic log: $d is a link, left as it is"; return 0; fi
+  if [ "$want" = 1 ]; then
+    [ -f "$d" ] && rm -f -- "$d"
+    if mkdir -p -- "$d" 2>/dev/null && : >"$keep" 2>/dev/null; then log "the Pulumi CLI's automatic log: on, in $d (CONNTUNE_PULUMI_LOGS=0 turns it off)"
+    else log "the Pulumi CLI's automatic log: could not make $d"; fi
     return 0
   fi
-  [ -f "$d" ] && [ ! -L "$d" ] && return 0
-  [ -L "$d" ] && { log "the Pulumi CLI's automatic log: $d is a link, left as it is"; return 0; }
-  # Logs of earlier runs in conntune's own cache directory go with the directory.
-  [ -d "$d" ] && rm -rf -- "$d"
-  printf '%s\n' "conntune: the Pulumi CLI's automatic log is off in this PULUMI_HOME (a file here instead of its directory; see scripts/toolchain.sh automatic_log). Run setup with CONNTUNE_PULUMI_LOGS=1 to keep it." >"$d"
-  log "the Pulumi CLI's automatic log: off (CONNTUNE_PULUMI_LOGS=1 keeps it)"
+  [ -f "$d" ] && return 0
+  if [ -d "$d" ]; then
+    [ -e "$keep" ] && [ "$want" != 0 ] && return 0
+    rm -rf -- "$d" 2>/dev/null
+  fi
+  if printf '%s\n' "conntune: the Pulumi CLI's automatic log is off in this PULUMI_HOME (this file stands where its directory would; see scripts/toolchain.sh automatic_log). Run setup with CONNTUNE_PULUMI_LOGS=1 to turn it on." >"$d" 2>/dev/null; then
+    log "the Pulumi CLI's automatic log: off (CONNTUNE_PULUMI_LOGS=1 turns it on)"
+  else
+    log "the Pulumi CLI's automatic log: could not turn it off ($d is in use)"
+  fi
+  return 0
 }
 
 # The environment every conntune command runs the CLI with: the toolchain first on PATH, our own

@@ -20,15 +20,17 @@ interface Machine {
     env?: Record<string, string>;
     /** Runs on the temp dir before the step (e.g. an earlier cache). */
     before?: (dir: string) => void;
+    /** The machine of an earlier run (its cache), instead of a new one. */
+    dir?: string;
 }
 
 function run(m: Machine) {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "conntune-toolchain-"));
+    const dir = m.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), "conntune-toolchain-"));
     temps.push(dir);
     m.before?.(dir);
     const fake = path.join(dir, "bin");
     const calls = path.join(dir, "calls.log");
-    fs.mkdirSync(fake);
+    fs.mkdirSync(fake, { recursive: true });
     const write = (name: string, body: string) => fs.writeFileSync(path.join(fake, name), `#!/bin/bash\necho "${name} $*" >>${JSON.stringify(calls)}\n${body}\n`, { mode: 0o755 });
     // go: reports a version; `build -o FILE` makes an executable; anything that would fetch modules
     // fails the way an unreachable proxy does.
@@ -107,21 +109,34 @@ describe("the toolchain step on a user's machine", () => {
         expect(r.calls).not.toMatch(/^pulumi plugin install/m);
     });
 
-    it("turns the CLI's automatic debug log off in conntune's PULUMI_HOME (a file where the CLI would make its directory), and keeps it with CONNTUNE_PULUMI_LOGS=1", () => {
+    it("turns the CLI's automatic debug log off in conntune's PULUMI_HOME (a file where the CLI would make its directory); CONNTUNE_PULUMI_LOGS=1 turns it on for good, =0 off again", () => {
         const logs = (dir: string) => path.join(dir, "cache/pulumi-home/logs");
-        const earlier = (dir: string) => {
-            fs.mkdirSync(logs(dir), { recursive: true });
-            fs.writeFileSync(path.join(logs(dir), "pulumi-20261130T000000-1-up.log"), "x");
-        };
-        const off = run({ cli: { version: "3.300.0", download: "works" }, before: earlier });
+        const kind = (dir: string) => (fs.lstatSync(logs(dir)).isFile() ? "off" : "on");
+        const cli = { version: "3.300.0", download: "works" as const };
+        // A cache from before: the CLI made the directory and wrote a log into it.
+        const off = run({
+            cli,
+            before: (dir) => {
+                fs.mkdirSync(logs(dir), { recursive: true });
+                fs.writeFileSync(path.join(logs(dir), "pulumi-20261130T000000-1-up.log"), "x");
+            },
+        });
         expect(off.status, off.stderr).toBe(0);
-        expect(fs.lstatSync(logs(off.dir)).isFile()).toBe(true);
+        expect(kind(off.dir)).toBe("off");
         expect(fs.readFileSync(logs(off.dir), "utf8")).toContain("CONNTUNE_PULUMI_LOGS=1");
         expect(off.stderr).toContain("the Pulumi CLI's automatic log: off");
 
-        const on = run({ cli: { version: "3.300.0", download: "works" }, env: { CONNTUNE_PULUMI_LOGS: "1" }, before: earlier });
+        const on = run({ cli, dir: off.dir, env: { CONNTUNE_PULUMI_LOGS: "1" } });
         expect(on.status, on.stderr).toBe(0);
-        expect(fs.lstatSync(logs(on.dir)).isDirectory()).toBe(true);
-        expect(fs.readdirSync(logs(on.dir))).toEqual(["pulumi-20261130T000000-1-up.log"]);
+        expect(kind(on.dir)).toBe("on");
+        fs.writeFileSync(path.join(logs(on.dir), "pulumi-20261130T000001-2-up.log"), "kept");
+        // A later run without the variable keeps the choice and the logs.
+        const later = run({ cli, dir: off.dir });
+        expect(later.status, later.stderr).toBe(0);
+        expect(fs.readFileSync(path.join(logs(later.dir), "pulumi-20261130T000001-2-up.log"), "utf8")).toBe("kept");
+
+        const offAgain = run({ cli, dir: off.dir, env: { CONNTUNE_PULUMI_LOGS: "0" } });
+        expect(offAgain.status, offAgain.stderr).toBe(0);
+        expect(kind(offAgain.dir)).toBe("off");
     });
 });
