@@ -141,25 +141,8 @@ export function compact(script: string): string {
         .join("\n");
 }
 
-/**
- * Scripts by operation and spec: every host of a fleet has the same few specs (one per kind of file),
- * so each script is put together once per program, not once per host.
- */
-const scripts = new Map<string, string>();
-
-function cached(op: string, spec: FileSpec, make: (spec: FileSpec) => string): string {
-    const key = `${op} ${JSON.stringify(spec)}`;
-    let script = scripts.get(key);
-    if (script === undefined) scripts.set(key, (script = make(spec)));
-    return script;
-}
-
 /** The script that applies the file (stdin = the file's content). */
 export function applyScript(spec: FileSpec): string {
-    return cached("apply", spec, makeApplyScript);
-}
-
-function makeApplyScript(spec: FileSpec): string {
     const h = spec.hooks;
     return compact([
         header(spec),
@@ -180,10 +163,6 @@ function makeApplyScript(spec: FileSpec): string {
  * replacement) changes nothing and says so.
  */
 export function deleteScript(spec: FileSpec): string {
-    return cached("delete", spec, makeDeleteScript);
-}
-
-function makeDeleteScript(spec: FileSpec): string {
     const h = spec.hooks;
     return compact([
         header(spec),
