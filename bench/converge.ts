@@ -108,12 +108,11 @@ function mtimes(h: TestHost, files: string[]): string[] {
 async function measure(hosts: TestHost[], files: string[], work: () => Promise<void>, logical = hosts.length, orphans?: () => number): Promise<Measure> {
     const before = logins(hosts);
     const mBefore = files.length ? mtimes(hosts[0], files) : [];
-    const inits = hosts.map((h) => h.leaderPid);
-    const c0 = cpuReading(inits);
+    const c0 = cpuReading(hosts);
     const t0 = process.hrtime.bigint();
     await work();
     const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-    const cpu = cpuSplit(c0, cpuReading(inits), orphans?.() ?? 0);
+    const cpu = cpuSplit(c0, cpuReading(hosts), orphans?.() ?? 0);
     await new Promise((r) => setTimeout(r, 500)); // journald gets sshd's last lines
     const after = logins(hosts);
     const mAfter = files.length ? mtimes(hosts[0], files) : [];

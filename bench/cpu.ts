@@ -6,6 +6,7 @@
  */
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
+import { hostsProcesses, TestHost } from "../lab/hosts/harness";
 
 /** CPU seconds (user + system) of one measured run, by where they ran. */
 export interface CpuSplit {
@@ -65,38 +66,25 @@ function readOr(file: string): string | undefined {
 }
 
 /**
- * CPU ticks of every process in the PID namespaces of these init PIDs (the test hosts' PID 1s): each
+ * CPU ticks of these processes (the test hosts': lab/hosts/harness.ts hostsProcesses): each
  * process's own time plus that of the children it reaped, so that short-lived processes (a script,
  * a login's sshd) are counted once their parent has waited for them.
  */
-export function namespaceTicks(initPids: number[]): number {
-    const want = new Set(initPids.map((p) => readLink(`/proc/${p}/ns/pid`)).filter((x): x is string => !!x));
-    if (want.size === 0) return 0;
+export function processTicks(pids: number[]): number {
     let ticks = 0;
-    for (const e of fs.readdirSync("/proc")) {
-        if (!/^\d+$/.test(e)) continue;
-        const ns = readLink(`/proc/${e}/ns/pid`);
-        if (!ns || !want.has(ns)) continue;
-        const stat = readOr(`/proc/${e}/stat`);
+    for (const pid of pids) {
+        const stat = readOr(`/proc/${pid}/stat`);
         if (stat) ticks += statTicks(stat);
     }
     return ticks;
 }
 
-function readLink(p: string): string | undefined {
-    try {
-        return fs.readlinkSync(p);
-    } catch {
-        return undefined;
-    }
-}
-
-/** Read the counters now; `hostInits` are the test hosts' PID 1s (their leaderPid). */
-export function cpuReading(hostInits: number[]): CpuReading {
+/** Read the counters now, for these test hosts. */
+export function cpuReading(hosts: Pick<TestHost, "dir">[]): CpuReading {
     const t = hz();
     return {
         controller: statTicks(fs.readFileSync("/proc/self/stat", "utf8")) / t,
-        hosts: namespaceTicks(hostInits) / t,
+        hosts: processTicks(hostsProcesses(hosts)) / t,
         machine: machineBusyTicks(fs.readFileSync("/proc/stat", "utf8")) / t,
     };
 }

@@ -156,17 +156,28 @@ function isNspawnChild(pid: number): boolean {
 
 /** Every process in the container's PID namespace (recorded at boot), init first. */
 function namespaceMembers(dir: string): number[] {
-    let ns = "";
-    try {
-        ns = fs.readFileSync(path.join(dir, "pidns"), "utf8").trim();
-    } catch {
-        return [];
+    return hostsProcesses([{ dir }]);
+}
+
+/**
+ * The PIDs of every process in these test hosts' PID namespaces (one pass over /proc), e.g. for
+ * teardown or to add up the hosts' CPU time (bench/cpu.ts).
+ */
+export function hostsProcesses(hosts: Pick<TestHost, "dir">[]): number[] {
+    const want = new Set<string>();
+    for (const h of hosts) {
+        try {
+            want.add(fs.readFileSync(path.join(h.dir, "pidns"), "utf8").trim());
+        } catch {
+            /* not booted, or torn down */
+        }
     }
+    if (want.size === 0) return [];
     const members: number[] = [];
     for (const e of fs.readdirSync("/proc")) {
         if (!/^\d+$/.test(e)) continue;
         try {
-            if (fs.readlinkSync(`/proc/${e}/ns/pid`) === ns) members.push(Number(e));
+            if (want.has(fs.readlinkSync(`/proc/${e}/ns/pid`))) members.push(Number(e));
         } catch {
             /* gone, or not ours to read */
         }
@@ -341,18 +352,7 @@ export function inotifyInstances(h: TestHost): { total: number; byProcess: Recor
     const byProcess: Record<string, number> = {};
     let total = 0;
     for (const pid of namespaceMembers(h.dir)) {
-        let n = 0;
-        try {
-            for (const fd of fs.readdirSync(`/proc/${pid}/fdinfo`)) {
-                try {
-                    if (/^inotify /m.test(fs.readFileSync(`/proc/${pid}/fdinfo/${fd}`, "utf8"))) n++;
-                } catch {
-                    /* closed meanwhile */
-                }
-            }
-        } catch {
-            continue;
-        }
+        const n = inotifyOf(pid);
         if (!n) continue;
         const comm = fs.readFileSync(`/proc/${pid}/comm`, "utf8").trim();
         byProcess[`${pid} ${comm}`] = n;
@@ -364,21 +364,25 @@ export function inotifyInstances(h: TestHost): { total: number; byProcess: Recor
 /** inotify instances held on this whole machine (every process this one can read). */
 export function machineInotifyInstances(): number {
     let total = 0;
-    for (const e of fs.readdirSync("/proc")) {
-        if (!/^\d+$/.test(e)) continue;
-        try {
-            for (const fd of fs.readdirSync(`/proc/${e}/fdinfo`)) {
-                try {
-                    if (/^inotify /m.test(fs.readFileSync(`/proc/${e}/fdinfo/${fd}`, "utf8"))) total++;
-                } catch {
-                    /* closed meanwhile */
-                }
-            }
-        } catch {
-            /* gone, or not ours to read */
-        }
-    }
+    for (const e of fs.readdirSync("/proc")) if (/^\d+$/.test(e)) total += inotifyOf(Number(e));
     return total;
+}
+
+/** inotify instances one process holds (its /proc/PID/fdinfo); 0 when it is gone or not ours to read. */
+function inotifyOf(pid: number): number {
+    let n = 0;
+    try {
+        for (const fd of fs.readdirSync(`/proc/${pid}/fdinfo`)) {
+            try {
+                if (/^inotify /m.test(fs.readFileSync(`/proc/${pid}/fdinfo/${fd}`, "utf8"))) n++;
+            } catch {
+                /* closed meanwhile */
+            }
+        }
+    } catch {
+        /* gone, or not ours to read */
+    }
+    return n;
 }
 
 /** Give the host's network namespace (which must exist) a veth pair: 10.213.N.1 here, 10.213.N.2 inside. */
