@@ -1,15 +1,23 @@
 /**
- * TunedHost: the four host components for one host, built from its validated config.
+ * TunedHost: one host's kinds (sshd, sysctl, limits, unit overrides, Redis, monitor), built from its
+ * validated config: their commands directly under the host, in the order the host needs.
  */
 import * as pulumi from "@pulumi/pulumi";
 import { HostConfig } from "./config";
 import { HostConnection } from "./core/connection";
-import { FileDescriptorLimits } from "./limits/component";
-import { RedisServerConfig } from "./redisHost/component";
-import { ConnectionMonitor } from "./monitor/component";
-import { SshdHardening } from "./sshd/component";
-import { SysctlProfile } from "./sysctl/component";
-import { SystemdUnitOverride } from "./systemdOverride/component";
+import type { Applied, Placement } from "./core/kindFile";
+import { fileDescriptorLimits } from "./limits/component";
+import { limitsKind } from "./limits/kind";
+import { connectionMonitor } from "./monitor/component";
+import { monitorKind } from "./monitor/kind";
+import { redisServerConfig } from "./redisHost/component";
+import { redisHostKind } from "./redisHost/kind";
+import { sshdHardening } from "./sshd/component";
+import { sshdKind } from "./sshd/kind";
+import { sysctlProfile } from "./sysctl/component";
+import { sysctlKind } from "./sysctl/kind";
+import { systemdUnitOverride } from "./systemdOverride/component";
+import { systemdOverrideKind } from "./systemdOverride/kind";
 
 export interface TunedHostArgs {
     /** Validated host config. */
@@ -42,35 +50,39 @@ export class TunedHost extends pulumi.ComponentResource {
         const conn = args.connection;
         const files: Record<string, string[]> = {};
         const lines = (text: string) => text.replace(/\n$/, "").split("\n");
+        // Each kind's commands sit directly under the host (no component resource per kind: each would
+        // cost the file backend three rewrites of the whole state on a first apply); `formerParent`
+        // keeps the commands of stacks made when the kind's component sat in between.
+        const place = (kindName: string, token: string, after: Applied[] = []): Placement => {
+            const dependsOn = after.flatMap((k) => k.commands);
+            return { parent: this, ...(dependsOn.length ? { dependsOn } : {}), formerParent: { name: kindName, token } };
+        };
+        const add = <K extends Applied>(k: K): K => {
+            for (const [p, c] of Object.entries(k.files)) files[p] = lines(c);
+            return k;
+        };
+        const kindArgs = <S>(settings: S) => ({ connection: conn, settings });
         // sshd first: the other files are written over connections that the new sshd settings govern.
-        const sshd = h.sshd.enabled ? new SshdHardening(`${name}-sshd`, { connection: conn, settings: h.sshd }, { parent: this }) : undefined;
-        if (sshd) files[sshd.path] = lines(sshd.content);
-        const after = sshd ? { dependsOn: [sshd] } : {};
-        const sysctl = h.sysctl.enabled ? new SysctlProfile(`${name}-sysctl`, { connection: conn, settings: h.sysctl }, { parent: this, ...after }) : undefined;
-        if (sysctl) files[sysctl.path] = lines(sysctl.content);
-        const limits = h.limits.enabled ? new FileDescriptorLimits(`${name}-limits`, { connection: conn, settings: h.limits }, { parent: this, ...after }) : undefined;
-        if (limits) for (const [p, c] of Object.entries(limits.files)) files[p] = lines(c);
-        // Unit drop-ins reload systemd: never while the limits component re-executes it (the bus drops).
-        const afterLimits = { dependsOn: [...(sshd ? [sshd] : []), ...(limits ? [limits] : [])] };
-        const overrideResources: SystemdUnitOverride[] = [];
+        const sshd = h.sshd.enabled ? add(sshdHardening(`${name}-sshd`, kindArgs(h.sshd), place(`${name}-sshd`, sshdKind.token))) : undefined;
+        const afterSshd = sshd ? [sshd] : [];
+        const sysctl = h.sysctl.enabled ? add(sysctlProfile(`${name}-sysctl`, kindArgs(h.sysctl), place(`${name}-sysctl`, sysctlKind.token, afterSshd))) : undefined;
+        const limits = h.limits.enabled ? add(fileDescriptorLimits(`${name}-limits`, kindArgs(h.limits), place(`${name}-limits`, limitsKind.token, afterSshd))) : undefined;
+        // Unit drop-ins reload systemd: never while the limits files' step re-executes it (the bus drops).
+        const afterLimits = [...afterSshd, ...(limits ? [limits] : [])];
+        const overrideKinds: Applied[] = [];
         const overrides = h.systemdOverrides.map((o) => {
-            const c = new SystemdUnitOverride(`${name}-${o.unit}-${o.fileName}`, { connection: conn, settings: o }, { parent: this, ...afterLimits });
-            overrideResources.push(c);
-            files[c.path] = lines(c.content);
+            const n = `${name}-${o.unit}-${o.fileName}`;
+            const c = add(systemdUnitOverride(n, kindArgs(o), place(n, systemdOverrideKind.token, afterLimits)));
+            overrideKinds.push(c);
             return [`${o.unit}/${o.fileName}`, c.effective] as const;
         });
         // Redis last: its restart (if any) should see the host's new limits, kernel settings and unit
         // overrides (an override on redis-server.service restarts it too: never at the same time).
         const redis =
             h.redis && h.redis.enabled
-                ? new RedisServerConfig(`${name}-redis`, { connection: conn, settings: h.redis, password: args.redisPassword }, { parent: this, dependsOn: [...afterLimits.dependsOn, ...(sysctl ? [sysctl] : []), ...overrideResources] })
+                ? add(redisServerConfig(`${name}-redis`, { ...kindArgs(h.redis), password: args.redisPassword }, place(`${name}-redis`, redisHostKind.token, [...afterLimits, ...(sysctl ? [sysctl] : []), ...overrideKinds])))
                 : undefined;
-        if (redis) files[redis.path] = lines(redis.content);
-        const monitor =
-            h.monitor && h.monitor.enabled
-                ? new ConnectionMonitor(`${name}-monitor`, { connection: conn, settings: h.monitor }, { parent: this, ...afterLimits })
-                : undefined;
-        if (monitor) for (const [p, c] of Object.entries(monitor.files)) files[p] = lines(c);
+        const monitor = h.monitor && h.monitor.enabled ? add(connectionMonitor(`${name}-monitor`, kindArgs(h.monitor), place(`${name}-monitor`, monitorKind.token, afterLimits))) : undefined;
         const none = pulumi.output<Record<string, string> | undefined>(undefined);
         this.outputs = pulumi
             .all([

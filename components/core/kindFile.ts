@@ -15,9 +15,24 @@ export interface HostKindArgs<S> {
     settings: S;
 }
 
+/**
+ * Where a kind's commands go: under `parent`, after `dependsOn`. `formerParent` is the kind's own
+ * component that used to sit between them (a TunedHost now holds its kinds' commands directly: a
+ * component resource costs the file backend three rewrites of the whole state on a first apply, as
+ * many as one and a half commands), so that stacks made before keep their commands (an alias each).
+ */
+export interface Placement {
+    parent: pulumi.Resource;
+    dependsOn?: pulumi.Resource[];
+    formerParent?: { name: string; token: string };
+}
+
+/** A kind's commands in the kind's own component resource (standalone use). */
+export const inComponent = (component: pulumi.ComponentResource): Placement => ({ parent: component });
+
 /** The managed files for `files`, in order; `content` replaces a file's stdin where it must carry more (a secret line). */
 export function manageFiles(
-    parent: pulumi.Resource,
+    at: Placement,
     name: string,
     args: { connection: HostConnection },
     files: KindFile[],
@@ -35,9 +50,33 @@ export function manageFiles(
                     ...(f.deleteBeforeReplace ? { deleteBeforeReplace: true } : {}),
                     spec: { path: f.path, mode: f.mode, ...(f.vars ? { vars: f.vars } : {}), hooks: f.hooks },
                 },
-                { parent, ...(f.afterPrevious && previous ? { dependsOn: [previous.command] } : {}) },
+                { ...at, dependsOn: after(at.dependsOn, f.afterPrevious && previous ? [previous.command] : []) },
             ),
         );
     }
     return made;
+}
+
+/** `a` then `b`, or undefined when both are empty (a registration without dependencies stays as it was). */
+function after(a: pulumi.Resource[] | undefined, b: pulumi.Resource[]): pulumi.Resource[] | undefined {
+    const all = [...(a ?? []), ...b];
+    return all.length ? all : undefined;
+}
+
+/** What a host kind made for one host: its read-back values, its files (path → content) and their commands. */
+export interface Applied {
+    effective: pulumi.Output<Record<string, string>>;
+    files: Record<string, string>;
+    /** Each file's command, in order: what a later kind of the same host waits for. */
+    commands: pulumi.Resource[];
+}
+
+/** `made`'s files and commands, with `effective` read back. */
+export function applied(files: KindFile[], made: ManagedFile[], effective: pulumi.Output<Record<string, string>>): Applied {
+    return { effective, files: Object.fromEntries(files.map((f) => [f.path, f.content])), commands: made.map((m) => m.command) };
+}
+
+/** A file's read-back values without its bookkeeping (`changed`). */
+export function withoutChanged(m: ManagedFile): pulumi.Output<Record<string, string>> {
+    return m.values.apply(({ changed: _changed, ...rest }) => rest);
 }

@@ -45,6 +45,19 @@ export function claimPath(c: Pick<HostConnection, "host" | "port">, path: string
 }
 
 /**
+ * The parents this file's command had in stacks made by earlier conntune versions, as URNs: a
+ * `conntune:host:ManagedFile` per file (before 2026-11), and the kind's component between the host
+ * and its commands (`formerParent`, before 2026-12). Each is an alias: the engine then takes the
+ * earlier command over (same file, same host state) instead of creating a new one and deleting the
+ * old one, which would put the host's original back in between.
+ */
+function formerParents(name: string, opts: { parent: pulumi.Resource; formerParent?: { name: string; token: string } }): pulumi.Output<string>[] {
+    const kind = opts.formerParent ? pulumi.createUrn(opts.formerParent.name, opts.formerParent.token, opts.parent) : undefined;
+    const perFile = pulumi.createUrn(name, "conntune:host:ManagedFile", kind ?? opts.parent);
+    return kind ? [kind, perFile] : [perFile];
+}
+
+/**
  * Not a component resource of its own: the command is registered directly under the component that
  * owns the file. Every resource costs the engine a registration and the file backend a rewrite of
  * the whole state per step, so a wrapper per file made every update slower for nothing (an alias
@@ -59,7 +72,7 @@ export class ManagedFile {
     private readonly stdout: pulumi.Output<string>;
     private warningLines?: pulumi.Output<string[]>;
 
-    constructor(name: string, args: ManagedFileArgs, opts: { parent: pulumi.Resource; dependsOn?: pulumi.Resource[] }) {
+    constructor(name: string, args: ManagedFileArgs, opts: { parent: pulumi.Resource; dependsOn?: pulumi.Resource[]; formerParent?: { name: string; token: string } }) {
         claimPath(args.connection, args.spec.path, name);
         const spec = args.spec;
         // The apply script reads a secret line of its own (CT_STDIN_SECRET, e.g. the Redis password): declared for redaction.
@@ -88,7 +101,7 @@ export class ManagedFile {
                     parent: opts.parent,
                     dependsOn: opts.dependsOn,
                     deleteBeforeReplace: args.deleteBeforeReplace,
-                    aliases: [{ parent: pulumi.createUrn(name, "conntune:host:ManagedFile", opts.parent) }],
+                    aliases: formerParents(name, opts).map((parent) => ({ parent })),
                 },
             );
         } finally {

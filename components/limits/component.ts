@@ -5,11 +5,19 @@
  * a login that does not get them puts the previous file back). What it writes: limitsKind (kind.ts).
  */
 import * as pulumi from "@pulumi/pulumi";
-import { HostKindArgs, manageFiles } from "../core/kindFile";
+import { Applied, applied, HostKindArgs, inComponent, manageFiles, Placement } from "../core/kindFile";
 import { limitsKind } from "./kind";
 import { LimitsSettings } from "./schema";
 
 export type FileDescriptorLimitsArgs = HostKindArgs<LimitsSettings>;
+
+/** The limits files' commands for one host, placed `at` (in a FileDescriptorLimits, or directly in a TunedHost). */
+export function fileDescriptorLimits(name: string, args: FileDescriptorLimitsArgs, at: Placement): Applied {
+    const files = limitsKind.files(args.settings, args.connection);
+    const made = manageFiles(at, name, args, files);
+    // Every file's read-back values, without the per-file bookkeeping (changed, the limits file's path).
+    return applied(files, made, pulumi.all(made.map((m) => m.values)).apply((all) => Object.assign({}, ...all.map(({ changed: _c, file: _f, ...v }) => v)) as Record<string, string>));
+}
 
 export class FileDescriptorLimits extends pulumi.ComponentResource {
     /** What a fresh login gets, pam_limits status, and systemd's default for services. */
@@ -18,11 +26,9 @@ export class FileDescriptorLimits extends pulumi.ComponentResource {
 
     constructor(name: string, args: FileDescriptorLimitsArgs, opts?: pulumi.ComponentResourceOptions) {
         super(limitsKind.token, name, {}, opts);
-        const files = limitsKind.files(args.settings, args.connection);
-        this.files = Object.fromEntries(files.map((f) => [f.path, f.content]));
-        const made = manageFiles(this, name, args, files);
-        // Every file's read-back values, without the per-file bookkeeping (changed, the limits file's path).
-        this.effective = pulumi.all(made.map((m) => m.values)).apply((all) => Object.assign({}, ...all.map(({ changed: _c, file: _f, ...v }) => v)) as Record<string, string>);
+        const a = fileDescriptorLimits(name, args, inComponent(this));
+        this.files = a.files;
+        this.effective = a.effective;
         this.registerOutputs({ effective: this.effective });
     }
 }

@@ -7,11 +7,18 @@
  * them. What it writes: monitorKind (kind.ts).
  */
 import * as pulumi from "@pulumi/pulumi";
-import { HostKindArgs, manageFiles } from "../core/kindFile";
+import { Applied, applied, HostKindArgs, inComponent, manageFiles, Placement, withoutChanged } from "../core/kindFile";
 import { monitorKind } from "./kind";
 import { MonitorSettings } from "./schema";
 
 export type ConnectionMonitorArgs = HostKindArgs<MonitorSettings>;
+
+/** The monitor's commands for one host, placed `at` (in a ConnectionMonitor, or directly in a TunedHost). */
+export function connectionMonitor(name: string, args: ConnectionMonitorArgs, at: Placement): Applied {
+    const files = monitorKind.files(args.settings);
+    const made = manageFiles(at, name, args, files);
+    return applied(files, made, withoutChanged(made[made.length - 1]));
+}
 
 export class ConnectionMonitor extends pulumi.ComponentResource {
     /** The timer's state (active, enabled). */
@@ -20,10 +27,9 @@ export class ConnectionMonitor extends pulumi.ComponentResource {
 
     constructor(name: string, args: ConnectionMonitorArgs, opts?: pulumi.ComponentResourceOptions) {
         super(monitorKind.token, name, {}, opts);
-        const files = monitorKind.files(args.settings);
-        this.files = Object.fromEntries(files.map((f) => [f.path, f.content]));
-        const made = manageFiles(this, name, args, files);
-        this.effective = made[made.length - 1].values.apply(({ changed: _c, ...rest }) => rest);
+        const a = connectionMonitor(name, args, inComponent(this));
+        this.files = a.files;
+        this.effective = a.effective;
         this.registerOutputs({ effective: this.effective });
     }
 }

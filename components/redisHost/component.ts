@@ -15,7 +15,7 @@
  * it reaches the host as the first line of stdin, read before the file content.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { HostKindArgs, manageFiles } from "../core/kindFile";
+import { Applied, applied, HostKindArgs, inComponent, manageFiles, Placement, withoutChanged } from "../core/kindFile";
 import { redisHostKind } from "./kind";
 import { HostRedisSettings } from "./schema";
 
@@ -37,6 +37,15 @@ export function stdinWithSecret(password: pulumi.Input<string>, content: string,
     );
 }
 
+/** redis.conf's command for one host, placed `at` (in a RedisServerConfig, or directly in a TunedHost). */
+export function redisServerConfig(name: string, args: RedisServerConfigArgs, at: Placement): Applied {
+    const auth = args.settings.auth;
+    const password = auth ? args.password : undefined;
+    const files = redisHostKind.files(args.settings, { user: args.connection.user, redisPassword: password !== undefined });
+    const [file] = manageFiles(at, name, args, files, (f) => (auth && password !== undefined ? stdinWithSecret(password, f.content, `conntune:${auth.passwordSecret}`) : f.content));
+    return applied(files, [file], withoutChanged(file));
+}
+
 export class RedisServerConfig extends pulumi.ComponentResource {
     /** CONFIG GET values of every directive, and which were applied live or needed a restart. */
     public readonly effective: pulumi.Output<Record<string, string>>;
@@ -45,13 +54,9 @@ export class RedisServerConfig extends pulumi.ComponentResource {
 
     constructor(name: string, args: RedisServerConfigArgs, opts?: pulumi.ComponentResourceOptions) {
         super(redisHostKind.token, name, {}, opts);
-        const auth = args.settings.auth;
-        const password = auth ? args.password : undefined;
-        const files = redisHostKind.files(args.settings, { user: args.connection.user, redisPassword: password !== undefined });
-        this.path = files[0].path;
-        this.content = files[0].content;
-        const [file] = manageFiles(this, name, args, files, (f) => (auth && password !== undefined ? stdinWithSecret(password, f.content, `conntune:${auth.passwordSecret}`) : f.content));
-        this.effective = file.values.apply(({ changed: _c, ...rest }) => rest);
+        const a = redisServerConfig(name, args, inComponent(this));
+        [[this.path, this.content]] = Object.entries(a.files);
+        this.effective = a.effective;
         this.registerOutputs({ effective: this.effective, path: this.path });
     }
 }

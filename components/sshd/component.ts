@@ -4,11 +4,18 @@
  * by a fresh login, and verified with `sshd -T`. What it writes: sshdKind (kind.ts).
  */
 import * as pulumi from "@pulumi/pulumi";
-import { HostKindArgs, manageFiles } from "../core/kindFile";
+import { Applied, applied, HostKindArgs, inComponent, manageFiles, Placement, withoutChanged } from "../core/kindFile";
 import { sshdKind } from "./kind";
 import { SshdSettings } from "./schema";
 
 export type SshdHardeningArgs = HostKindArgs<SshdSettings>;
+
+/** The sshd drop-in's command for one host, placed `at` (in a SshdHardening, or directly in a TunedHost). */
+export function sshdHardening(name: string, args: SshdHardeningArgs, at: Placement): Applied {
+    const files = sshdKind.files(args.settings);
+    const [file] = manageFiles(at, name, args, files);
+    return applied(files, [file], withoutChanged(file));
+}
 
 export class SshdHardening extends pulumi.ComponentResource {
     /** Effective values from `sshd -T` (lowercase keywords). */
@@ -19,11 +26,9 @@ export class SshdHardening extends pulumi.ComponentResource {
 
     constructor(name: string, args: SshdHardeningArgs, opts?: pulumi.ComponentResourceOptions) {
         super(sshdKind.token, name, {}, opts);
-        const files = sshdKind.files(args.settings);
-        this.path = files[0].path;
-        this.content = files[0].content;
-        const [file] = manageFiles(this, name, args, files);
-        this.effective = file.values.apply(({ changed: _changed, ...rest }) => rest);
+        const a = sshdHardening(name, args, inComponent(this));
+        [[this.path, this.content]] = Object.entries(a.files);
+        this.effective = a.effective;
         this.registerOutputs({ effective: this.effective, path: this.path });
     }
 }

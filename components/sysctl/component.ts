@@ -5,11 +5,18 @@
  * writes: sysctlKind (kind.ts).
  */
 import * as pulumi from "@pulumi/pulumi";
-import { HostKindArgs, manageFiles } from "../core/kindFile";
+import { Applied, applied, HostKindArgs, inComponent, manageFiles, Placement, withoutChanged } from "../core/kindFile";
 import { sysctlKind } from "./kind";
 import { SysctlSettings } from "./schema";
 
 export type SysctlProfileArgs = HostKindArgs<SysctlSettings>;
+
+/** The sysctl file's command for one host, placed `at` (in a SysctlProfile, or directly in a TunedHost); `warnings`: one line per skipped key. */
+export function sysctlProfile(name: string, args: SysctlProfileArgs, at: Placement): Applied & { warnings: pulumi.Output<string[]> } {
+    const files = sysctlKind.files(args.settings);
+    const [file] = manageFiles(at, name, args, files);
+    return { ...applied(files, [file], withoutChanged(file)), warnings: file.warnings };
+}
 
 export class SysctlProfile extends pulumi.ComponentResource {
     /** Effective value of every key, or "skipped" for keys this host cannot take (policy skip). */
@@ -21,12 +28,10 @@ export class SysctlProfile extends pulumi.ComponentResource {
 
     constructor(name: string, args: SysctlProfileArgs, opts?: pulumi.ComponentResourceOptions) {
         super(sysctlKind.token, name, {}, opts);
-        const files = sysctlKind.files(args.settings);
-        this.path = files[0].path;
-        this.content = files[0].content;
-        const [file] = manageFiles(this, name, args, files);
-        this.effective = file.values.apply(({ changed: _changed, ...rest }) => rest);
-        this.warnings = file.warnings;
+        const a = sysctlProfile(name, args, inComponent(this));
+        [[this.path, this.content]] = Object.entries(a.files);
+        this.effective = a.effective;
+        this.warnings = a.warnings;
         this.registerOutputs({ effective: this.effective, warnings: this.warnings, path: this.path });
     }
 }

@@ -5,11 +5,18 @@
  * writes: systemdOverrideKind (kind.ts).
  */
 import * as pulumi from "@pulumi/pulumi";
-import { HostKindArgs, manageFiles } from "../core/kindFile";
+import { Applied, applied, HostKindArgs, inComponent, manageFiles, Placement, withoutChanged } from "../core/kindFile";
 import { systemdOverrideKind } from "./kind";
 import { OverrideSettings } from "./schema";
 
 export type SystemdUnitOverrideArgs = HostKindArgs<OverrideSettings>;
+
+/** The unit drop-in's command for one host, placed `at` (in a SystemdUnitOverride, or directly in a TunedHost). */
+export function systemdUnitOverride(name: string, args: SystemdUnitOverrideArgs, at: Placement): Applied {
+    const files = systemdOverrideKind.files(args.settings);
+    const [file] = manageFiles(at, name, args, files);
+    return applied(files, [file], withoutChanged(file));
+}
 
 export class SystemdUnitOverride extends pulumi.ComponentResource {
     /** `systemctl show` values of the overridden properties, and the running process's open-files limit. */
@@ -19,11 +26,9 @@ export class SystemdUnitOverride extends pulumi.ComponentResource {
 
     constructor(name: string, args: SystemdUnitOverrideArgs, opts?: pulumi.ComponentResourceOptions) {
         super(systemdOverrideKind.token, name, {}, opts);
-        const files = systemdOverrideKind.files(args.settings);
-        this.path = files[0].path;
-        this.content = files[0].content;
-        const [file] = manageFiles(this, name, args, files);
-        this.effective = file.values.apply(({ changed: _changed, ...rest }) => rest);
+        const a = systemdUnitOverride(name, args, inComponent(this));
+        [[this.path, this.content]] = Object.entries(a.files);
+        this.effective = a.effective;
         this.registerOutputs({ effective: this.effective, path: this.path });
     }
 }

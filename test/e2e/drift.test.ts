@@ -248,6 +248,54 @@ describe.runIf(run)("drift through pulumi refresh", () => {
         expect(stamps()).toEqual(Object.fromEntries(FILES.map((f) => [f, "missing"])));
         expect(hostExec(h, "sshd -T | grep ^clientaliveinterval; sysctl -n net.ipv4.tcp_keepalive_time")).toBe("clientaliveinterval 0\n7200\n");
     });
+
+    it("a stack made when each kind had its own component between the host and its commands is taken over: no command replaced, no login, the host untouched, and destroy restores it", async () => {
+        await stack.up();
+        const applied = stamps();
+        // Put the state back as conntune wrote it before the kinds' commands moved directly under the host:
+        // TunedHost → SshdHardening (web1-sshd) → command, and so on per kind.
+        type Res = { urn: string; type: string; custom?: boolean; parent?: string; dependencies?: string[]; propertyDependencies?: Record<string, string[]> };
+        const exported = JSON.parse((await stack.run(["stack", "export", "--stack", stack.name])).stdout) as { deployment: { resources: Res[] } };
+        const res = exported.deployment.resources;
+        const host = res.find((r) => r.type === "conntune:host:TunedHost")!;
+        const kinds: Array<[string, string]> = [["web1-sshd-", "conntune:host:SshdHardening"], ["web1-sysctl-", "conntune:host:SysctlProfile"], ["web1-limits-", "conntune:host:FileDescriptorLimits"], ["web1-llm-gateway.service-50-conntune.conf-", "conntune:host:SystemdUnitOverride"]];
+        const moved = new Map<string, string>();
+        const components: Res[] = [];
+        for (const r of res.filter((x) => x.type === "command:remote:Command")) {
+            expect(r.parent, "this program's commands sit directly under the host").toBe(host.urn);
+            const name = r.urn.split("::").pop()!;
+            const [prefix, token] = kinds.find(([p]) => name.startsWith(p))!;
+            const kindName = prefix.slice(0, -1);
+            const kindUrn = `${host.urn.replace(/::web1$/, "")}$${token}::${kindName}`;
+            if (!components.some((c) => c.urn === kindUrn)) components.push({ urn: kindUrn, type: token, custom: false, parent: host.urn });
+            moved.set(r.urn, r.urn.replace("$command:remote:Command::", `$${token}$command:remote:Command::`));
+            r.parent = kindUrn;
+        }
+        expect(components).toHaveLength(4);
+        const renamed = (u: string) => moved.get(u) ?? u;
+        for (const r of res) {
+            r.urn = renamed(r.urn);
+            if (r.dependencies) r.dependencies = r.dependencies.map(renamed);
+            if (r.propertyDependencies) r.propertyDependencies = Object.fromEntries(Object.entries(r.propertyDependencies).map(([k, v]) => [k, v.map(renamed)]));
+        }
+        res.splice(res.indexOf(host) + 1, 0, ...components);
+        const file = path.join(stack.backendDir, "kind-components-state.json");
+        fs.writeFileSync(file, JSON.stringify(exported));
+        await stack.run(["stack", "import", "--file", file, "--stack", stack.name]);
+        const before = logins();
+        const up = await stack.up();
+        // Only the four old components go; every command is the same one (its alias), so none runs.
+        expect(up.stdout, up.stdout).toMatch(/- 4 deleted/);
+        expect(up.stdout, up.stdout).not.toMatch(/^\s*[-+~]+\s*\d+ (created|updated|replaced)/m);
+        expect(logins() - before, "taking the commands over opens no SSH connection").toBe(0);
+        expect(stamps()).toEqual(applied);
+        const after = JSON.parse((await stack.run(["stack", "export", "--stack", stack.name])).stdout) as { deployment: { resources: Res[] } };
+        expect(after.deployment.resources.filter((r) => r.type === "command:remote:Command").map((r) => r.parent)).toEqual(FILES.map(() => host.urn));
+        expect(noChanges((await stack.up()).stdout)).toBe(true);
+        await stack.destroy();
+        expect(stamps()).toEqual(Object.fromEntries(FILES.map((f) => [f, "missing"])));
+        expect(hostExec(h, "sshd -T | grep ^clientaliveinterval; sysctl -n net.ipv4.tcp_keepalive_time")).toBe("clientaliveinterval 0\n7200\n");
+    });
 });
 
 describe.runIf(run)("npm run drift across two hosts", () => {

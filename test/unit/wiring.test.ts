@@ -65,13 +65,10 @@ describe("TunedHost wiring", () => {
             "web1-limits-limits-apply", "web1-limits-systemd-default-apply",
             "web1-llm-gateway.service-50-conntune.conf-dropin-apply", "web1-sshd-dropin-apply", "web1-sysctl-file-apply",
         ]);
-        expect(c.map((r) => r.type)).toEqual(expect.arrayContaining([
-            "conntune:host:TunedHost", "conntune:host:SshdHardening", "conntune:host:SysctlProfile",
-            "conntune:host:FileDescriptorLimits", "conntune:host:SystemdUnitOverride",
-        ]));
-        // No wrapper resource per file: each one costs a registration and a state rewrite per update.
-        expect(c.map((r) => r.type)).not.toContain("conntune:host:ManagedFile");
-        expect(c).toHaveLength(10);
+        // No wrapper resource per file or per kind: each one costs a registration and rewrites of the
+        // whole state per update. The host's commands sit directly under it.
+        expect(c.map((r) => r.type)).toEqual(["conntune:host:TunedHost", ...commands(c).map(() => "command:remote:Command")]);
+        expect(c).toHaveLength(6);
     });
 
     it("manages the pam-auth-update profile only with limits.pam: enable", async () => {
