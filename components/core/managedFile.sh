@@ -7,7 +7,7 @@
 #
 # Variables set before these parts run (shVars, from the FileSpec): CT_PATH, CT_MODE, CT_ID,
 # CT_DIR_ID, CT_STATE and the kind's own. Arguments (asRoot): $1 the login's SSH_CONNECTION, $2 its
-# user, $3 the resource ID, $4 the operation (apply, repair, read); $3 and $4 are filled in by conntune's provider.
+# user, $3 the resource ID, $4 the operation (apply, repair, read, delete); $3 and $4 are filled in by conntune's provider.
 
 # Every write into the target's directory. That directory may be writable by another account
 # (Debian's /etc/redis belongs to redis), which can then plant a symlink at any name it can predict
@@ -69,7 +69,7 @@ ct_cleanup_stages() {
 ct_script_header() {
   CT_SSH_CONNECTION="${1:-}"; CT_LOGIN_USER="${2:-root}"; CT_OWNER="${3:-}"; CT_OP="${4:-apply}"
   [[ "$CT_OWNER" =~ ^[A-Za-z0-9_.-]{1,128}$ ]] || CT_OWNER=""
-  case "$CT_OP" in apply|repair|read) ;; *) CT_OP=apply ;; esac
+  case "$CT_OP" in apply|repair|read|delete) ;; *) CT_OP=apply ;; esac
   CT_ORIG="$CT_STATE/originals/$CT_ID"
   # A directory conntune created, whichever of its files created it: the last one's delete removes it.
   CT_MADE="$CT_STATE/madedirs/$CT_DIR_ID"
@@ -214,30 +214,33 @@ ct_script_apply() {
 
 # delete: the original back byte for byte (or no file), by the resource that owns the file only.
 ct_script_delete() {
-  trap ct_cleanup_stages EXIT
-  ct_owner=$(cat "$CT_ORIG.owner" 2>/dev/null)
-  if [ -e "$CT_ORIG.meta" ] && [ -n "$ct_owner" ] && [ -n "$CT_OWNER" ] && [ "$ct_owner" != "$CT_OWNER" ]; then
-    echo "ct-warn:$CT_PATH belongs to another conntune resource now ($ct_owner, e.g. this one's replacement): left as it is, its original kept for that resource" >&2
-    echo "ct:restored=no"
+  if [ "$CT_OP" = delete ]; then
+    trap ct_cleanup_stages EXIT
+    ct_owner=$(cat "$CT_ORIG.owner" 2>/dev/null)
+    if [ -e "$CT_ORIG.meta" ] && [ -n "$ct_owner" ] && [ -n "$CT_OWNER" ] && [ "$ct_owner" != "$CT_OWNER" ]; then
+      echo "ct-warn:$CT_PATH belongs to another conntune resource now ($ct_owner, e.g. this one's replacement): left as it is, its original kept for that resource" >&2
+      echo "ct:restored=no"
+      exit 0
+    fi
+    ct_dir_err=$(ct_check_dir 2>&1) || fail "$ct_dir_err"
+    ( ct_before_restore ) || echo "conntune: preparing to restore $CT_PATH failed" >&2
+    if [ -e "$CT_ORIG.meta" ]; then
+      if [ "$(head -n1 "$CT_ORIG.meta")" = present ]; then
+        mkdir -p "$ct_dir" && ct_put_back "$CT_ORIG.orig" || fail "cannot restore $CT_PATH"
+      else
+        rm -f -- "$CT_PATH"
+      fi
+      ( ct_restore_original ) || echo "conntune: restoring runtime values for $CT_PATH failed" >&2
+      # A directory conntune created goes away again with the last file in it (another resource's, maybe).
+      if [ -e "$CT_ORIG.madedir" ] || [ -e "$CT_MADE" ]; then
+        if rmdir "$ct_dir" 2>/dev/null; then rm -f "$CT_MADE"; else echo "$ct_dir" >"$CT_MADE"; fi
+      fi
+      rm -rf -- "$CT_ORIG.orig"; rm -f "$CT_ORIG.meta" "$CT_ORIG".*
+    else
+      echo "conntune: no saved original for $CT_PATH (never applied here?); leaving it as it is" >&2
+    fi
+    out=$(ct_deactivate 2>&1) || fail "re-activating after restoring $CT_PATH failed: $out"
+    echo "ct:restored=$CT_PATH"
     exit 0
   fi
-  ct_dir_err=$(ct_check_dir 2>&1) || fail "$ct_dir_err"
-  ( ct_before_restore ) || echo "conntune: preparing to restore $CT_PATH failed" >&2
-  if [ -e "$CT_ORIG.meta" ]; then
-    if [ "$(head -n1 "$CT_ORIG.meta")" = present ]; then
-      mkdir -p "$ct_dir" && ct_put_back "$CT_ORIG.orig" || fail "cannot restore $CT_PATH"
-    else
-      rm -f -- "$CT_PATH"
-    fi
-    ( ct_restore_original ) || echo "conntune: restoring runtime values for $CT_PATH failed" >&2
-    # A directory conntune created goes away again with the last file in it (another resource's, maybe).
-    if [ -e "$CT_ORIG.madedir" ] || [ -e "$CT_MADE" ]; then
-      if rmdir "$ct_dir" 2>/dev/null; then rm -f "$CT_MADE"; else echo "$ct_dir" >"$CT_MADE"; fi
-    fi
-    rm -rf -- "$CT_ORIG.orig"; rm -f "$CT_ORIG.meta" "$CT_ORIG".*
-  else
-    echo "conntune: no saved original for $CT_PATH (never applied here?); leaving it as it is" >&2
-  fi
-  out=$(ct_deactivate 2>&1) || fail "re-activating after restoring $CT_PATH failed: $out"
-  echo "ct:restored=$CT_PATH"
 }

@@ -9,7 +9,7 @@ import * as command from "@pulumi/command";
 import { internalTracesOff } from "../sdkBookkeeping";
 import { machineKey } from "./machineKey";
 import { asRoot, commandConnection, HostConnection, rootStdin } from "./connection";
-import { applyScript, deleteScript, FileSpec, parseValues, parseWarnings } from "./managedFileScript";
+import { applyScript, DELETE_BY_OPERATION, FileSpec, parseValues, parseWarnings } from "./managedFileScript";
 
 export interface ManagedFileArgs {
     /** How to reach the host. */
@@ -89,7 +89,8 @@ export class ManagedFile {
                     // No separate `update`: the provider runs `create` for an update too (as upstream
                     // does), and the script is stored once instead of twice in every checkpoint.
                     create: apply,
-                    delete: asRoot(args.connection, deleteScript(args.spec), secretLines),
+                    // The delete operation of `create`'s script (stored once): conntune's provider runs it.
+                    delete: DELETE_BY_OPERATION,
                     stdin: rootStdin(args.connection, args.content),
                     logging: "stderr",
                     // The scripts never read PULUMI_COMMAND_STDOUT/STDERR: no env requests to the host for them.

@@ -4,7 +4,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { asRoot } from "./connection";
-import { applyScript, assertSafePath, deleteScript, FileHooks, FileSpec, OP_PLACEHOLDER, parseValues, parseWarnings, RESOURCE_ID_PLACEHOLDER } from "./managedFileScript";
+import { applyScript, assertSafePath, DELETE_BY_OPERATION, FileHooks, FileSpec, OP_PLACEHOLDER, parseValues, parseWarnings, RESOURCE_ID_PLACEHOLDER } from "./managedFileScript";
 import { shq } from "./shell";
 
 describe("the remote scripts", () => {
@@ -90,10 +90,11 @@ function sandbox(): { dir: string; target: string; state: string; canary: string
     return { dir, target: path.join(dir, "etc", "x.conf"), state: path.join(dir, "state"), canary: path.join(dir, "canary"), done: () => fs.rmSync(dir, { recursive: true, force: true }) };
 }
 
-/** Run a script as asRoot() does: $1 SSH_CONNECTION, $2 the login, $3 the resource ID. */
-function runAs(script: string, owner: string | undefined, input = "") {
-    return spawnSync("bash", ["-c", script, "conntune", "", "root", ...(owner === undefined ? [] : [owner])], { input, encoding: "utf8" });
+/** Run a script as asRoot() does: $1 SSH_CONNECTION, $2 the login, $3 the resource ID, $4 the operation. */
+function runAs(script: string, owner: string | undefined, input = "", op?: string) {
+    return spawnSync("bash", ["-c", script, "conntune", "", "root", ...(owner === undefined && op === undefined ? [] : [owner ?? ""]), ...(op === undefined ? [] : [op])], { input, encoding: "utf8" });
 }
+
 
 describe("one owner per file", () => {
     const spec = (target: string, state: string, hooks: FileHooks = {}): FileSpec => ({ path: target, mode: "0644", vars: { CT_STATE: state }, hooks });
@@ -110,12 +111,12 @@ describe("one owner per file", () => {
             const sp = spec(s.target, s.state, { verify: 'echo "ct:v=$(cat "$CT_PATH")"' });
             expect(runAs(applyScript(sp), "aaaa1111", "one\n").status).toBe(0);
             expect(runAs(applyScript(sp), "bbbb2222", "two\n").status).toBe(0);
-            const old = runAs(deleteScript(sp), "aaaa1111");
+            const old = runAs(applyScript(sp), "aaaa1111", "", "delete");
             expect(old.status, old.stderr).toBe(0);
             expect(old.stderr).toContain(`ct-warn:${s.target} belongs to another conntune resource now (bbbb2222`);
             expect(parseValues(old.stdout).restored).toBe("no");
             expect(fs.readFileSync(s.target, "utf8")).toBe("two\n");
-            const owner = runAs(deleteScript(sp), "bbbb2222");
+            const owner = runAs(applyScript(sp), "bbbb2222", "", "delete");
             expect(owner.status, owner.stderr).toBe(0);
             expect(fs.readFileSync(s.target, "utf8")).toBe("original\n");
             expect(fs.readdirSync(path.join(s.state, "originals"))).toEqual([]);
@@ -131,7 +132,7 @@ describe("one owner per file", () => {
             expect(runAs(applyScript(sp), "aaaa1111", "good\n").status).toBe(0);
             expect(runAs(applyScript(sp), "bbbb2222", "bad\n").status).not.toBe(0);
             expect(fs.readFileSync(s.target, "utf8")).toBe("good\n");
-            expect(runAs(deleteScript(sp), "aaaa1111").status).toBe(0);
+            expect(runAs(applyScript(sp), "aaaa1111", "", "delete").status).toBe(0);
             expect(fs.existsSync(s.target)).toBe(false);
         } finally {
             s.done();
@@ -145,9 +146,9 @@ describe("one owner per file", () => {
             const sp = { ...spec(s.target, s.state, { beforeRestore: `echo before >>"$CT_LOG"`, restoreOriginal: `echo runtime >>"$CT_LOG"`, deactivate: `echo deactivate >>"$CT_LOG"` }), vars: { CT_STATE: s.state, CT_LOG: log } };
             runAs(applyScript(sp), "aaaa1111", "one\n");
             runAs(applyScript(sp), "bbbb2222", "one\n");
-            runAs(deleteScript(sp), "aaaa1111");
+            runAs(applyScript(sp), "aaaa1111", "", "delete");
             expect(fs.existsSync(log)).toBe(false);
-            runAs(deleteScript(sp), "bbbb2222");
+            runAs(applyScript(sp), "bbbb2222", "", "delete");
             expect(fs.readFileSync(log, "utf8")).toBe("before\nruntime\ndeactivate\n");
         } finally {
             s.done();
@@ -164,7 +165,7 @@ describe("one owner per file", () => {
             const sp = spec(s.target, s.state);
             expect(runAs(applyScript(sp), first, "one\n").status).toBe(0);
             expect(fs.existsSync(path.join(s.state, "originals", fs.readdirSync(path.join(s.state, "originals")).find((f) => f.endsWith(".meta"))!.replace(".meta", ".owner")))).toBe(false);
-            expect(runAs(deleteScript(sp), "cccc3333").status).toBe(0);
+            expect(runAs(applyScript(sp), "cccc3333", "", "delete").status).toBe(0);
             expect(fs.readFileSync(s.target, "utf8")).toBe("original\n");
         } finally {
             s.done();
@@ -177,7 +178,7 @@ describe("one owner per file", () => {
             const sp = spec(s.target, s.state);
             runAs(applyScript(sp), undefined, "one\n");
             runAs(applyScript(sp), "bbbb2222", "one\n");
-            expect(runAs(deleteScript(sp), "aaaa1111").stderr).toContain("belongs to another conntune resource now (bbbb2222");
+            expect(runAs(applyScript(sp), "aaaa1111", "", "delete").stderr).toContain("belongs to another conntune resource now (bbbb2222");
             expect(fs.readFileSync(s.target, "utf8")).toBe("one\n");
         } finally {
             s.done();
@@ -201,7 +202,7 @@ describe.runIf(process.getuid?.() === 0)("writes in a directory another account 
             const bad = runAs(applyScript(sp), "aaaa1111", "bad\n");
             expect(bad.stderr).toMatch(/the previous file is back/);
             expect(hash(s.target)).toBe("good\n");
-            expect(runAs(deleteScript(sp), "aaaa1111").status).toBe(0);
+            expect(runAs(applyScript(sp), "aaaa1111", "", "delete").status).toBe(0);
             expect(hash(s.target)).toBe("original\n");
             expect(hash(s.canary)).toBe("canary\n");
             expect(fs.readdirSync(path.join(s.dir, "etc")).sort()).toEqual([".conntune-new.XXXXXX", "x.conf", "x.conf.conntune-rb", "x.conf.conntune-rs"]);
@@ -260,7 +261,7 @@ describe.runIf(process.getuid?.() === 0)("writes in a directory another account 
             expect(runAs(applyScript(sp), "aaaa1111", "new\n").status).toBe(0);
             expect(fs.lstatSync(s.target).isFile()).toBe(true);
             expect(hash(s.canary)).toBe("canary\n");
-            expect(runAs(deleteScript(sp), "aaaa1111").status).toBe(0);
+            expect(runAs(applyScript(sp), "aaaa1111", "", "delete").status).toBe(0);
             expect(fs.readlinkSync(s.target)).toBe(s.canary);
             expect(hash(s.canary)).toBe("canary\n");
         } finally {
@@ -278,7 +279,7 @@ describe.runIf(process.getuid?.() === 0)("writes in a directory another account 
             expect(runAs(applyScript(sp), "aaaa1111", "new\n").status).toBe(0);
             let st = fs.statSync(s.target);
             expect([st.uid, st.gid, st.mode & 0o7777]).toEqual([65534, 65534, 0o640]);
-            expect(runAs(deleteScript(sp), "aaaa1111").status).toBe(0);
+            expect(runAs(applyScript(sp), "aaaa1111", "", "delete").status).toBe(0);
             st = fs.statSync(s.target);
             expect([st.uid, st.gid, st.mode & 0o7777, st.mtimeMs]).toEqual([65534, 65534, 0o600, 1_000_000_000]);
         } finally {
@@ -306,9 +307,20 @@ describe.runIf(process.getuid?.() === 0)("writes in a directory another account 
     });
 
     it("use no fixed temp or backup names", () => {
-        for (const script of [applyScript(spec("/etc/redis/redis.conf", "/var/lib/conntune")), deleteScript(spec("/etc/redis/redis.conf", "/var/lib/conntune"))]) {
+        for (const script of [applyScript(spec("/etc/redis/redis.conf", "/var/lib/conntune"))]) {
             expect(script).not.toMatch(/conntune-rb|conntune-rs|\.tmp"|cp -a "\$PREV" "\$CT_PATH|chmod "\$CT_MODE" "\$NEW"/);
         }
+    });
+});
+
+describe("a command's delete", () => {
+    it("is the delete operation of its create script; run as a command of its own it fails naming the way out, never silently", () => {
+        const r = spawnSync("sh", ["-c", DELETE_BY_OPERATION], { encoding: "utf8" });
+        expect(r.status).toBe(1);
+        expect(r.stderr).toContain("npm run pulumi");
+        // The provider recognizes it by this exact text (tools/command-provider/read.go).
+        const goSource = fs.readFileSync(path.join(__dirname, "../../tools/command-provider/read.go"), "utf8");
+        expect(goSource).toContain(`const deleteByOperation = \`${DELETE_BY_OPERATION}\``);
     });
 });
 
@@ -320,9 +332,9 @@ describe("directories conntune created", () => {
             const b = { ...a, path: path.join(s.dir, "etc", "unit.d", "60-b.conf") };
             expect(runAs(applyScript(a), "aaaa1111", "a\n").status).toBe(0);
             expect(runAs(applyScript(b), "bbbb2222", "b\n").status).toBe(0);
-            expect(runAs(deleteScript(a), "aaaa1111").status).toBe(0);
+            expect(runAs(applyScript(a), "aaaa1111", "", "delete").status).toBe(0);
             expect(fs.readdirSync(path.join(s.dir, "etc", "unit.d"))).toEqual(["60-b.conf"]);
-            expect(runAs(deleteScript(b), "bbbb2222").status).toBe(0);
+            expect(runAs(applyScript(b), "bbbb2222", "", "delete").status).toBe(0);
             expect(fs.existsSync(path.join(s.dir, "etc", "unit.d"))).toBe(false);
             expect(fs.readdirSync(path.join(s.state, "madedirs"))).toEqual([]);
         } finally {

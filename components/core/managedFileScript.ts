@@ -141,7 +141,14 @@ export function compact(script: string): string {
         .join("\n");
 }
 
-/** The script that applies the file (stdin = the file's content). */
+/**
+ * The one script of a file, by operation ($4, @CT_OP@, filled in by conntune's provider): apply and
+ * repair (stdin = the file's content), read (refresh: writes nothing), and delete, which undoes the
+ * file on destroy: the original back byte for byte, or no file. Only the owner restores: a delete by
+ * a resource the file no longer belongs to (the old half of a replacement) changes nothing and says
+ * so. One script rather than an apply and a delete script: the state holds every command's scripts
+ * and the file backend rewrites the state at every step, so the shared part is stored once.
+ */
 export function applyScript(spec: FileSpec): string {
     const h = spec.hooks;
     return compact([
@@ -152,26 +159,21 @@ export function applyScript(spec: FileSpec): string {
         fn("ct_verify", h.verify),
         fn("ct_save_original", h.saveOriginal),
         fn("ct_own_content", h.ownContent ?? 'cat -- "$CT_PATH"'),
+        fn("ct_deactivate", h.deactivate ?? h.activate),
+        fn("ct_restore_original", h.restoreOriginal),
+        fn("ct_before_restore", h.beforeRestore),
         SCRIPT.body("ct_script_read"),
+        SCRIPT.body("ct_script_delete"),
         SCRIPT.body("ct_script_apply"),
     ].join("\n"));
 }
 
 /**
- * The script that undoes the file on destroy: the original back byte for byte, or no file. Only the
- * owner restores: a delete by a resource the file no longer belongs to (the old half of a
- * replacement) changes nothing and says so.
+ * A command's `delete`: the delete operation of its `create` script (applyScript), which conntune's
+ * provider runs with @CT_OP@ = delete. Run as a command of its own (by a provider that does not know
+ * it) it fails, naming the way out. The same text as deleteByOperation in tools/command-provider/read.go.
  */
-export function deleteScript(spec: FileSpec): string {
-    const h = spec.hooks;
-    return compact([
-        header(spec),
-        fn("ct_deactivate", h.deactivate ?? h.activate),
-        fn("ct_restore_original", h.restoreOriginal),
-        fn("ct_before_restore", h.beforeRestore),
-        SCRIPT.body("ct_script_delete"),
-    ].join("\n"));
-}
+export const DELETE_BY_OPERATION = `echo "conntune: this delete is an operation of the create script, which only conntune's command provider from 2026-12 runs: destroy with this checkout (npm run pulumi)" >&2; exit 1`;
 
 /** Parse `ct:key=value` lines (the verify output) into a map; other lines are ignored. */
 export function parseValues(stdout: string): Record<string, string> {

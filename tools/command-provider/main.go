@@ -336,6 +336,13 @@ func (s *server) run(ctx context.Context, urn string, id string, inputs resource
 		return plugin.MarshalProperties(state, marshal)
 	}
 	cmd, cmdSecret := str(inputs, which)
+	op := opFor(which, olds)
+	if which == "delete" && cmd == deleteByOperation {
+		if cmd, cmdSecret = str(inputs, "create"); !strings.Contains(cmd, opPlaceholder) {
+			return nil, fmt.Errorf("delete of %s: its create command has no %s to run the delete operation with", resource.URN(urn).Name(), opPlaceholder)
+		}
+		op = "delete"
+	}
 	if which == "update" && cmd == "" {
 		// As upstream: without an `update` command, an update runs `create` again.
 		cmd, cmdSecret = str(inputs, "create")
@@ -346,7 +353,7 @@ func (s *server) run(ctx context.Context, urn string, id string, inputs resource
 	ctx, stopCancel := cancelled.with(ctx) // the engine's Cancel ends this operation (cancel.go)
 	defer stopCancel()
 	cmd = strings.ReplaceAll(cmd, resourceIDPlaceholder, shellWordID(id))
-	cmd = strings.ReplaceAll(cmd, opPlaceholder, opFor(which, olds))
+	cmd = strings.ReplaceAll(cmd, opPlaceholder, op)
 	stdin, stdinSecret := str(inputs, "stdin")
 	logging, _ := str(inputs, "logging")
 	if logging == "" {

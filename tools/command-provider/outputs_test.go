@@ -97,6 +97,35 @@ func TestDeleteRunsTheDeleteScriptOfTheOldInputs(t *testing.T) {
 	}
 }
 
+func TestADeleteThatIsAnOperationRunsTheCreateScriptOfTheOldInputsWithTheDeleteOperation(t *testing.T) {
+	f := newEnvSSHD()
+	f.use(t)
+	in := managedFileInputs()
+	in["delete"] = resource.NewStringProperty(deleteByOperation)
+	out := outputsOf(in)
+	s := &server{}
+	if _, err := s.Delete(context.Background(), &pulumirpc.DeleteRequest{Urn: testURN, Id: "abc", Properties: props(t, out), OldInputs: props(t, in)}); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(f.cmds, ";") != "bash -c x conntune a b abc delete" {
+		t.Fatalf("commands run: %q", f.cmds)
+	}
+	// Without the placeholder there is no way to ask the script for its delete: an error, not a create.
+	in["create"] = resource.NewStringProperty("bash -c x")
+	f.cmds = nil
+	_, err := s.Delete(context.Background(), &pulumirpc.DeleteRequest{Urn: testURN, Id: "abc", Properties: props(t, out), OldInputs: props(t, in)})
+	if err == nil || !strings.Contains(err.Error(), "has no @CT_OP@") || len(f.cmds) != 0 {
+		t.Fatalf("err %v, commands run: %q", err, f.cmds)
+	}
+}
+
+func TestTheDeleteOperationRunByAnOlderProviderAsACommandFailsLoudly(t *testing.T) {
+	out, err := exec.Command("sh", "-c", deleteByOperation).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "npm run pulumi") {
+		t.Fatalf("exit %v, output %q", err, out)
+	}
+}
+
 func TestDeleteOfAnOldStyleStateWithoutOldInputsRunsTheScriptOfTheOutputs(t *testing.T) {
 	f := newEnvSSHD()
 	f.use(t)

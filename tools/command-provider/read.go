@@ -27,8 +27,15 @@ import (
 
 // opPlaceholder in a command is replaced by the operation before the command runs (never in the
 // state): apply (create, update), repair (an update of a resource whose refreshed state shows
-// runtime drift), read (Read).
+// runtime drift), read (Read), delete (Delete of a command whose delete is deleteByOperation).
 const opPlaceholder = "@CT_OP@"
+
+// deleteByOperation as a command's `delete` says: the delete is the `delete` operation of the
+// command's `create` script (@CT_OP@ = delete), so the state holds the one script once instead of
+// two scripts that repeat the shared part. Run as a shell command by a provider that does not know
+// it (an older conntune provider), it fails, naming the way out: never a silent no-op that would
+// leave a host unrestored. The same text as DELETE_BY_OPERATION in components/core/managedFileScript.ts.
+const deleteByOperation = `echo "conntune: this delete is an operation of the create script, which only conntune's command provider from 2026-12 runs: destroy with this checkout (npm run pulumi)" >&2; exit 1`
 
 // driftPrefix starts a line of stdout that a refresh added: the host does not show a wanted value.
 const driftPrefix = "ct-drift:"
