@@ -507,7 +507,7 @@ export interface BigPreview {
 }
 
 /**
- * A preview of an N-host stack (the four host components each), on documentation addresses
+ * A preview of an N-host stack (the four host kinds each), on documentation addresses
  * (198.51.100.0/24 and 203.0.113.0/24, RFC 5737) with ports 22 and 2222: a preview never connects.
  * Its time and peak memory (sampled every 100 ms).
  */
@@ -704,11 +704,11 @@ function report(rs: SizeResult[], extra: { engine: number; login: number; parall
             lines.push("", `Every update of ${r.hosts} hosts with checkpoints skipped (\`${k.command}\`, ${k.started}, converge-skip-checkpoints.md; a separate run, load ${r.load ? `${fmt(r.load[0][0], 2)} → ${fmt(r.load[1][0], 2)}` : "n/a"}): first apply ${fmt(r.conntune.first.seconds)} s against ${fmt(main.conntune.first.seconds)} s here (provider operations spread over ${fmt(r.opSeconds?.first?.commands ?? NaN)} s against ${fmt(main.opSeconds?.first?.commands ?? NaN)} s), no-op ${fmt(r.conntune.noop.seconds)} s against ${fmt(main.conntune.noop.seconds)} s. Its two one-file changes, both without checkpoints, took ${fmt(r.conntune.change.seconds)} s and ${fmt(r.conntune.changeNoCheckpoints?.seconds ?? NaN)} s: differences of that size in the change rows above are noise on this machine.`);
         }
     }
-    lines.push("", "Engine s per resource: the update's time after the program's first registration, over the resources it registered (components and their children).");
+    lines.push("", "Engine s per resource: the update's time after the program's first registration, over the resources it registered (each host's TunedHost and its commands).");
     if (extra.preview) {
         const p = extra.preview;
         lines.push("", `## Preview of a ${p.hosts}-host stack`, "");
-        lines.push(`\`pulumi preview\` of ${p.hosts} hosts (the four host components each; documentation addresses 198.51.100.0/24 and 203.0.113.0/24, ports 22 and 2222, never contacted; the hosts in a hosts file, \`conntune:hostsFile\`): ${p.resources} resources to create, ${fmt(p.seconds)} s, peak resident memory ${fmt(p.peakMiB, 0)} MiB for the CLI, language host, program and provider together (largest process: ${p.peakLargest}, ${fmt(p.peakLargestMiB, 0)} MiB; sampled every 100 ms).${p.command ? ` Measured by \`${p.command}\` on ${p.started}${p.load ? ` (load average ${fmt(p.load[0][0], 2)} → ${fmt(p.load[1][0], 2)})` : ""}.` : ""}`);
+        lines.push(`\`pulumi preview\` of ${p.hosts} hosts (the four host kinds each; documentation addresses 198.51.100.0/24 and 203.0.113.0/24, ports 22 and 2222, never contacted; the hosts in a hosts file, \`conntune:hostsFile\`): ${p.resources} resources to create, ${fmt(p.seconds)} s, peak resident memory ${fmt(p.peakMiB, 0)} MiB for the CLI, language host, program and provider together (largest process: ${p.peakLargest}, ${fmt(p.peakLargestMiB, 0)} MiB; sampled every 100 ms).${p.command ? ` Measured by \`${p.command}\` on ${p.started}${p.load ? ` (load average ${fmt(p.load[0][0], 2)} → ${fmt(p.load[1][0], 2)})` : ""}.` : ""}`);
         lines.push("", "With the hosts in `conntune:hosts` instead, a stack this big does not run at all: Pulumi hands the whole stack config to the program in one environment variable, and Linux caps one at 128 KiB (`fork/exec /usr/bin/node: argument list too long`; `pulumi config set-all` fails the same way). At about 340 bytes per host here that is about 380 hosts; `conntune:hostsFile` (a JSON file in the project) has no such limit.");
     }
     if (extra.fixed) lines.push("", ...fixedCostReport(extra.fixed));
