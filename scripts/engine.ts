@@ -156,12 +156,30 @@ export const shown = {
  * Run one engine operation; a failure of the CLI underneath becomes `pulumi OP failed: <its error
  * lines>` (the Automation API's own message carries the whole command line and output).
  */
+/**
+ * The CLI's `error:` lines, each with the lines that continue it (a failed command's stderr tail: the
+ * reason) up to a blank line or the next `error:`, and the resource line before it (`TYPE (NAME):`);
+ * each distinct one once.
+ */
+export function errorLines(text: string): string[] {
+    const all = text.split("\n").map((l) => l.trim());
+    const out: string[] = [];
+    for (let i = 0; i < all.length; i++) {
+        if (!/^error: /.test(all[i])) continue;
+        const what = i > 0 && /\):$/.test(all[i - 1]) ? `${all[i - 1]} ` : "";
+        const rest: string[] = [];
+        for (let j = i + 1; j < all.length && all[j] !== "" && !/^error: /.test(all[j]) && rest.length < 30; j++) rest.push(all[j]);
+        out.push(`${what}${[all[i], ...rest].join(" / ")}`);
+    }
+    return [...new Set(out)];
+}
+
 export async function engineStep<T>(op: string, f: () => Promise<T>): Promise<T> {
     try {
         return await f();
     } catch (e) {
         if (!(e instanceof CommandError)) throw e;
-        const lines = [...new Set(e.message.split("\n").map((l) => l.trim()).filter((l) => /^error: /.test(l)))];
+        const lines = errorLines(e.message);
         throw new Error(`pulumi ${op} failed${lines.length ? `: ${lines.join("; ")}` : ""}`);
     }
 }
