@@ -11,7 +11,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import type { PreviewResult, PulumiCommand, Stack as EngineStack, UpResult } from "@pulumi/pulumi/automation";
 import { objectConfig } from "../scripts/cli";
-import { engineStep, NODEJS_RUN, openStack, pulumiCommand, setObjectConfig, setSecretConfig, REPO, toolchainEnv } from "../scripts/engine";
+import { engineStep, fileBackendUrl, NODEJS_RUN, openStack, pulumiCommand, setObjectConfig, setSecretConfig, REPO, toolchainEnv } from "../scripts/engine";
 
 export { REPO };
 
@@ -46,7 +46,7 @@ export function conntuneProject(): string {
 /** What every lab stack's engine runs with besides the toolchain: its own backend, a fixed passphrase, no prompts. */
 function labEnv(backendDir: string): Record<string, string> {
     return {
-        PULUMI_BACKEND_URL: `file://${backendDir}`,
+        PULUMI_BACKEND_URL: fileBackendUrl(backendDir),
         PULUMI_CONFIG_PASSPHRASE: "conntune-e2e-passphrase",
         PULUMI_SKIP_CONFIRMATIONS: "true",
         NO_COLOR: "1",

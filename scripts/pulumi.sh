@@ -24,7 +24,8 @@ envfile=$(bash "$ROOT/scripts/toolchain.sh")
 . "$envfile"
 if [ -z "${PULUMI_BACKEND_URL:-}" ]; then
   mkdir -p "$ROOT/.pulumi-state"
-  export PULUMI_BACKEND_URL="file://$ROOT/.pulumi-state"
+  # No sidecar .attrs file per state write (see fileBackendUrl in scripts/engine.ts).
+  export PULUMI_BACKEND_URL="file://$ROOT/.pulumi-state?metadata=skip"
 fi
 cd "$ROOT"
 # Transpile only (tsconfig.pulumi.json, noCheck): type checking is `npm run typecheck`. Pulumi.yaml

@@ -1,11 +1,17 @@
 import { spawnSync } from "node:child_process";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { BACKEND_URL_PASSWORD, backendUrlProblem } from "../../scripts/engine";
+import * as fs from "node:fs";
+import { BACKEND_URL_PASSWORD, backendUrlProblem, fileBackendUrl } from "../../scripts/engine";
 
 const REPO = path.join(__dirname, "..", "..");
 
 describe("the backend URL", () => {
+    it("of the local file backend writes no sidecar file per state write, the same in npm run pulumi and the operator commands", () => {
+        expect(fileBackendUrl("/srv/conntune/.pulumi-state")).toBe("file:///srv/conntune/.pulumi-state?metadata=skip");
+        expect(fs.readFileSync(path.join(REPO, "scripts/pulumi.sh"), "utf8")).toContain('export PULUMI_BACKEND_URL="file://$ROOT/.pulumi-state?metadata=skip"');
+    });
+
     it.each([
         ["postgres://conntune:s3cret@db.internal:5432/conntune?sslmode=require", true],
         ["postgres://conntune:@db.internal/conntune", true],
