@@ -11,19 +11,18 @@ ct_sysctl_each() { # calls "$1 key value policy" for each entry
 
 ct_sysctl_path() { echo "/proc/sys/$(tr . / <<<"$1")"; }
 
-ct_sysctl_unavailable() { # prints why key $1 cannot be set here, or nothing
-  local f cur; f=$(ct_sysctl_path "$1")
+ct_sysctl_unavailable() { # prints why key $1 cannot be set here, or nothing; writes nothing
+  local f; f=$(ct_sysctl_path "$1")
   if [ ! -e "$f" ]; then
     case "$1" in net.netfilter.*) echo "unknown key: the nf_conntrack module is not loaded" ;; *) echo "unknown key on this kernel" ;; esac
     return
   fi
-  cur=$(cat "$f" 2>/dev/null) || { echo "not readable"; return; }
-  # Refresh (CT_OP=read) must never write, not even the value just read (a change made in between
-  # would be undone): there the file is opened for writing and closed without a write (O_APPEND, no
-  # truncation), which a security module refuses just as it refuses the apply's write-back.
-  if [ "${CT_OP:-apply}" = read ]; then { : >>"$f"; } 2>/dev/null || echo "not writable in this host (a container or network namespace: the key belongs to the parent)"; return; fi
-  # Writing the current value back changes nothing and shows whether this host may set it at all.
-  ( printf '%s\n' "$cur" >"$f" ) 2>/dev/null || echo "not writable in this host (a container or network namespace: the key belongs to the parent)"
+  { : <"$f"; } 2>/dev/null || { echo "not readable"; return; }
+  # Opened for writing and closed without a write (O_APPEND, no truncation): a read-only /proc/sys, a
+  # key of the parent's namespace or a security module refuses this open as it would the write. No
+  # value is ever written back: writing back the value just read undid whatever another writer set
+  # in between (another tool, an operator's sysctl -w, another stack's file applied at that moment).
+  { : >>"$f"; } 2>/dev/null || echo "not writable in this host (a container or network namespace: the key belongs to the parent)"
 }
 
 ct_sysctl_skipped() { ct_sysctl_unavailable "$1"; }
