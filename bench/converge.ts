@@ -676,14 +676,17 @@ function report(rs: SizeResult[], extra: { engine: number; login: number; parall
         const i10 = rs.findIndex((r) => r.hosts === 10);
         const i50 = rs.findIndex((r) => r.hosts === 50);
         if (i10 > 0 && i50 > i10) {
-            lines.push("", `Growth of conntune's per-host cost (target ≤ 1.25): the marginal cost near 50 hosts (${rs[i50 - 1].hosts} → 50) over the marginal cost up to 10 (${rs[0].hosts} → 10); and the mean cost per host, t(50)/50 over t(10)/10.`, "");
-            lines.push("| phase | marginal s/host up to 10 | marginal s/host near 50 | growth | t(10)/10 | t(50)/50 | growth |", "|---|---:|---:|---:|---:|---:|---:|");
+            lines.push("", `Growth of conntune's per-host cost (target ≤ 1.25): the marginal cost near 50 hosts (${rs[i50 - 1].hosts} → 50) over the marginal cost up to 10 (${rs[0].hosts} → 10); the mean cost per host, t(50)/50 over t(10)/10; and the CPU per host (controller and test hosts: what the run costs the machine, whatever overlaps), at 50 over at 10.`, "");
+            lines.push("| phase | marginal s/host up to 10 | marginal s/host near 50 | growth | t(10)/10 | t(50)/50 | growth | CPU s/host at 10 | at 50 | growth |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
             for (const p of PHASES) {
                 const m10 = slope(rs, (r) => r.conntune[p].seconds, 0, i10);
                 const m50 = slope(rs, (r) => r.conntune[p].seconds, i50 - 1, i50);
                 const a10 = rs[i10].conntune[p].seconds / 10;
                 const a50 = rs[i50].conntune[p].seconds / 50;
-                lines.push(`| ${p} | ${fmt(m10, 3)} | ${fmt(m50, 3)} | ${fmt(m50 / m10, 2)} | ${fmt(a10, 3)} | ${fmt(a50, 3)} | ${fmt(a50 / a10, 2)} |`);
+                const cpuPerHost = (r: SizeResult) => (r.conntune[p].cpu ? (r.conntune[p].cpu!.controller + r.conntune[p].cpu!.hosts) / r.hosts : NaN);
+                const c10 = cpuPerHost(rs[i10]);
+                const c50 = cpuPerHost(rs[i50]);
+                lines.push(`| ${p} | ${fmt(m10, 3)} | ${fmt(m50, 3)} | ${fmt(m50 / m10, 2)} | ${fmt(a10, 3)} | ${fmt(a50, 3)} | ${fmt(a50 / a10, 2)} | ${fmt(c10, 2)} | ${fmt(c50, 2)} | ${fmt(c50 / c10, 2)} |`);
             }
         }
     }
