@@ -5,11 +5,12 @@
 CT_STALE_PROBE_LINE=@STALE_PROBE_LINE@
 CT_PROBE_REWRITE=@PROBE_REWRITE@
 ct_probe_stale_keys() { # removes lines of older conntune probes from the login user's authorized_keys, exactly those lines
-  local sip u home f files own d runas lock=0
+  local sip u home f files own d runas k v lock=0
   command -v sshd >/dev/null 2>&1 || return 0
   read -r _ _ sip _ <<<"$CT_SSH_CONNECTION"
-  u="$CT_LOGIN_USER"; home=$(getent passwd "$u" | cut -d: -f6)
-  files=$(sshd -T -C "user=$u,host=localhost,addr=${sip:-127.0.0.1}" 2>/dev/null | awk '$1=="authorizedkeysfile"{for(i=2;i<=NF;i++) print $i; exit}')
+  u="$CT_LOGIN_USER"; home=""; files=""
+  IFS=: read -r _ _ _ _ _ home _ < <(getent passwd "$u")
+  while read -r k v; do [ "$k" = authorizedkeysfile ] && { files=$v; break; }; done < <(sshd -T -C "user=$u,host=localhost,addr=${sip:-127.0.0.1}" 2>/dev/null)
   for f in ${files:-.ssh/authorized_keys}; do
     f=${f//%h/$home}; f=${f//%u/$u}; f=${f//%%/%}
     case "$f" in /*) ;; *) f="$home/$f" ;; esac

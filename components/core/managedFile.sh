@@ -60,7 +60,13 @@ ct_put_back() { # $1 = a copy made with cp -a: the same bytes, mode, owner and m
   ct_stage "$1" "$(stat -c %a -- "$1")" "$(stat -c %u:%g -- "$1")" "$1" && ct_commit
 }
 ct_record() { # $1 = a file in $CT_STATE, the rest = its lines: replaced atomically
-  local t; t=$(mktemp "$CT_STATE/record.XXXXXX") && printf '%s\n' "${@:2}" >"$t" && mv -f "$t" "$1"
+  # $CT_STATE is root's alone (700). The temp name is unpredictable and created exclusively (noclobber
+  # opens with O_EXCL) and privately (umask 077), as mktemp would, without a process for it.
+  local t="$CT_STATE/record.$$.${SRANDOM:-$RANDOM}$RANDOM" rc
+  umask 077; set -C
+  printf '%s\n' "${@:2}" >"$t"; rc=$?
+  set +C; umask 022
+  [ "$rc" = 0 ] && mv -f "$t" "$1"
 }
 ct_print_values() { # $1 = a step's output: its `ct:` and `ct-warn:` lines
   local l
