@@ -5,11 +5,12 @@
 CT_STALE_PROBE_LINE=@STALE_PROBE_LINE@
 CT_PROBE_REWRITE=@PROBE_REWRITE@
 ct_probe_stale_keys() { # removes lines of older conntune probes from the login user's authorized_keys, exactly those lines
-  local sip u home f files own d runas lock=0
+  local sip u home f files own d runas k v lock=0
   command -v sshd >/dev/null 2>&1 || return 0
   read -r _ _ sip _ <<<"$CT_SSH_CONNECTION"
-  u="$CT_LOGIN_USER"; home=$(getent passwd "$u" | cut -d: -f6)
-  files=$(sshd -T -C "user=$u,host=localhost,addr=${sip:-127.0.0.1}" 2>/dev/null | awk '$1=="authorizedkeysfile"{for(i=2;i<=NF;i++) print $i; exit}')
+  u="$CT_LOGIN_USER"; home=""; files=""
+  IFS=: read -r _ _ _ _ _ home _ < <(getent passwd "$u")
+  while read -r k v; do [ "$k" = authorizedkeysfile ] && { files=$v; break; }; done < <(sshd -T -C "user=$u,host=localhost,addr=${sip:-127.0.0.1}" 2>/dev/null)
   for f in ${files:-.ssh/authorized_keys}; do
     f=${f//%h/$home}; f=${f//%u/$u}; f=${f//%%/%}
     case "$f" in /*) ;; *) f="$home/$f" ;; esac
@@ -52,7 +53,8 @@ ct_fresh_login() {
   wait=${CT_PROBE_WAIT:-45}
   ct_probe_cleanup
   if ! { true >&8; } 2>/dev/null; then echo "the script has no channel to the controller (fd 8)"; return 1; fi
-  nonce=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
+  # 128 bits from the kernel's random source: bash's SRANDOM (getrandom(2), bash 5.1+) needs no process.
+  if [ -n "${SRANDOM:-}" ]; then printf -v nonce '%08x%08x%08x%08x' "$SRANDOM" "$SRANDOM" "$SRANDOM" "$SRANDOM"; else nonce=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n'); fi
   d=$(mktemp -d "@PROBE_DIR_PREFIX@$$.XXXXXXXX") || { echo "cannot create a probe directory in /run"; return 1; }
   fifo="$d/fifo"
   # conntune just made this directory: giving it to the login user changes nothing that existed.

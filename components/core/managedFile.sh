@@ -24,19 +24,21 @@
 # root only (or sticky): otherwise another account could swap the directory for a link between two
 # steps and make root write, rename or remove in a directory of its choosing.
 ct_check_dir() {
-  local p
+  local p u m
   [ -e "$ct_dir" ] || return 0
   [ "$(realpath -e -- "$ct_dir" 2>/dev/null)" = "$ct_dir" ] || { echo "$ct_dir is reached through a symbolic link: conntune writes only through real directories" >&2; return 1; }
   p=${ct_dir%/*}; p=${p:-/}
-  [ "$(stat -c %u -- "$p")" = 0 ] && [ -z "$(find "$p" -maxdepth 0 -perm /022 ! -perm -1000)" ] || { echo "$p can be written by another account than root, which could swap $ct_dir for a link: conntune does not write in $ct_dir" >&2; return 1; }
+  # Owned by root, and no group or other write bit unless sticky: one stat, the bits by bash arithmetic.
+  read -r u m <<<"$(stat -c '%u %a' -- "$p")"
+  [ "$u" = 0 ] && [[ "$m" =~ ^[0-7]+$ ]] && { (( (8#$m & 8#022) == 0 )) || (( (8#$m & 8#1000) != 0 )); } || { echo "$p can be written by another account than root, which could swap $ct_dir for a link: conntune does not write in $ct_dir" >&2; return 1; }
 }
 ct_stage() { # $1 = source file ("-": stdin), $2 = mode, $3 = owner:group, $4 = file whose mtime to keep
-  local d
+  local d ct_st
   cd / || return 1
   ct_check_dir || return 1
   d=$(mktemp -d "$ct_dir/.conntune-new.XXXXXX") || { echo "cannot create a temp directory in $ct_dir" >&2; return 1; }
   CT_STAGES+=("$d")
-  if ! { cd -- "$d" && [[ "$(stat -c %u:%a .)" =~ ^$EUID:2?700$ ]] && [ -z "$(ls -A)" ] && [ "$(stat -c %d:%i ..)" = "$(stat -L -c %d:%i "$ct_dir")" ] && [ "$(pwd -P)" = "$d" ]; }; then
+  if ! { cd -- "$d" && ct_st=$(stat -L -c '%u:%a %d:%i' . .. "$ct_dir") && [[ "$ct_st" =~ ^$EUID:2?700\ [0-9]+:[0-9]+$'\n'[0-9]+:[0-9]+\ ([0-9]+:[0-9]+)$'\n'[0-9]+:[0-9]+\ ([0-9]+:[0-9]+)$ ]] && [ "${BASH_REMATCH[1]}" = "${BASH_REMATCH[2]}" ] && ! compgen -G '*' >/dev/null && ! compgen -G '.[!.]*' >/dev/null && ! compgen -G '..?*' >/dev/null && [ "$(pwd -P)" = "$d" ]; }; then
     cd /; echo "the temp directory $d was replaced while in use: does another account write in $ct_dir?" >&2; return 1
   fi
   if [ "$1" != - ] && [ -L "$1" ]; then
@@ -58,11 +60,22 @@ ct_put_back() { # $1 = a copy made with cp -a: the same bytes, mode, owner and m
   ct_stage "$1" "$(stat -c %a -- "$1")" "$(stat -c %u:%g -- "$1")" "$1" && ct_commit
 }
 ct_record() { # $1 = a file in $CT_STATE, the rest = its lines: replaced atomically
-  local t; t=$(mktemp "$CT_STATE/record.XXXXXX") && printf '%s\n' "${@:2}" >"$t" && mv -f "$t" "$1"
+  # $CT_STATE is root's alone (700). The temp name is unpredictable and created exclusively (noclobber
+  # opens with O_EXCL) and privately (umask 077), as mktemp would, without a process for it.
+  local t="$CT_STATE/record.$$.${SRANDOM:-$RANDOM}$RANDOM" rc
+  umask 077; set -C
+  printf '%s\n' "${@:2}" >"$t"; rc=$?
+  set +C; umask 022
+  [ "$rc" = 0 ] && mv -f "$t" "$1"
+}
+ct_print_values() { # $1 = a step's output: its `ct:` and `ct-warn:` lines
+  local l
+  while IFS= read -r l; do [[ "$l" == ct:* || "$l" == ct-warn:* ]] && printf '%s\n' "$l"; done <<<"$1"
+  return 0
 }
 ct_cleanup_stages() {
   cd /
-  local d; for d in ${CT_STAGES[@]+"${CT_STAGES[@]}"}; do rm -rf -- "$d"; done
+  local d; for d in ${CT_STAGES[@]+"${CT_STAGES[@]}"}; do [ -e "$d" ] && rm -rf -- "$d"; done
 }
 
 # The variables and helpers every script starts with.
@@ -75,11 +88,11 @@ ct_script_header() {
   CT_MADE="$CT_STATE/madedirs/$CT_DIR_ID"
   fail() { echo "conntune: $*" >&2; exit 1; }
   # The read operation writes nothing at all, not even conntune's own state directory.
-  [ "$CT_OP" = read ] || { mkdir -p "$CT_STATE/originals" "$CT_STATE/madedirs" && chmod 700 "$CT_STATE"; } || fail "cannot create $CT_STATE"
+  [ "$CT_OP" = read ] || { { [ -d "$CT_STATE/originals" ] && [ -d "$CT_STATE/madedirs" ] || mkdir -p "$CT_STATE/originals" "$CT_STATE/madedirs"; } && chmod 700 "$CT_STATE"; } || fail "cannot create $CT_STATE"
   # Forks are what a script costs on a busy host: paths are checked absolute and normalized (assertSafePath).
   ct_dir=${CT_PATH%/*}; ct_dir=${ct_dir:-/}
   CT_STAGES=()
-  # include: ct_check_dir ct_stage ct_commit ct_put_back ct_record ct_cleanup_stages
+  # include: ct_check_dir ct_stage ct_commit ct_put_back ct_record ct_print_values ct_cleanup_stages
 }
 
 # The read operation (Pulumi's refresh, tools/command-provider/read.go): writes nothing. It reads the
@@ -149,14 +162,22 @@ ct_script_apply() {
   CT_SECRET=""
   if [ "${CT_STDIN_SECRET:-0}" = 1 ]; then IFS= read -r CT_SECRET || fail "the secret line on stdin is missing"; fi
   # The file keeps the owner and group of the one it replaces (Debian's redis.conf is redis:redis); a new one is root's.
-  if [ -f "$CT_PATH" ] && [ ! -L "$CT_PATH" ]; then ct_owner=$(stat -c %u:%g -- "$CT_PATH"); else ct_owner="$EUID:$(id -g)"; fi
+  if [ -f "$CT_PATH" ] && [ ! -L "$CT_PATH" ]; then
+    ct_owner=$(stat -c %u:%g -- "$CT_PATH")
+  else
+    # The effective group, as `id -g` prints it, from the shell's own /proc entry (no process).
+    ct_gid=""
+    while read -r ct_k _ ct_e _; do [ "$ct_k" = Gid: ] && { ct_gid=$ct_e; break; }; done </proc/self/status 2>/dev/null
+    [[ "$ct_gid" =~ ^[0-9]+$ ]] || ct_gid=$(id -g)
+    ct_owner="$EUID:$ct_gid"
+  fi
   ct_stage - "$CT_MODE" "$ct_owner" || fail "could not receive the file content into $ct_dir"
   pf_out=$(ct_preflight 2>&1) || fail "preflight for $CT_PATH failed: $pf_out"
   [ -n "$pf_out" ] && printf '%s\n' "$pf_out"
   val_out=$(ct_validate 2>&1) || fail "validation of the new $CT_PATH failed, nothing was changed: $val_out"
   # The file may already be new while its activation never finished (see the mark below).
   # Same content and mode: nothing to write (a changed mode is rewritten, like changed content).
-  if [ ! -L "$CT_PATH" ] && cmp -s "$NEW" "$CT_PATH" 2>/dev/null && [ "$((8#$(stat -c %a -- "$CT_PATH")))" = "$((8#$CT_MODE))" ] && [ ! -e "$CT_ORIG.pending" ]; then
+  if [ ! -L "$CT_PATH" ] && [ -e "$CT_PATH" ] && cmp -s "$NEW" "$CT_PATH" 2>/dev/null && [ "$((8#$(stat -c %a -- "$CT_PATH")))" = "$((8#$CT_MODE))" ] && [ ! -e "$CT_ORIG.pending" ]; then
     same=1
   else
     same=0
@@ -164,7 +185,7 @@ ct_script_apply() {
   # Remember what was there before conntune's first apply, once, for destroy (and who applied it).
   if [ ! -e "$CT_ORIG.meta" ]; then
     ( ct_save_original ) || fail "could not record the original state of $CT_PATH"
-    rm -rf -- "$CT_ORIG.orig"
+    if [ -e "$CT_ORIG.orig" ] || [ -L "$CT_ORIG.orig" ]; then rm -rf -- "$CT_ORIG.orig"; fi
     if [ -e "$CT_PATH" ] || [ -L "$CT_PATH" ]; then
       cp -a -- "$CT_PATH" "$CT_ORIG.orig" || fail "could not save the original $CT_PATH"; ct_was=present
     else
@@ -192,24 +213,24 @@ ct_script_apply() {
       fail "activating the new $CT_PATH failed; the previous file is back: $act_out"
     fi
     rm -f "$CT_ORIG.pending"
-    printf '%s\n' "$act_out" | grep -E '^ct(-warn)?:'
-    true
+    ct_print_values "$act_out"
   elif [ "$CT_OP" = repair ]; then
     # The file is right but the host's runtime state drifted (e.g. a sysctl -w, a stopped unit): activate it again.
     act_out=$(ct_activate 2>&1) || fail "re-activating $CT_PATH to repair drift failed: $act_out"
-    printf '%s\n' "$act_out" | grep -E '^ct(-warn)?:'
-    true
+    ct_print_values "$act_out"
   fi
   if ! ver_out=$(ct_verify 2>&1); then
     [ "$same" = 0 ] && rollback
     fail "the host does not show the wanted values after applying $CT_PATH${PREV:+; the previous file is back}: $(grep -v '^ct:' <<<"$ver_out")"
   fi
   # This resource owns the file from now on (a replacement takes it over; the original stays the one saved first).
-  if [ -n "$CT_OWNER" ] && [ "$(cat "$CT_ORIG.owner" 2>/dev/null)" != "$CT_OWNER" ]; then
+  ct_owner_now=""
+  [ -f "$CT_ORIG.owner" ] && { IFS= read -r ct_owner_now <"$CT_ORIG.owner"; } 2>/dev/null
+  if [ -n "$CT_OWNER" ] && [ "$ct_owner_now" != "$CT_OWNER" ]; then
     ct_record "$CT_ORIG.owner" "$CT_OWNER" || fail "could not record the owner of $CT_PATH"
   fi
   printf '%s\n' "$ver_out"
-  echo "ct:changed=$([ "$same" = 0 ] && echo yes || echo no)"
+  if [ "$same" = 0 ]; then echo "ct:changed=yes"; else echo "ct:changed=no"; fi
 }
 
 # delete: the original back byte for byte (or no file), by the resource that owns the file only.

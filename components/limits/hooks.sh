@@ -32,7 +32,10 @@ hook_limits_verify() {
     out=$(ct_fresh_login) || { echo "the fresh-login check: $out"; exit 1; }
   fi
   printf '%s\n' "$out"
-  s=$(sed -n 's/^ct:login_soft=//p' <<<"$out"); h=$(sed -n 's/^ct:login_hard=//p' <<<"$out")
+  s=""; h=""
+  while IFS= read -r line; do
+    case "$line" in ct:login_soft=*) s=${line#*=} ;; ct:login_hard=*) h=${line#*=} ;; esac
+  done <<<"$out"
   if [ "$CT_LOGIN_COVERED" = yes ]; then
     [ "$s" = "$CT_WANT_SOFT" ] && [ "$h" = "$CT_WANT_HARD" ] || { echo "a fresh login gets nofile $s/$h, wanted $CT_WANT_SOFT/$CT_WANT_HARD (pam_limits missing, or a hard limit above what the machine allows)"; exit 1; }
   else

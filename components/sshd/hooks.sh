@@ -8,7 +8,7 @@ ct_sshd_config_with() { # $1 = candidate drop-in; prints the path of a full temp
   local t; t=$(mktemp -d) || return 1
   mkdir -p "$t/d"
   for f in /etc/ssh/sshd_config.d/*.conf; do [ -e "$f" ] && [ "$f" != "$CT_PATH" ] && cp -a "$f" "$t/d/"; done
-  cp "$1" "$t/d/$(basename "$CT_PATH")"
+  cp "$1" "$t/d/${CT_PATH##*/}"
   sed "s#^[[:space:]]*Include[[:space:]]\+/etc/ssh/sshd_config.d/\*\.conf#Include $t/d/*.conf#I" /etc/ssh/sshd_config >"$t/sshd_config"
   echo "$t"
 }

@@ -16,18 +16,16 @@ beforeEach(() => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "conntune-sysctl-"));
     fs.mkdirSync(path.join(dir, "proc", "net", "ipv4"), { recursive: true });
     fs.writeFileSync(path.join(dir, "proc", "net", "ipv4", "tcp_keepalive_intvl"), "75\n");
-    // A key the host cannot write: open for writing fails (a directory stands in for a read-only key).
-    fs.mkdirSync(path.join(dir, "proc", "net", "ipv4", "tcp_fin_timeout"));
+    // A key the host cannot write: a read-only key of the kernel's own (open for writing fails, even for root).
+    fs.symlinkSync("/proc/sys/kernel/osrelease", path.join(dir, "proc", "net", "ipv4", "tcp_fin_timeout"));
 });
 afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-/** Run one hook with /proc/sys replaced by the stand-in tree; `sysctl -n` reads the tree too. */
+/** Run one hook with /proc/sys replaced by the stand-in tree. */
 function hook(name: "preflight" | "verify", sysctl: string): { out: string; code: number | null } {
     const body = sysctlHooks()[name]!.replaceAll("/proc/sys/", `${dir}/proc/`);
-    fs.mkdirSync(path.join(dir, "bin"), { recursive: true });
-    fs.writeFileSync(path.join(dir, "bin", "sysctl"), `#!/bin/sh\n[ "$1" = -n ] && cat "${dir}/proc/$(echo "$2" | tr . /)"\n`, { mode: 0o755 });
     const vars = shVars({ CT_SYSCTL: sysctl, CT_ORIG: path.join(dir, "orig") });
-    const r = spawnSync("bash", ["-c", `set -uo pipefail\n${vars}\n${body}`], { encoding: "utf8", env: { ...process.env, PATH: `${path.join(dir, "bin")}:${process.env.PATH}` } });
+    const r = spawnSync("bash", ["-c", `set -uo pipefail\n${vars}\n${body}`], { encoding: "utf8" });
     return { out: r.stdout + r.stderr, code: r.status };
 }
 

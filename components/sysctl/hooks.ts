@@ -7,7 +7,7 @@
 import type { FileHooks } from "../core/managedFileScript";
 import { shellFile } from "../core/shellFile";
 
-/** Pre-flight every key, `sysctl -p FILE`, read back with `sysctl -n`; destroy restores the runtime values. */
+/** Pre-flight every key, `sysctl -p FILE`, read back from /proc/sys; destroy restores the runtime values. */
 export function sysctlHooks(): FileHooks {
     return shellFile(__dirname, "hooks.sh").hooks();
 }

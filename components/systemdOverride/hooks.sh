@@ -32,7 +32,7 @@ hook_validate() {
   frag=$(systemctl show -p FragmentPath --value "$CT_UNIT")
   t=$(mktemp -d); mkdir -p "$t/$CT_UNIT.d"
   [ -n "$frag" ] && cp "$frag" "$t/$CT_UNIT"
-  cp "$NEW" "$t/$CT_UNIT.d/$(basename "$CT_PATH")"
+  cp "$NEW" "$t/$CT_UNIT.d/${CT_PATH##*/}"
   out=$(SYSTEMD_UNIT_PATH="$t:" systemd-analyze verify "$t/$CT_UNIT" 2>&1); rc=$?
   mine=$(grep -F "$t/$CT_UNIT.d/" <<<"$out")
   rm -rf "$t"
@@ -56,23 +56,30 @@ hook_activate_guarded() {
 hook_verify() {
   bad=0
   IFS=';' read -ra props <<<"$CT_SHOW"
+  # One `systemctl show` for every property read here (each call is a process and a manager request).
+  show=(-p ActiveState -p MainPID)
+  for p in "${props[@]}"; do [ -n "$p" ] && show+=(-p "${p%%=*}"); done
+  declare -A shown=()
+  while IFS= read -r line; do [[ "$line" == *=* ]] && shown[${line%%=*}]=${line#*=}; done < <(systemctl show "${show[@]}" "$CT_UNIT")
   for p in "${props[@]}"; do
     [ -n "$p" ] || continue
     k=${p%%=*}; want=${p#*=}
-    got=$(systemctl show -p "$k" --value "$CT_UNIT")
+    got=${shown[$k]-}
     echo "ct:$k=$got"
     [ "$got" = "$want" ] || { echo "$CT_UNIT: systemctl show $k is '$got', wanted '$want'"; bad=1; }
   done
   if [ "$CT_RESTART" = restart ]; then
     # Running after the apply and stopped since is drift: the repair starts it again (ct_apply_unit).
-    st=$(systemctl show -p ActiveState --value "$CT_UNIT"); echo "ct:ActiveState=$st"
+    st=${shown[ActiveState]-}; echo "ct:ActiveState=$st"
     if [ "${CT_OP:-apply}" = read ]; then
       [ "$st" = active ] || [ ! -e "$CT_ORIG.active" ] || { echo "$CT_UNIT: ActiveState is $st, it was active after conntune's last apply"; bad=1; }
     elif [ "$st" = active ]; then : >"$CT_ORIG.active"; else rm -f "$CT_ORIG.active"; fi
   fi
-  pid=$(systemctl show -p MainPID --value "$CT_UNIT")
+  pid=${shown[MainPID]-}
   if [ -n "$pid" ] && [ "$pid" != 0 ] && [ -r "/proc/$pid/limits" ]; then
-    echo "ct:process_nofile=$(awk '/^Max open files/{print $4 ":" $5}' "/proc/$pid/limits")"
+    while IFS= read -r line; do
+      [[ "$line" == "Max open files "* ]] && { read -r _ _ _ soft hard _ <<<"$line"; echo "ct:process_nofile=$soft:$hard"; break; }
+    done <"/proc/$pid/limits"
   fi
   exit $bad
 }
