@@ -164,10 +164,6 @@ export const shown = {
 };
 
 /**
- * Run one engine operation; a failure of the CLI underneath becomes `pulumi OP failed: <its error
- * lines>` (the Automation API's own message carries the whole command line and output).
- */
-/**
  * The CLI's `error:` lines, each with the lines that continue it (a failed command's stderr tail: the
  * reason) up to a blank line or the next `error:`, and the resource line before it (`TYPE (NAME):`);
  * each distinct one once.
@@ -185,6 +181,10 @@ export function errorLines(text: string): string[] {
     return [...new Set(out)];
 }
 
+/**
+ * Run one engine operation; a failure of the CLI underneath becomes `pulumi OP failed: <its error
+ * lines>` (the Automation API's own message carries the whole command line and output).
+ */
 export async function engineStep<T>(op: string, f: () => Promise<T>): Promise<T> {
     try {
         return await f();

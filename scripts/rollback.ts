@@ -18,9 +18,10 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as readline from "node:readline/promises";
-import type { Stack } from "@pulumi/pulumi/automation";
+import type { EngineEvent, Stack } from "@pulumi/pulumi/automation";
 import { exitOnError, intFlag, parseFlags, projectDir, UsageError } from "./cli";
 import { ConfigEntry, engineStep, openStack, openWorkspace, REPO, setSecretConfig, shown } from "./engine";
+import { cannotDelete, deletesByOperation, runsDeleteByOperation } from "./rollbackGuard";
 
 const USAGE = "npm run rollback -- --stack NAME (--list | --to N [--program] [--yes]) [--project-dir DIR]";
 
@@ -195,7 +196,11 @@ async function main(): Promise<void> {
         program = withProgram && recorded && recorded !== head ? programAt(recorded) : undefined;
         console.log(`config of stack ${stack} as of update ${n} (${target.startTime})${program ? `, program at revision ${recorded!.slice(0, 10)}` : ""}; preview:`);
         const run = program ? await engineStep("stack select", () => openStack(stack, { workDir: program!.dir })) : st;
-        await engineStep("preview", () => run.preview({ diff: true, configFile: prepared.file, ...shown }));
+        const events: EngineEvent[] = [];
+        await engineStep("preview", () => run.preview({ diff: true, configFile: prepared.file, ...shown, ...(program ? { onEvent: (e: EngineEvent) => void events.push(e) } : {}) }));
+        // An older provider cannot delete what this checkout recorded: refuse before anything changes.
+        const stuck = program ? deletesByOperation(events) : [];
+        if (program && stuck.length && !runsDeleteByOperation(program.dir)) throw new Error(cannotDelete(recorded!, stuck));
         if (!flags.yes) {
             if (!process.stdin.isTTY) throw new Error("not applied: pass --yes to apply without a prompt (the stack's config is unchanged)");
             const rl = readline.createInterface({ input: process.stdin, output: process.stdout });

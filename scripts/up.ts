@@ -20,7 +20,7 @@ import { budgetSpent, ConfigError, HELD_ENV, hostOf, names, planWaves, urnParts,
 import { stackConfigOf } from "../components/load";
 import { Observed } from "./upEvents";
 import { exitOnError, parseFlags, projectDir, UsageError } from "./cli";
-import { engineStep, openStack, readConfig, shown } from "./engine";
+import { engineStep, errorLines, openStack, readConfig, shown } from "./engine";
 
 const USAGE = "npm run up -- --stack NAME [--yes] [--policy-pack DIR] [--project-dir DIR]";
 
@@ -48,10 +48,10 @@ async function confirm(question: string): Promise<boolean> {
     return /^y(es)?$/i.test(answer.trim());
 }
 
-/** Engine errors of a failed operation, as `pulumi up` printed them. */
-function errorLines(e: unknown): string {
+/** Engine errors of a failed operation, as `pulumi up` printed them, each with its reason (errorLines). */
+function engineErrors(e: unknown): string {
     if (!(e instanceof CommandError)) throw e;
-    return [...new Set(e.message.split("\n").map((l) => l.trim()).filter((l) => /^error: /.test(l)))].join("; ");
+    return errorLines(e.message).join("; ");
 }
 
 async function main(): Promise<number> {
@@ -115,7 +115,7 @@ async function main(): Promise<number> {
         try {
             await stack.up({ target: targets, continueOnError: true, diff: true, message: `conntune up: ${label}`, onEvent: run.onEvent, ...policy, ...shown });
         } catch (e) {
-            engineError = errorLines(e) || "pulumi up failed";
+            engineError = engineErrors(e) || "pulumi up failed";
         }
         const waveFailed = [...run.failedHosts()].filter((h) => wave.includes(h));
         if (engineError && waveFailed.length === 0) {

@@ -76,11 +76,16 @@ export function asRoot(c: Pick<HostConnection, "sudo" | "sudoPassword">, script:
     return `${SECRET_LINES_DECL}${total}; ${command}`;
 }
 
+/** After @CT_OP@ in every command: the script knows the delete operation (DELETE_OP_ARG in tools/command-provider/read.go). */
+export const DELETE_OP_ARG = "ct-ops-with-delete";
+
 /** `: ct-secret-lines=N;` at the start of a command: the first N lines of its stdin are secrets (see tools/command-provider). */
 export const SECRET_LINES_DECL = ": ct-secret-lines=";
 
 function rootCommand(c: Pick<HostConnection, "sudo" | "sudoPassword">, script: string): string {
-    const args = `conntune "$SSH_CONNECTION" "$(id -un)" @CT_RESOURCE_ID@ @CT_OP@`;
+    // $5 (ignored by the script) tells conntune's provider that this script has the delete operation:
+    // a script from before it would treat an unknown operation as apply (tools/command-provider, run).
+    const args = `conntune "$SSH_CONNECTION" "$(id -un)" @CT_RESOURCE_ID@ @CT_OP@ ${DELETE_OP_ARG}`;
     const body = packScript(script);
     if (!c.sudo) return `bash -c ${body} ${args}`;
     if (c.sudoPassword === undefined) return `sudo -n bash -c ${body} ${args}`;

@@ -4,6 +4,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { asRoot } from "./connection";
+import { DELETE_OP_ARG } from "./connection";
 import { applyScript, assertSafePath, DELETE_BY_OPERATION, FileHooks, FileSpec, OP_PLACEHOLDER, parseValues, parseWarnings, RESOURCE_ID_PLACEHOLDER } from "./managedFileScript";
 import { shq } from "./shell";
 
@@ -101,7 +102,7 @@ describe("one owner per file", () => {
 
     it("passes the resource ID and operation placeholders as the third and fourth arguments of every command", () => {
         const cmd = asRoot({ sudo: false }, "echo");
-        expect(cmd.endsWith(`"$SSH_CONNECTION" "$(id -un)" ${RESOURCE_ID_PLACEHOLDER} ${OP_PLACEHOLDER}`)).toBe(true);
+        expect(cmd.endsWith(`"$SSH_CONNECTION" "$(id -un)" ${RESOURCE_ID_PLACEHOLDER} ${OP_PLACEHOLDER} ${DELETE_OP_ARG}`)).toBe(true);
     });
 
     it("lets a replacement take the file over: the old resource's delete leaves it applied, the new one's restores the original", () => {
@@ -321,6 +322,8 @@ describe("a command's delete", () => {
         // The provider recognizes it by this exact text (tools/command-provider/read.go).
         const goSource = fs.readFileSync(path.join(__dirname, "../../tools/command-provider/read.go"), "utf8");
         expect(goSource).toContain(`const deleteByOperation = \`${DELETE_BY_OPERATION}\``);
+        // …and runs it only for a create script that says it has the delete operation.
+        expect(goSource).toContain(`const deleteOpArg = "${DELETE_OP_ARG}"`);
     });
 });
 

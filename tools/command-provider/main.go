@@ -338,8 +338,8 @@ func (s *server) run(ctx context.Context, urn string, id string, inputs resource
 	cmd, cmdSecret := str(inputs, which)
 	op := opFor(which, olds)
 	if which == "delete" && cmd == deleteByOperation {
-		if cmd, cmdSecret = str(inputs, "create"); !strings.Contains(cmd, opPlaceholder) {
-			return nil, fmt.Errorf("delete of %s: its create command has no %s to run the delete operation with", resource.URN(urn).Name(), opPlaceholder)
+		if cmd, cmdSecret = str(inputs, "create"); !strings.Contains(cmd, opPlaceholder+" "+deleteOpArg) {
+			return nil, fmt.Errorf("delete of %s: its create command has no delete operation (no %s %s): nothing was run", resource.URN(urn).Name(), opPlaceholder, deleteOpArg)
 		}
 		op = "delete"
 	}

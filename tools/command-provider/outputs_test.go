@@ -101,21 +101,25 @@ func TestADeleteThatIsAnOperationRunsTheCreateScriptOfTheOldInputsWithTheDeleteO
 	f := newEnvSSHD()
 	f.use(t)
 	in := managedFileInputs()
+	in["create"] = resource.NewStringProperty("bash -c x conntune a b @CT_RESOURCE_ID@ @CT_OP@ " + deleteOpArg)
 	in["delete"] = resource.NewStringProperty(deleteByOperation)
 	out := outputsOf(in)
 	s := &server{}
 	if _, err := s.Delete(context.Background(), &pulumirpc.DeleteRequest{Urn: testURN, Id: "abc", Properties: props(t, out), OldInputs: props(t, in)}); err != nil {
 		t.Fatal(err)
 	}
-	if strings.Join(f.cmds, ";") != "bash -c x conntune a b abc delete" {
+	if strings.Join(f.cmds, ";") != "bash -c x conntune a b abc delete "+deleteOpArg {
 		t.Fatalf("commands run: %q", f.cmds)
 	}
-	// Without the placeholder there is no way to ask the script for its delete: an error, not a create.
-	in["create"] = resource.NewStringProperty("bash -c x")
-	f.cmds = nil
-	_, err := s.Delete(context.Background(), &pulumirpc.DeleteRequest{Urn: testURN, Id: "abc", Properties: props(t, out), OldInputs: props(t, in)})
-	if err == nil || !strings.Contains(err.Error(), "has no @CT_OP@") || len(f.cmds) != 0 {
-		t.Fatalf("err %v, commands run: %q", err, f.cmds)
+	// A script without the delete operation (no placeholder, or one from before it, which would take
+	// an unknown operation for apply): an error, never a create.
+	for _, create := range []string{"bash -c x", "bash -c x conntune a b @CT_RESOURCE_ID@ @CT_OP@"} {
+		in["create"] = resource.NewStringProperty(create)
+		f.cmds = nil
+		_, err := s.Delete(context.Background(), &pulumirpc.DeleteRequest{Urn: testURN, Id: "abc", Properties: props(t, out), OldInputs: props(t, in)})
+		if err == nil || !strings.Contains(err.Error(), "has no delete operation") || len(f.cmds) != 0 {
+			t.Fatalf("create %q: err %v, commands run: %q", create, err, f.cmds)
+		}
 	}
 }
 

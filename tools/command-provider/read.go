@@ -37,6 +37,11 @@ const opPlaceholder = "@CT_OP@"
 // leave a host unrestored. The same text as DELETE_BY_OPERATION in components/core/managedFileScript.ts.
 const deleteByOperation = `echo "conntune: this delete is an operation of the create script, which only conntune's command provider from 2026-12 runs: destroy with this checkout (npm run pulumi)" >&2; exit 1`
 
+// deleteOpArg follows opPlaceholder in a create command whose script has the delete operation (conntune's
+// DELETE_OP_ARG). A script from before it treats an unknown operation as apply: run with delete it
+// would apply the file again and report success, and the host's original would never come back.
+const deleteOpArg = "ct-ops-with-delete"
+
 // driftPrefix starts a line of stdout that a refresh added: the host does not show a wanted value.
 const driftPrefix = "ct-drift:"
 
