@@ -67,7 +67,7 @@ describe.runIf(run)("team state in PostgreSQL", () => {
         const state = rows().get("conntune/.pulumi/stacks/conntune/group-a.json");
         expect(state, [...rows().keys()].join("\n")).toBeDefined();
         const resources = (JSON.parse(state!) as { checkpoint: { latest: { resources: { urn: string }[] } } }).checkpoint.latest.resources;
-        expect(resources.some((r) => r.urn.endsWith("::web1-sshd"))).toBe(true);
+        expect(resources.some((r) => r.urn.endsWith("::web1-sshd-dropin-apply"))).toBe(true);
         expect(fs.existsSync(path.join(a.backendDir, ".pulumi"))).toBe(false);
         const h = await history(a);
         expect(h.map((u) => `${u.kind} ${u.result}`)).toEqual(["update succeeded"]);
