@@ -70,9 +70,13 @@ time.sleep(600)' >/dev/null 2>&1 & echo $! >>/run/ct-holds; for _ in $(seq 200);
         for (const s of opened) if (s) pool.push(s);
         return opened.filter(Boolean).length;
     }
+    /** Close all but `keep` of the pool's connections, and wait (bounded) until the host shows only those kept. */
     const closePool = async (keep = 0) => {
         while (pool.length > keep) pool.pop()!.destroy();
-        await new Promise((r) => setTimeout(r, 500));
+        // The host sees the closes a moment later, longer on a loaded machine: a fixed pause let the
+        // monitor count connections that were already closed here.
+        const open = () => Number(hostExec(h, `ss -Htn state established '( sport = :6379 )' | grep -c ' ${peer()}:' || true`).trim());
+        for (let i = 0; i < 100 && open() > keep; i++) await new Promise((r) => setTimeout(r, 200));
     };
 
     beforeAll(async () => {
